@@ -1,0 +1,260 @@
+"""Numba kernels: the product. Same names and signatures as :mod:`fastdnn.kernels.vectorized`.
+
+What differs from the NumPy twin:
+
+* GEMMs go to BLAS through ``np.dot(..., out=...)`` (Numba calls scipy's BLAS); everything
+  elementwise is fused into one pass after or before them: bias + activation after the forward
+  GEMM, derivative mask + ``db`` row sums before the backward GEMMs.
+* Nothing is allocated: every result lands in a caller-owned ``*_out`` array.
+* The activation code is tested once per call, outside the loops, so each loop body is
+  branch-free apart from sigmoid's sign test.
+* Scalars are cast to the array dtype (``dtype.type``) so float32 stays float32 in the loops.
+
+Inputs are assumed checked: C-contiguous, one floating dtype, matching shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import njit
+from .._types import Act, Loss
+
+_LINEAR = int(Act.LINEAR)
+_SIGMOID = int(Act.SIGMOID)
+_TANH = int(Act.TANH)
+_RELU = int(Act.RELU)
+_LEAKY = int(Act.LEAKY_RELU)
+_BCE = int(Loss.BCE)
+
+
+@njit
+def _bias_activation_inplace(Z, b, act, slope, A_out):
+    """One pass after the GEMM: ``Z += b`` and ``A_out = g(Z)`` (A_out may be Z)."""
+    n, m = Z.shape
+    one = Z.dtype.type(1.0)
+    zero = Z.dtype.type(0.0)
+    s = Z.dtype.type(slope)
+    for i in range(n):
+        bi = b[i, 0]
+        if act == _SIGMOID:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                if z >= zero:
+                    A_out[i, j] = one / (one + np.exp(-z))
+                else:
+                    e = np.exp(z)  # z < 0: cannot overflow
+                    A_out[i, j] = e / (one + e)
+        elif act == _TANH:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A_out[i, j] = np.tanh(z)
+        elif act == _RELU:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A_out[i, j] = z if z > zero else zero
+        elif act == _LEAKY:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A_out[i, j] = z if z > zero else s * z
+        else:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A_out[i, j] = z
+
+
+@njit
+def _mask_rowsum(dA, A, act, slope, dZ_out, db_out, db_scale):
+    """One pass before the backward GEMMs: ``dZ = dA * g'(A)`` and ``db = db_scale * sum_j dZ``.
+
+    ``db`` is accumulated in float64 whatever the dtype (m can be large).
+    """
+    n, m = A.shape
+    one = A.dtype.type(1.0)
+    zero = A.dtype.type(0.0)
+    s = A.dtype.type(slope)
+    for i in range(n):
+        acc = 0.0
+        if act == _SIGMOID:
+            for j in range(m):
+                a = A[i, j]
+                d = dA[i, j] * (a * (one - a))
+                dZ_out[i, j] = d
+                acc += d
+        elif act == _TANH:
+            for j in range(m):
+                a = A[i, j]
+                d = dA[i, j] * (one - a * a)
+                dZ_out[i, j] = d
+                acc += d
+        elif act == _RELU:
+            for j in range(m):
+                d = dA[i, j] if A[i, j] > zero else zero
+                dZ_out[i, j] = d
+                acc += d
+        elif act == _LEAKY:
+            for j in range(m):
+                d = dA[i, j] if A[i, j] > zero else s * dA[i, j]
+                dZ_out[i, j] = d
+                acc += d
+        else:
+            for j in range(m):
+                d = dA[i, j]
+                dZ_out[i, j] = d
+                acc += d
+        db_out[i, 0] = acc * db_scale
+
+
+@njit
+def _rowsum(dZ, db_out, db_scale):
+    n, m = dZ.shape
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += dZ[i, j]
+        db_out[i, 0] = acc * db_scale
+
+
+@njit
+def _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, dW_scale):
+    """The two backward GEMMs: ``dW = dW_scale * dZ @ A_prev.T`` and ``dA_prev = W.T @ dZ``."""
+    np.dot(dZ, A_prev.T, out=dW_out)
+    if dW_scale != 1.0:
+        scale = dW_out.dtype.type(dW_scale)
+        flat = dW_out.reshape(-1)
+        for k in range(flat.shape[0]):
+            flat[k] *= scale
+    if dA_prev_out.size:
+        np.dot(W.T, dZ, out=dA_prev_out)
+
+
+@njit
+def linear_forward(A_prev, W, b, Z_out):
+    """``Z = W @ A_prev + b``: BLAS GEMM, then one bias pass. See ``vectorized.linear_forward``."""
+    np.dot(W, A_prev, out=Z_out)
+    _bias_activation_inplace(Z_out, b, _LINEAR, 0.0, Z_out)
+
+
+@njit
+def activation_forward(Z, act, slope, A_out):
+    """``A = g(Z)`` in one pass. See ``vectorized.activation_forward``."""
+    n, m = Z.shape
+    one = Z.dtype.type(1.0)
+    zero = Z.dtype.type(0.0)
+    s = Z.dtype.type(slope)
+    for i in range(n):
+        for j in range(m):
+            z = Z[i, j]
+            if act == _SIGMOID:
+                if z >= zero:
+                    A_out[i, j] = one / (one + np.exp(-z))
+                else:
+                    e = np.exp(z)  # z < 0: cannot overflow
+                    A_out[i, j] = e / (one + e)
+            elif act == _TANH:
+                A_out[i, j] = np.tanh(z)
+            elif act == _RELU:
+                A_out[i, j] = z if z > zero else zero
+            elif act == _LEAKY:
+                A_out[i, j] = z if z > zero else s * z
+            else:
+                A_out[i, j] = z
+
+
+@njit
+def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
+    """GEMM into ``Z_out``, then bias + activation fused in one pass.
+
+    See ``vectorized.linear_activation_forward``.
+    """
+    np.dot(W, A_prev, out=Z_out)
+    _bias_activation_inplace(Z_out, b, act, slope, A_out)
+
+
+@njit
+def activation_backward(dA, A, act, slope, dZ_out):
+    """``dZ = dA * g'(A)`` in one pass. See ``vectorized.activation_backward``."""
+    n, m = A.shape
+    one = A.dtype.type(1.0)
+    zero = A.dtype.type(0.0)
+    s = A.dtype.type(slope)
+    for i in range(n):
+        for j in range(m):
+            a = A[i, j]
+            if act == _SIGMOID:
+                dZ_out[i, j] = dA[i, j] * (a * (one - a))
+            elif act == _TANH:
+                dZ_out[i, j] = dA[i, j] * (one - a * a)
+            elif act == _RELU:
+                dZ_out[i, j] = dA[i, j] if a > zero else zero
+            elif act == _LEAKY:
+                dZ_out[i, j] = dA[i, j] if a > zero else s * dA[i, j]
+            else:
+                dZ_out[i, j] = dA[i, j]
+
+
+@njit
+def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):
+    """Row sums for ``db``, then the two GEMMs. See ``vectorized.linear_backward``."""
+    m = dZ.shape[1]
+    _rowsum(dZ, db_out, 1.0 / m)
+    _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
+
+
+@njit
+def linear_activation_backward(
+    dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out
+):
+    """Derivative mask and ``db`` in one pass, then the two GEMMs.
+
+    See ``vectorized.linear_activation_backward``.
+    """
+    m = A.shape[1]
+    _mask_rowsum(dA, A, act, slope, dZ_out, db_out, 1.0 / m)
+    _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
+
+
+@njit
+def output_backward(AL, Y, A_prev, W, dZ_out, dA_prev_out, dW_out, db_out):
+    """``dZ_L = AL - Y`` and ``db`` in one pass, then the two GEMMs.
+
+    See ``vectorized.output_backward`` (why ``AL - Y`` is the right delta).
+    """
+    n, m = AL.shape
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            d = AL[i, j] - Y[i, j]
+            dZ_out[i, j] = d
+            acc += d
+        db_out[i, 0] = acc / m
+    _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
+
+
+@njit
+def cost_from_logits(ZL, Y, loss):
+    """The cost in one pass, accumulated in float64. See ``vectorized.cost_from_logits``."""
+    n, m = ZL.shape
+    total = 0.0
+    for i in range(n):
+        for j in range(m):
+            z = np.float64(ZL[i, j])
+            y = np.float64(Y[i, j])
+            if loss == _BCE:
+                total += max(z, 0.0) - z * y + np.log1p(np.exp(-abs(z)))
+            else:
+                total += 0.5 * (z - y) * (z - y)
+    return total / m
+
+
+@njit
+def update(theta, grad, learning_rate):
+    """``theta -= learning_rate * grad`` in one pass. See ``vectorized.update``."""
+    lr = theta.dtype.type(learning_rate)
+    for k in range(theta.shape[0]):
+        theta[k] -= lr * grad[k]
