@@ -126,7 +126,8 @@ def cost_from_logits(ZL, Y, loss):
             if loss == Loss.BCE:
                 total += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
             else:
-                total += 0.5 * (z - y) ** 2
+                d = z - y  # d * d overflows to inf; d ** 2 would raise OverflowError
+                total += 0.5 * d * d
     return total / m
 
 

@@ -214,11 +214,12 @@ def cost_from_logits(ZL, Y, loss):
     m = ZL.shape[1]
     Z = ZL.astype(np.float64, copy=False)
     Yd = Y.astype(np.float64, copy=False)
-    if loss == Loss.BCE:
-        per_entry = np.maximum(Z, 0) - Z * Yd + np.log1p(np.exp(-np.abs(Z)))
-    else:
-        per_entry = 0.5 * (Z - Yd) ** 2
-    return float(np.sum(per_entry) / m)
+    with np.errstate(over="ignore"):  # an infinite cost is the answer, and is checked for
+        if loss == Loss.BCE:
+            per_entry = np.maximum(Z, 0) - Z * Yd + np.log1p(np.exp(-np.abs(Z)))
+        else:
+            per_entry = 0.5 * (Z - Yd) ** 2
+        return float(np.sum(per_entry) / m)
 
 
 def update(theta, grad, learning_rate):

@@ -1,0 +1,196 @@
+"""Matrix products from inside njit, on the faster of the process's two OpenBLAS builds.
+
+NumPy and SciPy wheels each bundle their own OpenBLAS (NumPy's is ILP64, SciPy's LP64), built
+differently: on the course's shapes one can be 2-3x faster than the other for the same product
+(e.g. ``dZ @ A_prev.T`` of the cat network's first layer). Numba's ``np.dot`` always uses
+SciPy's. So fastdnn looks up ``cblas_?gemm`` in both libraries, passes them to the jitted loop as
+function pointers (a first-class function argument keeps Numba's on-disk cache usable), and
+picks one per call site by timing both once per (shape, transposes, dtype, threads).
+
+If neither library exposes cblas (another BLAS vendor), the jitted loop falls back to
+``np.dot``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+
+import numpy as np
+
+from ._numba import njit
+
+USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS = 0, 1, 2
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def _proto(int_type, float_type):
+    # cblas_?gemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    i = int_type
+    return ctypes.CFUNCTYPE(
+        None, ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, float_type,
+        ctypes.c_void_p, i, ctypes.c_void_p, i, float_type, ctypes.c_void_p, i,
+    )  # fmt: skip
+
+
+_PROTOS = {
+    # (library, dtype) -> (prototype, symbol names to try)
+    ("numpy", "float64"): (_proto(ctypes.c_int64, ctypes.c_double), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
+    ("numpy", "float32"): (_proto(ctypes.c_int64, ctypes.c_float), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
+    ("scipy", "float64"): (_proto(ctypes.c_int32, ctypes.c_double), ("scipy_cblas_dgemm", "cblas_dgemm")),
+    ("scipy", "float32"): (_proto(ctypes.c_int32, ctypes.c_float), ("scipy_cblas_sgemm", "cblas_sgemm")),
+}  # fmt: skip
+
+
+def _never_called(*args):  # pragma: no cover - stands in for a missing library
+    raise RuntimeError("fastdnn: a BLAS function that was not found was called")
+
+
+_lock = threading.Lock()
+_functions: dict = {}
+_choices: dict = {}
+
+
+def _library_paths() -> dict[str, str]:
+    """Paths of the OpenBLAS builds that NumPy and SciPy loaded, keyed "numpy" / "scipy"."""
+    import scipy.linalg.cython_blas  # noqa: F401 - loads SciPy's BLAS so threadpoolctl sees it
+    from threadpoolctl import threadpool_info
+
+    paths = {}
+    for info in threadpool_info():
+        if info.get("user_api") != "blas":
+            continue
+        path = info.get("filepath", "")
+        if "numpy" in path and "numpy" not in paths:
+            paths["numpy"] = path
+        elif "scipy" in path and "scipy" not in paths:
+            paths["scipy"] = path
+    return paths
+
+
+def gemm_functions(dtype) -> tuple:
+    """``(numpy_gemm, scipy_gemm, available)`` for ``dtype``: ctypes cblas functions.
+
+    A missing one is replaced by a function of the same type that is never chosen;
+    ``available`` is the set of ``USE_*`` codes that may be chosen.
+    """
+    key = np.dtype(dtype).name
+    with _lock:
+        if key not in _functions:
+            paths = _library_paths() if os.environ.get("FASTDNN_BLAS", "auto") != "numba" else {}
+            found, available = [], {USE_NUMBA_DOT}
+            for code, lib in ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy")):
+                proto, names = _PROTOS[(lib, key)]
+                fn = None
+                if lib in paths:
+                    dll = ctypes.CDLL(paths[lib])
+                    for name in names:
+                        if hasattr(dll, name):
+                            fn = proto((name, dll))
+                            available.add(code)
+                            break
+                found.append(fn if fn is not None else proto(_never_called))
+            _functions[key] = (found[0], found[1], frozenset(available))
+        return _functions[key]
+
+
+@njit
+def gemm(choice, f_numpy, f_scipy, A, trans_a, B, trans_b, C):
+    """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
+
+    ``choice`` is one of the ``USE_*`` codes. Allocates nothing.
+    """
+    M, N = C.shape
+    K = A.shape[0] if trans_a else A.shape[1]
+    ta = _TRANS if trans_a else _NO_TRANS
+    tb = _TRANS if trans_b else _NO_TRANS
+    one = C.dtype.type(1.0)
+    zero = C.dtype.type(0.0)
+    if choice == USE_NUMPY_BLAS:
+        f_numpy(_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
+                B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+    elif choice == USE_SCIPY_BLAS:
+        f_scipy(_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
+                B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+    elif trans_a and trans_b:
+        np.dot(A.T, B.T, out=C)
+    elif trans_a:
+        np.dot(A.T, B, out=C)
+    elif trans_b:
+        np.dot(A, B.T, out=C)
+    else:
+        np.dot(A, B, out=C)
+
+
+def num_threads_key() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
+
+
+def choose(M: int, N: int, K: int, trans_a: bool, trans_b: bool, dtype) -> int:
+    """The faster BLAS for ``C (M, N) = op(A) @ op(B)`` with inner size ``K``.
+
+    Times each available library on random data of that shape (median of a few calls, each
+    library's first call excluded) and remembers the answer for the process. Set
+    ``FASTDNN_BLAS`` to ``numpy``, ``scipy`` or ``numba`` to force one.
+    """
+    dtype = np.dtype(dtype)
+    f_np, f_sp, available = gemm_functions(dtype)
+    forced = os.environ.get("FASTDNN_BLAS", "auto")
+    forced_code = {"numpy": USE_NUMPY_BLAS, "scipy": USE_SCIPY_BLAS, "numba": USE_NUMBA_DOT}
+    if forced in forced_code and forced_code[forced] in available:
+        return forced_code[forced]
+    candidates = sorted(available - {USE_NUMBA_DOT}) or [USE_NUMBA_DOT]
+    if len(candidates) == 1:
+        return candidates[0]
+    key = (M, N, K, trans_a, trans_b, dtype.name, num_threads_key())
+    if key in _choices:
+        return _choices[key]
+    rng = np.random.default_rng(0)
+    A = rng.random((K, M) if trans_a else (M, K)).astype(dtype)
+    B = rng.random((N, K) if trans_b else (K, N)).astype(dtype)
+    C = np.empty((M, N), dtype=dtype)
+    for code in candidates:  # first calls: compile, page in, spin up threads
+        gemm(code, f_np, f_sp, A, trans_a, B, trans_b, C)
+    flops = 2.0 * M * N * K
+    reps = int(min(15, max(3, 2e7 / max(flops, 1.0))))
+    times = {code: [] for code in candidates}
+    for _ in range(reps):  # interleaved, so a burst of load hits both
+        for code in candidates:
+            t0 = time.perf_counter()
+            gemm(code, f_np, f_sp, A, trans_a, B, trans_b, C)
+            times[code].append(time.perf_counter() - t0)
+    best = min(candidates, key=lambda c: float(np.median(times[c])))
+    _choices[key] = best
+    return best
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of BLAS threads of both OpenBLAS builds (NumPy's and SciPy's).
+
+    On a shared 2-core machine, a 2-thread BLAS slows down badly when another process holds a
+    core: ``set_num_threads(1)`` is then faster. The ``FASTDNN_NUM_THREADS`` environment
+    variable does the same at the first training call.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer number of threads; got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    _library_paths()  # make sure SciPy's BLAS is loaded, so the limit reaches it too
+    threadpool_limits(limits=n, user_api="blas")
+
+
+def apply_env_threads() -> None:
+    """Apply ``FASTDNN_NUM_THREADS`` if set (once per process)."""
+    value = os.environ.get("FASTDNN_NUM_THREADS")
+    if value and not getattr(apply_env_threads, "done", False):
+        apply_env_threads.done = True
+        try:
+            set_num_threads(int(value))
+        except ValueError:
+            raise ValueError(
+                f"FASTDNN_NUM_THREADS must be a positive integer; got {value!r}"
+            ) from None

@@ -1,0 +1,363 @@
+"""The functional API: the course's steps for a network of any depth, on any backend.
+
+``initialize_parameters -> model_forward -> compute_cost -> model_backward ->
+update_parameters -> predict``, in the course's notation: ``X`` is ``(n_x, m)`` with examples
+as columns, ``W[l]`` is ``(n[l], n[l-1])``, ``b[l]`` is ``(n[l], 1)``, parameters are the dict
+``{"W1", "b1", ...}``. The network is ``[LINEAR -> hidden] x (L-1) -> LINEAR -> output``.
+
+Every function validates its inputs once, then calls the kernels of the chosen backend
+(``"naive"``, ``"numpy"`` or ``"jit"``). Computation runs in the parameters' dtype (float64, or
+float32 when every parameter is float32); inputs of other dtypes are converted once. Nothing
+passed in is modified: :func:`update_parameters` returns new arrays.
+
+For training loops, :class:`fastdnn.DNN` is faster: it keeps parameters and work buffers in
+flat, preallocated arrays; this module allocates its results on every call.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import xlogy
+
+from . import _validation as v
+from ._layout import param_views, n_parameters
+from ._types import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Grads, Params
+from .backends import get_backend
+
+
+class LayerCache(NamedTuple):
+    """What the backward pass needs from one layer's forward pass.
+
+    fastdnn keeps the activation's output ``A`` rather than ``Z``: every derivative is written
+    in terms of ``A`` (see :func:`fastdnn.kernels.vectorized.activation_backward`). The course's
+    ``((A_prev, W, b), Z)`` layout is kept by :mod:`fastdnn.course.deep`.
+    """
+
+    A_prev: Array  #: (n[l-1], m), the layer's input
+    W: Array  #: (n[l], n[l-1])
+    b: Array  #: (n[l], 1)
+    A: Array  #: (n[l], m), the layer's output
+
+
+def _init_scale(init: str, n_prev: int) -> float:
+    if init == "course":
+        return 0.01
+    if init == "xavier":
+        return 1.0 / np.sqrt(n_prev)
+    if init == "he":
+        return np.sqrt(2.0 / n_prev)
+    return 0.0
+
+
+def initialize_parameters(
+    layer_dims: Sequence[int], init: str = "xavier", seed: int | None = None, dtype="float64"
+) -> Params:
+    """Initial parameters ``{"W1", "b1", ..., "WL", "bL"}`` for ``layer_dims``.
+
+    Parameters
+    ----------
+    layer_dims : sequence of int
+        ``[n_x, n_1, ..., n_L]``: input size, then each layer's size.
+    init : {"xavier", "he", "course", "zeros"}, default "xavier"
+        ``W[l] = randn * scale`` with scale ``1/sqrt(n[l-1])`` (xavier: the course's deep
+        application), ``sqrt(2/n[l-1])`` (he), ``0.01`` (course: the lectures), or 0 (zeros:
+        fine for logistic regression, but hidden units then stay identical forever, so a
+        warning is issued when there are hidden layers). Biases are zero.
+    seed : int, optional
+        Seed for ``np.random.default_rng``; the same seed gives the same parameters, and
+        float32 parameters are the float64 draws rounded.
+    dtype : {"float64", "float32"}, default "float64"
+
+    Returns
+    -------
+    dict of str to ndarray
+        The arrays are views into one flat contiguous buffer (what :class:`fastdnn.DNN` trains
+        on); each is an ordinary C-contiguous array.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``init`` or ``dtype``, or ``layer_dims`` not positive integers.
+
+    Examples
+    --------
+    >>> p = initialize_parameters([2, 4, 1], seed=0)
+    >>> p["W1"].shape, p["b1"].shape, p["W2"].shape
+    ((4, 2), (4, 1), (1, 4))
+    """
+    dims = v.check_layer_dims(layer_dims)
+    v.check_choice(init, "init", v.INITS)
+    dt = v.check_dtype(dtype)
+    if init == "zeros" and len(dims) > 2:
+        warnings.warn(
+            "init='zeros' with hidden layers: every unit of a layer gets the same gradient, so "
+            "symmetry is never broken and the hidden layers act as one unit. Use 'xavier' or "
+            "'he' for networks with hidden layers.",
+            UserWarning,
+            stacklevel=2,
+        )
+    rng = np.random.default_rng(seed)
+    flat = np.zeros(n_parameters(dims), dtype=dt)
+    params = param_views(flat, dims)
+    for l in range(1, len(dims)):
+        scale = _init_scale(init, dims[l - 1])
+        if scale:
+            # Draw in float64 then round, so float32 and float64 models start from one draw.
+            params[f"W{l}"][...] = rng.standard_normal((dims[l], dims[l - 1])) * scale
+    return params
+
+
+def _act_codes(hidden: str, output: str) -> tuple[int, int]:
+    v.check_activation("hidden", hidden)
+    v.check_output(output)
+    return int(ACTIVATIONS[hidden]), int(ACTIVATIONS[output])
+
+
+def _forward(X, params, L, hidden_code, output_code, slope, kernels):
+    """Forward pass over checked inputs; returns ``AL`` and the caches."""
+    caches = []
+    A = X
+    for l in range(1, L + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        act = output_code if l == L else hidden_code
+        Z = np.empty((W.shape[0], X.shape[1]), dtype=X.dtype)
+        # A_out is Z itself: only A is kept (every derivative is written from A).
+        kernels.linear_activation_forward(A, W, b, act, slope, Z, Z)
+        caches.append(LayerCache(A, W, b, Z))
+        A = Z
+    return A, caches
+
+
+def model_forward(
+    X,
+    params: Params,
+    hidden: str = "relu",
+    output: str = "sigmoid",
+    backend: Backend = "jit",
+    *,
+    slope: float = LEAKY_SLOPE,
+) -> tuple[Array, list[LayerCache]]:
+    """Forward propagation ``[LINEAR -> hidden] x (L-1) -> LINEAR -> output``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+        Inputs, examples as columns.
+    params : dict
+        ``{"W1", "b1", ..., "WL", "bL"}``, e.g. from :func:`initialize_parameters`.
+    hidden : {"relu", "tanh", "sigmoid", "leaky_relu", "linear"}, default "relu"
+        Activation of the hidden layers.
+    output : {"sigmoid", "linear"}, default "sigmoid"
+        Activation of the output layer (sigmoid for classification, linear for regression).
+    backend : {"jit", "numpy", "naive"}, default "jit"
+    slope : float, default 0.01
+        Negative-side slope of leaky_relu.
+
+    Returns
+    -------
+    AL : ndarray of shape (n_y, m)
+        Output of the network, in the parameters' dtype.
+    caches : list of LayerCache
+        One ``(A_prev, W, b, A)`` per layer, for :func:`model_backward`.
+
+    Examples
+    --------
+    >>> p = initialize_parameters([2, 3, 1], seed=0)
+    >>> AL, caches = model_forward(np.ones((2, 5)), p, backend="numpy")
+    >>> AL.shape, len(caches)
+    ((1, 5), 2)
+    """
+    kernels = get_backend(v.check_backend(backend))
+    hidden_code, output_code = _act_codes(hidden, output)
+    slope = v.check_positive_finite(slope, "slope")
+    params, dims, dtype = v.check_params(params)
+    X = v.check_X(X, dims[0], dtype)
+    return _forward(X, params, len(dims) - 1, hidden_code, output_code, slope, kernels)
+
+
+def compute_cost(AL, Y, loss: str = "bce") -> float:
+    """The cost of the network's output ``AL`` against ``Y``, averaged over the m examples.
+
+    Parameters
+    ----------
+    AL : array_like of shape (n_y, m)
+        Network output (probabilities for ``"bce"``).
+    Y : array_like of shape (n_y, m)
+        Targets (0/1 labels for ``"bce"``).
+    loss : {"bce", "mse"}, default "bce"
+        ``"bce"``: ``-(1/m) sum(Y log AL + (1-Y) log(1-AL))``, with ``0 log 0 = 0`` so outputs
+        of exactly 0 or 1 give a finite cost when they are right (and ``inf`` when they are
+        certainly wrong). ``"mse"``: ``(1/2m) sum((AL - Y)^2)``, the halved convention that
+        makes ``dZ_L = AL - Y`` (as in scikit-learn's MLP).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Training (:class:`fastdnn.DNN`) computes the cost from the logits ``Z_L`` instead, which is
+    finite for every ``Z_L`` (see :func:`fastdnn.kernels.vectorized.cost_from_logits`).
+
+    Examples
+    --------
+    >>> round(compute_cost(np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]])), 6)
+    0.279930
+    """
+    v.check_loss(loss)
+    AL = v.as_float_array(AL, "AL", np.result_type(np.asarray(AL).dtype, np.float32))
+    n_y, m = AL.shape
+    Y = v.check_Y(Y, n_y, m, loss, AL.dtype)
+    AL64 = AL.astype(np.float64, copy=False)
+    if loss == "bce":
+        if ((AL64 < 0) | (AL64 > 1)).any():
+            raise ValueError("AL must be probabilities in [0, 1] for loss 'bce'")
+        with np.errstate(divide="ignore"):
+            per_entry = -(xlogy(Y, AL64) + xlogy(1 - Y, 1 - AL64))
+    else:
+        per_entry = 0.5 * (AL64 - Y) ** 2
+    return float(np.sum(per_entry) / m)
+
+
+def model_backward(
+    AL,
+    Y,
+    caches: list[LayerCache],
+    hidden: str = "relu",
+    output: str = "sigmoid",
+    backend: Backend = "jit",
+    *,
+    slope: float = LEAKY_SLOPE,
+) -> Grads:
+    """Backward propagation: the gradients of the training loss for every layer.
+
+    The loss is the one paired with ``output``: binary cross-entropy for sigmoid, halved mean
+    squared error for linear. Both give ``dZ_L = AL - Y``, which is what is computed: the
+    unstable ``dAL = -(Y/AL - (1-Y)/(1-AL))`` is never formed.
+
+    Parameters
+    ----------
+    AL : ndarray of shape (n_y, m)
+        Output of :func:`model_forward`.
+    Y : array_like of shape (n_y, m)
+        Targets.
+    caches : list of LayerCache
+        From :func:`model_forward`.
+    hidden, output, backend, slope
+        As given to :func:`model_forward`.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``{"dW1", "db1", ..., "dWL", "dbL"}`` with the shapes of the parameters.
+    """
+    kernels = get_backend(v.check_backend(backend))
+    hidden_code, _ = _act_codes(hidden, output)
+    slope = v.check_positive_finite(slope, "slope")
+    if not isinstance(caches, (list, tuple)) or not caches:
+        raise TypeError("caches must be the non-empty list returned by model_forward")
+    L = len(caches)
+    dtype = caches[-1].A.dtype
+    AL = v.as_float_array(AL, "AL", dtype)
+    if AL.shape != caches[-1].A.shape:
+        raise ValueError(
+            f"AL has shape {AL.shape} but the last cache holds an output of shape "
+            f"{caches[-1].A.shape}: pass the AL and caches of the same model_forward call"
+        )
+    Y = v.check_Y(Y, AL.shape[0], AL.shape[1], OUTPUT_LOSS[output], dtype)
+    grads: Grads = {}
+    m = AL.shape[1]
+    no_output = np.empty((0, 0), dtype=dtype)
+    dA = None
+    for l in range(L, 0, -1):
+        A_prev, W, b, A = caches[l - 1]
+        dW = np.empty_like(W)
+        db = np.empty_like(b)
+        dA_prev = np.empty((W.shape[1], m), dtype=dtype) if l > 1 else no_output
+        dZ = np.empty_like(A)
+        if l == L:
+            kernels.output_backward(AL, Y, A_prev, W, dZ, dA_prev, dW, db)
+        else:
+            kernels.linear_activation_backward(
+                dA, A, A_prev, W, hidden_code, slope, dZ, dA_prev, dW, db
+            )
+        grads[f"dW{l}"], grads[f"db{l}"] = dW, db
+        dA = dA_prev
+    return grads
+
+
+def update_parameters(
+    params: Params, grads: Grads, learning_rate: float, backend: Backend = "jit"
+) -> Params:
+    """One gradient-descent step: ``W[l] - learning_rate * dW[l]``, likewise for ``b``.
+
+    Parameters
+    ----------
+    params : dict
+        ``{"W1", "b1", ...}``; not modified.
+    grads : dict
+        ``{"dW1", "db1", ...}`` from :func:`model_backward`.
+    learning_rate : float
+        Positive, finite step size.
+    backend : {"jit", "numpy", "naive"}, default "jit"
+
+    Returns
+    -------
+    dict
+        New parameters (views into one new flat buffer).
+    """
+    kernels = get_backend(v.check_backend(backend))
+    lr = v.check_positive_finite(learning_rate, "learning_rate")
+    params, dims, dtype = v.check_params(params)
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be the dict returned by model_backward; got {type(grads)}")
+    flat = np.empty(n_parameters(dims), dtype=dtype)
+    new = param_views(flat, dims)
+    gflat = np.empty_like(flat)
+    for key, view in param_views(gflat, dims, prefix="d").items():
+        if key not in grads:
+            raise ValueError(f"grads is missing {key!r} for a {len(dims) - 1}-layer network")
+        g = np.asarray(grads[key])
+        if g.shape != view.shape:
+            raise ValueError(f"grads[{key!r}] must have shape {view.shape}; got {g.shape}")
+        view[...] = g
+    for key, view in new.items():
+        view[...] = params[key]
+    kernels.update(flat, gflat, lr)
+    return new
+
+
+def predict(
+    X,
+    params: Params,
+    hidden: str = "relu",
+    output: str = "sigmoid",
+    backend: Backend = "jit",
+    *,
+    threshold: float = 0.5,
+    slope: float = LEAKY_SLOPE,
+) -> Array:
+    """Predictions: labels 0/1 for a sigmoid output (``AL > threshold``), ``AL`` for linear.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+    params : dict
+    hidden, output, backend, slope
+        As in :func:`model_forward`.
+    threshold : float, default 0.5
+        Decision threshold on the sigmoid output.
+
+    Returns
+    -------
+    ndarray of shape (n_y, m)
+        In the parameters' dtype (0.0/1.0 labels, as the course's ``predict`` returns).
+    """
+    AL, _ = model_forward(X, params, hidden, output, backend, slope=slope)
+    if output == "linear":
+        return AL
+    return (AL > threshold).astype(AL.dtype)

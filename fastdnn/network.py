@@ -1,0 +1,324 @@
+"""``DNN``: the object users train. Course notation, flat buffers, one fast loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import _blas
+from . import _validation as v
+from ._layout import n_parameters, param_views
+from ._types import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
+from .backends import get_backend
+from .model import _forward, initialize_parameters
+from .train import Schedule, Stepper, Workspace, run
+
+PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
+
+
+class DNN:
+    """A fully-connected network ``[LINEAR -> hidden] x (L-1) -> LINEAR -> output``.
+
+    Parameters
+    ----------
+    layer_dims : sequence of int
+        ``[n_x, n_1, ..., n_L]``; ``[n_x, 1]`` is logistic regression.
+    hidden : {"relu", "tanh", "sigmoid", "leaky_relu", "linear"}, default "relu"
+        Activation of the hidden layers.
+    output : {"sigmoid", "linear"}, default "sigmoid"
+        ``"sigmoid"``: binary classification (one or several independent labels), trained on
+        binary cross-entropy. ``"linear"``: regression, trained on ``(1/2m) sum (AL - Y)^2``.
+    init : {"xavier", "he", "course", "zeros"}, default "xavier"
+        Weight initialization; see :func:`fastdnn.initialize_parameters`.
+    backend : {"jit", "numpy", "naive"}, default "jit"
+        Which kernels train the network. All three give the same result up to rounding.
+    dtype : {"float64", "float32"}, default "float64"
+        float32 halves memory traffic; inputs are converted once.
+    seed : int, optional
+        Seeds the initialization and the mini-batch shuffling: the same seed, backend, dtype
+        and thread count give bitwise-identical results.
+    slope : float, default 0.01
+        Negative-side slope of leaky_relu.
+
+    Attributes
+    ----------
+    params : dict
+        The course's ``{"W1", "b1", ...}``: read-only views into the model's flat parameter
+        buffer (always current; copy them to keep a snapshot).
+    n_steps_ : int
+        Gradient steps taken so far (over every call of :meth:`fit`).
+    history_ : History or None
+        What the last :meth:`fit` did.
+
+    Examples
+    --------
+    >>> from fastdnn.datasets import load_planar_dataset
+    >>> X, Y = load_planar_dataset()
+    >>> net = DNN([2, 4, 1], hidden="tanh", seed=2)
+    >>> history = net.fit(X, Y, learning_rate=1.2, num_iterations=2000)
+    >>> net.score(X, Y) > 0.85
+    True
+    """
+
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        hidden: str = "relu",
+        output: str = "sigmoid",
+        init: str = "xavier",
+        backend: Backend = "jit",
+        dtype="float64",
+        seed: int | None = None,
+        slope: float = LEAKY_SLOPE,
+    ):
+        self.layer_dims = v.check_layer_dims(layer_dims)
+        self.hidden = v.check_activation("hidden", hidden)
+        self.output = v.check_output(output)
+        self.init = v.check_choice(init, "init", v.INITS)
+        self.backend = v.check_backend(backend)
+        self.dtype = v.check_dtype(dtype)
+        self.seed = seed
+        self.slope = v.check_positive_finite(slope, "slope")
+        self.loss = OUTPUT_LOSS[self.output]
+        params = initialize_parameters(self.layer_dims, init, seed, self.dtype)
+        self._theta = np.empty(n_parameters(self.layer_dims), dtype=self.dtype)
+        for key, view in param_views(self._theta, self.layer_dims).items():
+            view[...] = params[key]
+        self._grad = np.zeros_like(self._theta)
+        # Shuffling draws from its own stream, so it never shifts the initialization's draws.
+        self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        self._workspaces: dict = {}
+        self.n_steps_ = 0
+        self.history_ = None
+
+    # ----------------------------------------------------------------- parameters
+    @property
+    def params(self) -> Params:
+        views = param_views(self._theta, self.layer_dims)
+        for a in views.values():
+            a.flags.writeable = False
+        return views
+
+    def set_params(self, params: Params) -> DNN:
+        """Copy a course-style dict ``{"W1", "b1", ...}`` into the model (shapes must match)."""
+        checked, dims, _ = v.check_params(params, self.dtype)
+        if dims != self.layer_dims:
+            raise ValueError(
+                f"params describe layer_dims {dims} but this model has {self.layer_dims}"
+            )
+        for key, view in param_views(self._theta, self.layer_dims).items():
+            view[...] = checked[key]
+        return self
+
+    @classmethod
+    def from_params(cls, params: Params, hidden: str = "relu", output: str = "sigmoid", **kwargs) -> DNN:
+        """A model holding a copy of course-style parameters (e.g. from the course's code)."""
+        _, dims, dtype = v.check_params(params, kwargs.pop("dtype", None))
+        net = cls(dims, hidden=hidden, output=output, init="zeros" if len(dims) == 2 else "xavier",
+                  dtype=dtype, **kwargs)  # fmt: skip
+        return net.set_params(params)
+
+    # ----------------------------------------------------------------- training
+    def _check_data(self, X, Y, name_x="X", name_y="Y"):
+        X = _as_training_array(X, name_x, self.dtype, self.layer_dims[0])
+        Y = v.check_Y(Y, self.layer_dims[-1], X.shape[1], self.loss, self.dtype, name_y)
+        return X, Y
+
+    def fit(
+        self,
+        X,
+        Y,
+        learning_rate: float = 0.0075,
+        num_iterations: int | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        cost_every: int = 100,
+        print_cost: bool = False,
+        callbacks: Sequence[Callable] | None = None,
+        progress: bool = False,
+        validation_data: tuple | None = None,
+        on_divergence: str = "raise",
+    ):
+        """Train with gradient descent (full batch) or mini-batch SGD; continue from where
+        the last call stopped.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_x, m)
+            Inputs, examples as columns. C- or Fortran-ordered arrays (and memory maps) are
+            used without a copy when already in the model's dtype.
+        Y : array_like of shape (n_y, m)
+            Targets: 0/1 labels for a sigmoid output. A 1-D ``Y`` of length m is one row.
+        learning_rate : float, default 0.0075
+        num_iterations : int, optional
+            Number of gradient steps. Default: 2500 for full batch; for mini-batches, give
+            ``epochs`` instead (or both: steps take precedence).
+        epochs : int, optional
+            Passes over the data (mini-batch). Full batch: same as ``num_iterations``.
+        batch_size : int, optional
+            Mini-batch size; None (default) trains on the full batch, as the course does.
+            Examples are reshuffled every epoch; a ``batch_size`` above m is clamped to m.
+        cost_every : int, default 100
+            Record the cost every that many steps (the course's interval).
+        print_cost : bool, default False
+            Print ``Cost after iteration i: c`` at each record, as the course does.
+        callbacks : sequence of callables, optional
+            Each is called as ``callback(iteration, cost, model)`` at every record; a callback
+            returning True stops training (``stop_reason="callback"``).
+        progress : bool, default False
+            Show a progress bar (needs tqdm: ``pip install 'fastdnn[progress]'``).
+        validation_data : tuple (X_val, Y_val), optional
+            Evaluated at every record; results in ``History.val_*``.
+        on_divergence : {"raise", "warn"}, default "raise"
+            When the cost or the parameters become non-finite, the model goes back to the last
+            finite parameters and training stops with a :class:`fastdnn.DivergenceError`
+            (``"raise"``) or a ``RuntimeWarning`` (``"warn"``).
+
+        Returns
+        -------
+        History
+            Costs with their iteration numbers, validation results, wall time, stop reason.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For bad input, before any training (nothing of the caller's is modified).
+        DivergenceError
+            See ``on_divergence``.
+        """
+        lr = v.check_positive_finite(learning_rate, "learning_rate")
+        cost_every = v.check_positive_int(cost_every, "cost_every")
+        v.check_choice(on_divergence, "on_divergence", ("raise", "warn"))
+        X, Y = self._check_data(X, Y)
+        m = X.shape[1]
+        if batch_size is not None:
+            batch_size = min(v.check_positive_int(batch_size, "batch_size"), m)
+        if num_iterations is not None:
+            n_steps = v.check_positive_int(num_iterations, "num_iterations")
+        elif epochs is not None:
+            epochs = v.check_positive_int(epochs, "epochs")
+            n_steps = epochs * (1 if batch_size is None else -(-m // batch_size))
+        elif batch_size is None:
+            n_steps = 2500
+        else:
+            raise ValueError("mini-batch training needs epochs=... (or num_iterations=...)")
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("validation_data must be a tuple (X_val, Y_val)")
+            val = self._check_data(*validation_data, "validation_data[0]", "validation_data[1]")
+        callbacks = list(callbacks or [])
+        if not all(callable(c) for c in callbacks):
+            raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
+        bar = _progress_bar(n_steps) if progress else None
+
+        _blas.apply_env_threads()
+        width = batch_size or m
+        key = (width, batch_size is not None)
+        if key not in self._workspaces:
+            self._workspaces = {key: Workspace(self.layer_dims, width, self.dtype, key[1])}
+        stepper = Stepper(self.backend, X, Y, self._theta, self._grad, self.layer_dims,
+                          self.hidden, self.output, self.slope, self.loss, batch_size,
+                          self._workspaces[key])  # fmt: skip
+        history_ref = []
+
+        def on_cost(iteration, cost):
+            history = history_ref[0] if history_ref else None
+            if print_cost:
+                print(f"Cost after iteration {iteration}: {cost}")
+            if val is not None and history is not None:
+                history.val_iterations.append(iteration)
+                history.val_costs.append(self._cost(*val))
+                if self.output == "sigmoid":
+                    history.val_accuracy.append(self._accuracy(*val))
+            return any(bool(cb(iteration, cost, self)) for cb in callbacks)
+
+        from .train import History
+
+        history = History()
+        history_ref.append(history)
+        try:
+            result = run(stepper, Schedule(n_steps, batch_size, m), lr,
+                         start_iteration=self.n_steps_, cost_every=cost_every, rng=self._rng,
+                         on_cost=on_cost, on_divergence=on_divergence, progress=bar)  # fmt: skip
+        finally:
+            if bar is not None:
+                bar.close()
+            self.n_steps_ += int(stepper.counter[0])
+        result.val_iterations, result.val_costs, result.val_accuracy = (
+            history.val_iterations, history.val_costs, history.val_accuracy)  # fmt: skip
+        self.history_ = result
+        return result
+
+    # ----------------------------------------------------------------- inference
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        """AL for checked X, computed PREDICT_CHUNK columns at a time."""
+        kernels = get_backend(self.backend)
+        params = param_views(self._theta, self.layer_dims)
+        L = len(self.layer_dims) - 1
+        hidden, output = int(ACTIVATIONS[self.hidden]), int(ACTIVATIONS[self.output])
+        m = X.shape[1]
+        out = np.empty((self.layer_dims[-1], m), dtype=self.dtype)
+        for start in range(0, m, PREDICT_CHUNK):
+            Xc = np.ascontiguousarray(X[:, start : start + PREDICT_CHUNK])
+            out[:, start : start + Xc.shape[1]] = _forward(Xc, params, L, hidden, output,
+                                                           self.slope, kernels)[0]  # fmt: skip
+        return out
+
+    def _input(self, X, name="X"):
+        return _as_training_array(X, name, self.dtype, self.layer_dims[0])
+
+    def predict_proba(self, X) -> Array:
+        """The network's output ``AL`` of shape (n_y, m): probabilities for a sigmoid output."""
+        return self._output(self._input(X))
+
+    def predict(self, X, threshold: float = 0.5) -> Array:
+        """Labels 0/1 (``AL > threshold``) for a sigmoid output; the output itself for linear."""
+        AL = self.predict_proba(X)
+        return AL if self.output == "linear" else (AL > threshold).astype(self.dtype)
+
+    def _cost(self, X, Y) -> float:
+        from .model import compute_cost
+
+        return compute_cost(self._output(X), Y, self.loss)
+
+    def _accuracy(self, X, Y) -> float:
+        return float(np.mean((self._output(X) > 0.5) == (Y > 0.5)))
+
+    def score(self, X, Y) -> float:
+        """Accuracy (sigmoid output) or the coefficient of determination R^2 (linear output)."""
+        X, Y = self._check_data(X, Y)
+        if self.output == "sigmoid":
+            return self._accuracy(X, Y)
+        AL = self._output(X).astype(np.float64)
+        Y = Y.astype(np.float64)
+        ss_res = float(((Y - AL) ** 2).sum())
+        ss_tot = float(((Y - Y.mean(axis=1, keepdims=True)) ** 2).sum())
+        return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+
+    def __repr__(self) -> str:
+        return (
+            f"DNN(layer_dims={self.layer_dims}, hidden={self.hidden!r}, output={self.output!r}, "
+            f"backend={self.backend!r}, dtype={self.dtype.name!r}, n_steps_={self.n_steps_})"
+        )
+
+
+def _as_training_array(X, name, dtype, n_x):
+    """Checked X without copying a C- or F-contiguous array that already has ``dtype``."""
+    arr = np.asarray(X)
+    if arr.dtype == dtype and arr.ndim == 2 and (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        if arr.size == 0 or arr.shape[0] != n_x or not np.isfinite(arr).all():
+            return v.check_X(arr, n_x, dtype, name)  # raises the full message
+        return arr
+    return v.check_X(arr, n_x, dtype, name)
+
+
+def _progress_bar(total):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            "progress=True needs tqdm: pip install 'fastdnn[progress]' (or pip install tqdm)"
+        ) from None
+    return tqdm(total=total, unit="step")

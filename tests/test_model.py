@@ -1,0 +1,130 @@
+"""The functional API: shapes, dtypes, initializers, a worked example, backends agreeing."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import fastdnn
+
+from .conftest import tolerance
+
+
+def test_course_logistic_regression_example_as_a_one_layer_net(backend):
+    # The course's week-2 propagate() test case, as a 1-layer net (W1 = w.T, b1 = b).
+    # Published: dw = [[0.99845601], [2.39507239]], db = 0.00145557813678,
+    # cost = 5.801545319394553 (course notebook "Logistic Regression with a Neural Network
+    # mindset", exercise propagate).
+    params = {"W1": np.array([[1.0, 2.0]]), "b1": np.array([[2.0]])}
+    X = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]])
+    Y = np.array([[1, 0, 1]])
+    AL, caches = fastdnn.model_forward(X, params, output="sigmoid", backend=backend)
+    grads = fastdnn.model_backward(AL, Y, caches, backend=backend)
+    assert_allclose(grads["dW1"].T, [[0.99845601], [2.39507239]], rtol=1e-8)
+    assert_allclose(grads["db1"], [[0.00145557813678]], rtol=1e-10)
+    assert_allclose(fastdnn.compute_cost(AL, Y), 5.801545319394553, rtol=1e-14)
+
+
+def test_compute_cost_worked_by_hand():
+    # -(log 0.8 + log 0.9 + log(1 - 0.4)) / 3 = (0.2231436 + 0.1053605 + 0.5108256) / 3
+    assert_allclose(
+        fastdnn.compute_cost(np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]])),
+        (0.22314355131420976 + 0.10536051565782628 + 0.5108256237659907) / 3,
+        rtol=1e-14,
+    )
+    # mse is halved: (1/2m) * sum of squares = (1 + 4) / (2 * 2)
+    assert fastdnn.compute_cost(np.array([[1.0, 3.0]]), np.array([[0.0, 1.0]]), "mse") == 1.25
+
+
+def test_compute_cost_at_outputs_exactly_zero_and_one():
+    # Right and certain: cost 0 (0 log 0 = 0), not NaN as the course's formula gives.
+    assert fastdnn.compute_cost(np.array([[0.0, 1.0]]), np.array([[0, 1]])) == 0.0
+    # Wrong and certain: the cost is infinite, and says so.
+    assert fastdnn.compute_cost(np.array([[0.0]]), np.array([[1]])) == np.inf
+
+
+@pytest.mark.parametrize("init", ["course", "xavier", "he"])
+def test_initializers_scale_and_seed(init):
+    dims = [400, 300, 1]
+    p = fastdnn.initialize_parameters(dims, init=init, seed=1)
+    expected = {"course": 0.01, "xavier": 1 / np.sqrt(400), "he": np.sqrt(2 / 400)}[init]
+    # 120000 standard-normal draws: the sample std is within 1% of the scale.
+    assert_allclose(p["W1"].std(), expected, rtol=0.01)
+    assert not p["b1"].any()
+    again = fastdnn.initialize_parameters(dims, init=init, seed=1)
+    assert all(np.array_equal(p[k], again[k]) for k in p)
+    p32 = fastdnn.initialize_parameters(dims, init=init, seed=1, dtype="float32")
+    assert p32["W1"].dtype == np.float32
+    assert np.array_equal(p32["W1"], p["W1"].astype(np.float32))
+
+
+def test_zeros_init_warns_only_with_hidden_layers():
+    with pytest.warns(UserWarning, match="symmetry is never broken"):
+        fastdnn.initialize_parameters([3, 2, 1], init="zeros")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = fastdnn.initialize_parameters([3, 1], init="zeros")  # logistic regression
+    assert not p["W1"].any()
+
+
+def test_float32_in_float32_out(backend):
+    p = fastdnn.initialize_parameters([4, 3, 1], seed=0, dtype="float32")
+    X = np.random.default_rng(0).random((4, 5))  # float64 input: converted once, at the edge
+    Y = np.array([[0, 1, 1, 0, 1]])
+    AL, caches = fastdnn.model_forward(X, p, backend=backend)
+    assert AL.dtype == np.float32 and all(c.A.dtype == np.float32 for c in caches)
+    grads = fastdnn.model_backward(AL, Y, caches, backend=backend)
+    assert all(g.dtype == np.float32 for g in grads.values())
+    new = fastdnn.update_parameters(p, grads, 0.1, backend=backend)
+    assert all(w.dtype == np.float32 for w in new.values())
+    assert fastdnn.predict(X, p, backend=backend).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "leaky_relu"])
+def test_two_training_steps_agree_on_all_backends(hidden, dtype):
+    rng = np.random.default_rng(5)
+    X = rng.random((6, 11))
+    Y = (rng.random((1, 11)) < 0.5).astype(float)
+    results = {}
+    for backend in fastdnn.BACKENDS:
+        p = fastdnn.initialize_parameters([6, 5, 3, 1], seed=2, dtype=dtype)
+        for _ in range(2):
+            AL, caches = fastdnn.model_forward(X, p, hidden, backend=backend)
+            grads = fastdnn.model_backward(AL, Y, caches, hidden, backend=backend)
+            p = fastdnn.update_parameters(p, grads, 0.5, backend=backend)
+        results[backend] = p
+    rtol, atol = tolerance(dtype)
+    for backend in ("numpy", "jit"):
+        for key in results["naive"]:
+            assert_allclose(results[backend][key], results["naive"][key], rtol=rtol, atol=atol,
+                            err_msg=f"{backend} {key} {hidden} {dtype}")
+
+
+def test_nothing_the_caller_owns_is_modified(backend):
+    p = fastdnn.initialize_parameters([3, 2, 1], seed=0)
+    before = {k: v.copy() for k, v in p.items()}
+    X = np.asfortranarray(np.random.default_rng(0).random((3, 4)))  # Fortran order works
+    X.flags.writeable = False  # and so does read-only
+    AL, caches = fastdnn.model_forward(X, p, backend=backend)
+    grads = fastdnn.model_backward(AL, np.array([[0, 1, 0, 1]]), caches, backend=backend)
+    new = fastdnn.update_parameters(p, grads, 1.0, backend=backend)
+    assert all(np.array_equal(p[k], before[k]) for k in p)
+    assert not np.array_equal(new["W1"], p["W1"])
+
+
+def test_predict_labels_and_regression_output(backend):
+    params = {"W1": np.array([[1.0, -1.0]]), "b1": np.array([[0.0]])}
+    X = np.array([[2.0, 0.0, 1.0], [0.0, 2.0, 1.0]])  # z = 2, -2, 0
+    assert_allclose(fastdnn.predict(X, params, backend=backend), [[1.0, 0.0, 0.0]])
+    assert_allclose(
+        fastdnn.predict(X, params, output="linear", backend=backend), [[2.0, -2.0, 0.0]]
+    )
+
+
+def test_one_example_and_width_one_layers(backend):
+    p = fastdnn.initialize_parameters([1, 1, 1, 1], seed=0)
+    AL, caches = fastdnn.model_forward(np.array([[0.5]]), p, backend=backend)
+    grads = fastdnn.model_backward(AL, np.array([[1]]), caches, backend=backend)
+    assert AL.shape == (1, 1) and all(np.isfinite(g).all() for g in grads.values())

@@ -1,0 +1,32 @@
+"""Numba options are set in fastdnn/_numba.py and nowhere else (stumpy's test.sh rule)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fastdnn"
+
+
+def test_numba_options_live_only_in_numba_module():
+    offenders = []
+    pattern = re.compile(r"numba\.(njit|jit|vectorize|guvectorize)\b|fastmath\s*=|@jit\b")
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "_numba.py":
+            continue
+        for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{lineno}: {line.strip()}")
+    assert not offenders, "numba options outside _numba.py:\n" + "\n".join(offenders)
+
+
+def test_import_compiles_nothing():
+    # A fresh interpreter: importing fastdnn must not compile (or load) any kernel.
+    code = (
+        "import fastdnn, fastdnn.kernels.jit as j\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "d = [v for v in vars(j).values() if isinstance(v, CPUDispatcher)]\n"
+        "assert len(d) >= 9, len(d)\n"
+        "assert all(not x.signatures for x in d), [x for x in d if x.signatures]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,206 @@
+"""DNN.fit: the training engine against the functional API, on every backend."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import fastdnn
+from fastdnn import DNN
+
+from .conftest import tolerance
+
+
+def data(n_x=5, m=40, n_y=1, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n_x, m)).astype(dtype)
+    Y = (rng.random((n_y, m)) < 0.5).astype(dtype)
+    return X, Y
+
+
+def functional_training(X, Y, dims, hidden, output, lr, steps, seed, dtype):
+    p = fastdnn.initialize_parameters(dims, seed=seed, dtype=dtype)
+    for _ in range(steps):
+        AL, caches = fastdnn.model_forward(X, p, hidden, output, backend="numpy")
+        grads = fastdnn.model_backward(AL, Y, caches, hidden, output, backend="numpy")
+        p = fastdnn.update_parameters(p, grads, lr, backend="numpy")
+    return p
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    ("dims", "hidden", "output"),
+    [([5, 1], "relu", "sigmoid"), ([5, 4, 1], "tanh", "sigmoid"), ([5, 6, 3, 2], "relu", "sigmoid"),
+     ([5, 4, 3, 1], "leaky_relu", "linear"), ([5, 3, 2], "sigmoid", "linear")],
+    ids=["logistic", "shallow", "deep-2out", "regression", "sigmoid-hidden"],
+)
+def test_fit_matches_the_functional_api(backend, dims, hidden, output, dtype):
+    X, Y = data(dims[0], 13, dims[-1])
+    if output == "linear":
+        Y = np.random.default_rng(1).normal(size=Y.shape)
+    net = DNN(dims, hidden=hidden, output=output, backend=backend, dtype=dtype, seed=4)
+    net.fit(X, Y, learning_rate=0.3, num_iterations=4)
+    expected = functional_training(X, Y, dims, hidden, output, 0.3, 4, 4, dtype)
+    rtol, atol = tolerance(dtype)
+    for key, value in net.params.items():
+        assert value.dtype == np.dtype(dtype)
+        assert_allclose(value, expected[key], rtol=rtol * 10, atol=atol * 10, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_backends_agree_on_minibatch_training(dtype):
+    X, Y = data(6, 50)
+    results = {}
+    for backend in fastdnn.BACKENDS:
+        net = DNN([6, 5, 1], backend=backend, dtype=dtype, seed=3)
+        net.fit(X, Y, learning_rate=0.1, epochs=2, batch_size=16)  # 4 batches, last of 2
+        assert net.n_steps_ == 8
+        results[backend] = net.params
+    rtol, atol = tolerance(dtype)
+    for backend in ("numpy", "jit"):
+        for key in results["naive"]:
+            assert_allclose(results[backend][key], results["naive"][key], rtol=rtol * 10,
+                            atol=atol * 10, err_msg=f"{backend} {key}")
+
+
+def test_minibatch_with_one_batch_equals_full_batch():
+    X, Y = data(4, 20)
+    a = DNN([4, 3, 1], seed=0)
+    a.fit(X, Y, learning_rate=0.2, num_iterations=5)
+    b = DNN([4, 3, 1], seed=0)
+    b.fit(X[:, ::-1].copy(), Y[:, ::-1].copy(), learning_rate=0.2, epochs=5, batch_size=20)
+    for key in a.params:  # the shuffle only reorders the columns of a full batch
+        assert_allclose(b.params[key], a.params[key], rtol=1e-12, atol=1e-14)
+
+
+def test_fortran_ordered_and_memmapped_inputs_train_without_copies(tmp_path, backend):
+    X, Y = data(5, 30)
+    ref = DNN([5, 4, 1], seed=1, backend=backend)
+    ref.fit(X, Y, learning_rate=0.1, num_iterations=3)
+    XF = np.asfortranarray(X)
+    net = DNN([5, 4, 1], seed=1, backend=backend)
+    net.fit(XF, Y, learning_rate=0.1, num_iterations=3)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    Xm = np.load(path, mmap_mode="r")  # read-only memory map
+    net2 = DNN([5, 4, 1], seed=1, backend=backend)
+    net2.fit(Xm, Y, learning_rate=0.1, num_iterations=3, batch_size=7)
+    for key in ref.params:
+        assert_allclose(net.params[key], ref.params[key], rtol=1e-12, atol=1e-14)
+    assert np.array_equal(Xm, X)
+
+
+def test_continuing_training_equals_one_long_run(backend):
+    X, Y = data()
+    one = DNN([5, 4, 1], seed=0, backend=backend)
+    one.fit(X, Y, learning_rate=0.5, num_iterations=250, cost_every=100)
+    two = DNN([5, 4, 1], seed=0, backend=backend)
+    h1 = two.fit(X, Y, learning_rate=0.5, num_iterations=150, cost_every=100)
+    h2 = two.fit(X, Y, learning_rate=0.5, num_iterations=100, cost_every=100)
+    assert h1.iterations == [0, 100] and h2.iterations == [200]
+    assert two.n_steps_ == 250
+    for key in one.params:
+        assert np.array_equal(one.params[key], two.params[key]), key
+
+
+def test_same_seed_same_bits_and_inputs_untouched(backend):
+    X, Y = data()
+    X0, Y0 = X.copy(), Y.copy()
+    runs = []
+    for _ in range(2):
+        net = DNN([5, 4, 1], seed=11, backend=backend)
+        net.fit(X, Y, learning_rate=0.3, epochs=3, batch_size=8)
+        runs.append(net.params)
+    assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0])
+    assert np.array_equal(X, X0) and np.array_equal(Y, Y0)
+
+
+def test_params_are_read_only_views_and_from_params_copies():
+    net = DNN([3, 2, 1], seed=0)
+    with pytest.raises(ValueError, match="read-only"):
+        net.params["W1"][0, 0] = 1.0
+    course = {"W1": np.ones((2, 3)), "b1": np.zeros((2, 1)), "W2": np.ones((1, 2)), "b2": np.zeros((1, 1))}
+    other = DNN.from_params(course, hidden="relu")
+    other.fit(np.ones((3, 4)), np.array([[0, 1, 0, 1]]), learning_rate=0.1, num_iterations=2)
+    assert np.array_equal(course["W1"], np.ones((2, 3)))
+
+
+def test_cost_every_and_print_cost(capsys):
+    X, Y = data()
+    net = DNN([5, 3, 1], seed=0)
+    h = net.fit(X, Y, learning_rate=0.1, num_iterations=25, cost_every=10, print_cost=True)
+    assert h.iterations == [0, 10, 20] and len(h.costs) == 3 and h.n_steps == 25
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Cost after iteration 0: ") and len(out) == 3
+
+
+def test_recorded_cost_is_the_cost_before_the_step():
+    X, Y = data()
+    net = DNN([5, 3, 1], seed=0)
+    AL, _ = fastdnn.model_forward(X, net.params, backend="numpy")
+    expected = fastdnn.compute_cost(AL, Y)
+    h = net.fit(X, Y, learning_rate=0.1, num_iterations=1)
+    assert_allclose(h.costs[0], expected, rtol=1e-12)
+
+
+def test_divergence_raises_and_keeps_finite_parameters(backend):
+    X, Y = data()
+    X = X * 1e3
+    net = DNN([5, 8, 1], hidden="linear", output="linear", seed=0, backend=backend)
+    with pytest.raises(fastdnn.DivergenceError, match=r"training diverged at iteration \d+"):
+        net.fit(X, Y, learning_rate=10.0, num_iterations=200, cost_every=1)
+    assert all(np.isfinite(p).all() for p in net.params.values())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h = net.fit(X, Y, learning_rate=10.0, num_iterations=200, cost_every=1, on_divergence="warn")
+    assert h.stop_reason == "diverged" and any("diverged" in str(w.message) for w in caught)
+    assert all(np.isfinite(c) for c in h.costs)
+
+
+def test_interrupt_keeps_the_last_whole_step(backend):
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0, backend=backend)
+
+    def ctrl_c(iteration, cost, model):
+        if iteration == 30:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="training interrupted after"):
+        h = net.fit(X, Y, learning_rate=0.1, num_iterations=100, cost_every=10, callbacks=[ctrl_c])
+    assert h.stop_reason == "interrupted" and net.n_steps_ == h.n_steps
+    ref = DNN([5, 4, 1], seed=0, backend=backend)
+    ref.fit(X, Y, learning_rate=0.1, num_iterations=h.n_steps)
+    for key in ref.params:
+        assert np.array_equal(ref.params[key], net.params[key])
+    net.fit(X, Y, learning_rate=0.1, num_iterations=100 - h.n_steps)  # and it continues
+    assert net.n_steps_ == 100
+
+
+def test_callback_can_stop_and_validation_is_recorded():
+    X, Y = data()
+    Xv, Yv = data(seed=1)
+    net = DNN([5, 4, 1], seed=0)
+    h = net.fit(X, Y, learning_rate=0.1, num_iterations=100, cost_every=10,
+                callbacks=[lambda i, c, model: i >= 20], validation_data=(Xv, Yv))
+    assert h.stop_reason == "callback" and h.iterations == [0, 10, 20]
+    assert h.val_iterations == [0, 10, 20] and len(h.val_costs) == len(h.val_accuracy) == 3
+
+
+def test_planar_flower_trains_to_the_course_accuracy():
+    from fastdnn.datasets import load_planar_dataset
+
+    X, Y = load_planar_dataset()
+    net = DNN([2, 4, 1], hidden="tanh", init="course", seed=0)
+    net.fit(X, Y, learning_rate=1.2, num_iterations=10000)
+    # The course's 1-hidden-layer tanh net with 4 units reaches 90% on this data.
+    assert net.score(X, Y) >= 0.88
+
+
+def test_regression_score_is_r2():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (3, 200))
+    Y = (X[0] - 2 * X[1] + 0.5 * X[2])[None, :]
+    net = DNN([3, 1], output="linear", init="zeros", seed=0)
+    net.fit(X, Y, learning_rate=0.5, num_iterations=500)
+    assert net.score(X, Y) > 0.999
