@@ -297,6 +297,23 @@ class DNN:
         ss_tot = float(((Y - Y.mean(axis=1, keepdims=True)) ** 2).sum())
         return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
 
+    # ----------------------------------------------------------------- files
+    def save(self, path) -> None:
+        """Save to a ``.npz`` file (see :func:`fastdnn.io.save_model` for the format)."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path, backend: Backend | None = None) -> DNN:
+        """Load a model saved by :meth:`save`, or a course-style ``{"W1", "b1", ...}`` npz.
+
+        See :func:`fastdnn.io.load_model`.
+        """
+        from .io import load_model
+
+        return load_model(path, backend=backend)
+
     def __repr__(self) -> str:
         return (
             f"DNN(layer_dims={self.layer_dims}, hidden={self.hidden!r}, output={self.output!r}, "
