@@ -17,7 +17,7 @@ from .model import (
     predict,
     update_parameters,
 )
-from .network import DNN
+from .network import DNN, warmup
 from .train import DivergenceError, History
 
 __version__ = "0.1.0"
@@ -39,4 +39,5 @@ __all__ = [
     "predict",
     "set_num_threads",
     "update_parameters",
+    "warmup",
 ]

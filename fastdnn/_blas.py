@@ -5,7 +5,8 @@ differently: on the course's shapes one can be 2-3x faster than the other for th
 (e.g. ``dZ @ A_prev.T`` of the cat network's first layer). Numba's ``np.dot`` always uses
 SciPy's. So fastdnn looks up ``cblas_?gemm`` in both libraries, passes them to the jitted loop as
 function pointers (a first-class function argument keeps Numba's on-disk cache usable), and
-picks one per call site by timing both once per (shape, transposes, dtype, threads).
+picks the faster library for each network by timing one step's products with both (see
+:func:`choose` for why not per product).
 
 If neither library exposes cblas (another BLAS vendor), the jitted loop falls back to
 ``np.dot``.
@@ -22,7 +23,10 @@ import numpy as np
 
 from ._numba import njit
 
-USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS = 0, 1, 2
+USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS = 0, 1, 2, 3
+#: Products with at most this many multiply-adds may run as plain loops (no BLAS call
+#: overhead) when timing says so: the planar net's products are 800-3200.
+SMALL_PRODUCT = 16384
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -114,6 +118,8 @@ def gemm(choice, f_numpy, f_scipy, A, trans_a, B, trans_b, C):
     elif choice == USE_SCIPY_BLAS:
         f_scipy(_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
                 B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+    elif choice == USE_LOOPS:
+        _gemm_loops(A, trans_a, B, trans_b, C)
     elif trans_a and trans_b:
         np.dot(A.T, B.T, out=C)
     elif trans_a:
@@ -124,48 +130,120 @@ def gemm(choice, f_numpy, f_scipy, A, trans_a, B, trans_b, C):
         np.dot(A, B, out=C)
 
 
+@njit
+def _gemm_loops(A, trans_a, B, trans_b, C):
+    """Plain loops for tiny products, innermost loop over contiguous memory."""
+    M, N = C.shape
+    C[:] = 0
+    if not trans_a and not trans_b:  # C[i, :] += A[i, k] * B[k, :]
+        for i in range(M):
+            for k in range(A.shape[1]):
+                a = A[i, k]
+                for j in range(N):
+                    C[i, j] += a * B[k, j]
+    elif not trans_a:  # C[i, j] = A[i, :] . B[j, :]
+        for i in range(M):
+            for j in range(N):
+                acc = C.dtype.type(0.0)
+                for k in range(A.shape[1]):
+                    acc += A[i, k] * B[j, k]
+                C[i, j] = acc
+    elif not trans_b:  # C[i, :] += A[k, i] * B[k, :]
+        for k in range(A.shape[0]):
+            for i in range(M):
+                a = A[k, i]
+                for j in range(N):
+                    C[i, j] += a * B[k, j]
+    else:
+        for i in range(M):
+            for j in range(N):
+                acc = C.dtype.type(0.0)
+                for k in range(A.shape[0]):
+                    acc += A[k, i] * B[j, k]
+                C[i, j] = acc
+
+
 def num_threads_key() -> int:
     from threadpoolctl import threadpool_info
 
     return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
 
 
-def choose(M: int, N: int, K: int, trans_a: bool, trans_b: bool, dtype) -> int:
-    """The faster BLAS for ``C (M, N) = op(A) @ op(B)`` with inner size ``K``.
+def step_products(layer_dims, m: int) -> list[tuple[int, int, int, bool, bool]]:
+    """The matrix products of one training step: ``(M, N, K, trans_a, trans_b)`` each."""
+    products = []
+    for l in range(1, len(layer_dims)):
+        n, k = int(layer_dims[l]), int(layer_dims[l - 1])
+        products.append((n, m, k, False, False))  # Z = W @ A_prev
+        products.append((n, k, m, False, True))  # dW = dZ @ A_prev.T
+        if l > 1:
+            products.append((k, m, n, True, False))  # dA_prev = W.T @ dZ
+    return products
 
-    Times each available library on random data of that shape (median of a few calls, each
-    library's first call excluded) and remembers the answer for the process. Set
-    ``FASTDNN_BLAS`` to ``numpy``, ``scipy`` or ``numba`` to force one.
+
+def choose(layer_dims, m: int, dtype) -> list[int]:
+    """The ``USE_*`` code for each product of :func:`step_products`.
+
+    One BLAS library serves the whole step: each OpenBLAS build keeps its own thread pool,
+    whose threads spin for a while after each call, so alternating the two libraries call by
+    call makes 4 threads fight over 2 cores (measured: alternating was 1.5-2x slower than
+    either library alone). The library is chosen by timing the step's products with each in
+    turn (median of a few rounds, first calls excluded). Then each tiny product (at most
+    ``SMALL_PRODUCT`` multiply-adds) runs as plain loops where that is faster than the BLAS
+    call. Answers are remembered for the process. ``FASTDNN_BLAS=numpy|scipy|numba|loops``
+    forces one choice everywhere.
     """
     dtype = np.dtype(dtype)
+    products = step_products(layer_dims, m)
     f_np, f_sp, available = gemm_functions(dtype)
     forced = os.environ.get("FASTDNN_BLAS", "auto")
-    forced_code = {"numpy": USE_NUMPY_BLAS, "scipy": USE_SCIPY_BLAS, "numba": USE_NUMBA_DOT}
-    if forced in forced_code and forced_code[forced] in available:
-        return forced_code[forced]
-    candidates = sorted(available - {USE_NUMBA_DOT}) or [USE_NUMBA_DOT]
-    if len(candidates) == 1:
-        return candidates[0]
-    key = (M, N, K, trans_a, trans_b, dtype.name, num_threads_key())
+    forced_code = {"numpy": USE_NUMPY_BLAS, "scipy": USE_SCIPY_BLAS, "numba": USE_NUMBA_DOT,
+                   "loops": USE_LOOPS}  # fmt: skip
+    if forced in forced_code and (forced_code[forced] in available or forced == "loops"):
+        return [forced_code[forced]] * len(products)
+    key = (tuple(products), dtype.name, num_threads_key())
     if key in _choices:
         return _choices[key]
     rng = np.random.default_rng(0)
-    A = rng.random((K, M) if trans_a else (M, K)).astype(dtype)
-    B = rng.random((N, K) if trans_b else (K, N)).astype(dtype)
-    C = np.empty((M, N), dtype=dtype)
-    for code in candidates:  # first calls: compile, page in, spin up threads
-        gemm(code, f_np, f_sp, A, trans_a, B, trans_b, C)
-    flops = 2.0 * M * N * K
-    reps = int(min(15, max(3, 2e7 / max(flops, 1.0))))
-    times = {code: [] for code in candidates}
-    for _ in range(reps):  # interleaved, so a burst of load hits both
-        for code in candidates:
+    operands = []
+    for M, N, K, ta, tb in products:
+        A = rng.random((K, M) if ta else (M, K)).astype(dtype)
+        B = rng.random((N, K) if tb else (K, N)).astype(dtype)
+        operands.append((A, ta, B, tb, np.empty((M, N), dtype=dtype)))
+
+    def timed(codes, which=None):
+        t = []
+        for i in range(len(operands)) if which is None else which:
+            A, ta, B, tb, C = operands[i]
             t0 = time.perf_counter()
-            gemm(code, f_np, f_sp, A, trans_a, B, trans_b, C)
-            times[code].append(time.perf_counter() - t0)
-    best = min(candidates, key=lambda c: float(np.median(times[c])))
-    _choices[key] = best
-    return best
+            gemm(codes[i], f_np, f_sp, A, ta, B, tb, C)
+            t.append(time.perf_counter() - t0)
+        return np.array(t)
+
+    libraries = sorted(available - {USE_NUMBA_DOT}) or [USE_NUMBA_DOT]
+    rounds = {code: [] for code in libraries}
+    budget = time.perf_counter() + 0.5  # seconds of timing at most, per process and shape
+    for code in libraries:
+        timed([code] * len(products))  # compile, page in, wake the library's threads
+    for r in range(7):
+        for code in libraries:
+            timed([code] * len(products))  # let the other library's threads go back to sleep
+            rounds[code].append(timed([code] * len(products)))
+        if r >= 2 and time.perf_counter() > budget:
+            break
+    medians = {code: np.median(rounds[code], axis=0) for code in libraries}
+    library = min(libraries, key=lambda c: float(medians[c].sum()))
+    codes = [library] * len(products)
+    small = [i for i, (M, N, K, _, _) in enumerate(products) if M * N * K <= SMALL_PRODUCT]
+    if small:
+        all_loops = [USE_LOOPS] * len(products)
+        timed(all_loops, small)  # compile
+        loops = np.median([timed(all_loops, small) for _ in range(7)], axis=0)
+        for i, t in zip(small, loops):
+            if t < medians[library][i]:
+                codes[i] = USE_LOOPS
+    _choices[key] = codes
+    return codes
 
 
 def set_num_threads(n: int) -> None:

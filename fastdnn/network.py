@@ -339,3 +339,35 @@ def _progress_bar(total):
             "progress=True needs tqdm: pip install 'fastdnn[progress]' (or pip install tqdm)"
         ) from None
     return tqdm(total=total, unit="step")
+
+
+def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
+    """Compile (or load from Numba's cache) everything the jit backend trains with.
+
+    Compilation is otherwise lazy: the first ``fit`` of a process pays it. Call this at
+    start-up to pay it ahead, e.g. in a server or before timing.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float64", "float32"}
+        The dtypes to compile for.
+
+    Returns
+    -------
+    float
+        Seconds spent.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    for dtype in dtypes:
+        X = rng.random((3, 8)).astype(dtype)
+        Y = (rng.random((1, 8)) < 0.5).astype(dtype)
+        for hidden in ("relu",):
+            net = DNN([3, 2, 1], hidden=hidden, dtype=dtype, seed=0)
+            net.fit(X, Y, learning_rate=0.1, num_iterations=1)
+            net.fit(X, Y, learning_rate=0.1, epochs=1, batch_size=4)
+            net.fit(np.asfortranarray(X), Y, learning_rate=0.1, num_iterations=1)
+            net.predict(X)
+    return time.perf_counter() - t0

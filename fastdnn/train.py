@@ -86,15 +86,16 @@ class Workspace:
 
 
 def jit_table(layer_dims: Sequence[int], m: int, dtype) -> np.ndarray:
-    """The layer table of :mod:`fastdnn._jit_loop`, with a BLAS chosen per product."""
+    """The layer table of :mod:`fastdnn._jit_loop`, with the BLAS library for each product."""
     base = layer_table(layer_dims)
     table = np.zeros((len(base), _jit_loop.TABLE_COLUMNS), dtype=np.int64)
     table[:, :4] = base
-    for l, (n, k) in enumerate(base[:, :2]):
-        table[l, _jit_loop.GEMM_FWD] = _blas.choose(int(n), m, int(k), False, False, dtype)
-        table[l, _jit_loop.GEMM_DW] = _blas.choose(int(n), int(k), m, False, True, dtype)
+    codes = iter(_blas.choose(layer_dims, m, dtype))  # in the order of _blas.step_products
+    for l in range(len(base)):
+        table[l, _jit_loop.GEMM_FWD] = next(codes)
+        table[l, _jit_loop.GEMM_DW] = next(codes)
         if l > 0:
-            table[l, _jit_loop.GEMM_DA] = _blas.choose(int(k), m, int(n), True, False, dtype)
+            table[l, _jit_loop.GEMM_DA] = next(codes)
     return table
 
 
