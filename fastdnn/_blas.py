@@ -27,6 +27,7 @@ USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS = 0, 1, 2, 3
 #: Products with at most this many multiply-adds may run as plain loops (no BLAS call
 #: overhead) when timing says so: the planar net's products are 800-3200.
 SMALL_PRODUCT = 16384
+TIMING_COLUMNS = 2048
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -206,7 +207,10 @@ def choose(layer_dims, m: int, dtype) -> list[int]:
         return _choices[key]
     rng = np.random.default_rng(0)
     operands = []
-    for M, N, K, ta, tb in products:
+    # Time on at most TIMING_COLUMNS examples: the speed per example is the same, and the
+    # timing data must not add an X-sized allocation to fit's peak memory.
+    timing_products = step_products(layer_dims, min(m, TIMING_COLUMNS))
+    for M, N, K, ta, tb in timing_products:
         A = rng.random((K, M) if ta else (M, K)).astype(dtype)
         B = rng.random((N, K) if tb else (K, N)).astype(dtype)
         operands.append((A, ta, B, tb, np.empty((M, N), dtype=dtype)))

@@ -325,8 +325,9 @@ def _as_training_array(X, name, dtype, n_x):
     """Checked X without copying a C- or F-contiguous array that already has ``dtype``."""
     arr = np.asarray(X)
     if arr.dtype == dtype and arr.ndim == 2 and (arr.flags.c_contiguous or arr.flags.f_contiguous):
-        if arr.size == 0 or arr.shape[0] != n_x or not np.isfinite(arr).all():
+        if arr.size == 0 or arr.shape[0] != n_x:
             return v.check_X(arr, n_x, dtype, name)  # raises the full message
+        v.check_finite(arr, name)
         return arr
     return v.check_X(arr, n_x, dtype, name)
 
