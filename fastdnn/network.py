@@ -298,21 +298,26 @@ class DNN:
         return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
 
     # ----------------------------------------------------------------- files
-    def save(self, path) -> None:
-        """Save to a ``.npz`` file (see :func:`fastdnn.io.save_model` for the format)."""
+    def save(self, path):
+        """Save to a ``.npz`` file, atomically; returns the path written.
+
+        See :func:`fastdnn.io.save_model` for the format.
+        """
         from .io import save_model
 
-        save_model(self, path)
+        return save_model(self, path)
 
     @classmethod
-    def load(cls, path, backend: Backend | None = None) -> DNN:
+    def load(cls, path, backend: Backend | None = None, *, hidden: str | None = None,
+             output: str | None = None) -> DNN:  # fmt: skip
         """Load a model saved by :meth:`save`, or a course-style ``{"W1", "b1", ...}`` npz.
 
-        See :func:`fastdnn.io.load_model`.
+        ``hidden`` and ``output`` name the activations of a course-style file (default relu
+        and sigmoid). See :func:`fastdnn.io.load_model`.
         """
         from .io import load_model
 
-        return load_model(path, backend=backend)
+        return load_model(path, backend=backend, hidden=hidden, output=output)
 
     def __repr__(self) -> str:
         return (

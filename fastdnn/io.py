@@ -1,0 +1,932 @@
+"""Saving and loading models, and reading data files for the command line.
+
+Model files
+-----------
+:func:`save_model` writes a :class:`fastdnn.DNN` to one ``.npz`` archive (a zip of ``.npy``
+arrays, readable with ``np.load(path)`` and no fastdnn at all). Its entries:
+
+=================  ====================  ========================================
+entry              shape / dtype         contents
+=================  ====================  ========================================
+``W1`` ... ``WL``  ``(n[l], n[l-1])``    weights of layer l, in the model's dtype
+``b1`` ... ``bL``  ``(n[l], 1)``         biases of layer l, in the model's dtype
+``__fastdnn__``    0-d unicode (``<U``)  a JSON object: the metadata below
+=================  ====================  ========================================
+
+The JSON object (``format_version`` 1):
+
+===================  ==============================  ===============================================
+key                  type                            meaning
+===================  ==============================  ===============================================
+``format``           ``"fastdnn.DNN"``               identifies the file as a fastdnn model
+``format_version``   int (1)                         bumped when a reader must change
+``fastdnn_version``  str                             the fastdnn that wrote the file
+``layer_dims``       list of int                     ``[n_x, n_1, ..., n_L]``
+``hidden``           str                             hidden activation (``"relu"``, ``"tanh"``, ...)
+``output``           ``"sigmoid"`` or ``"linear"``   output activation (sets the loss)
+``slope``            float                           negative-side slope of ``leaky_relu``
+``dtype``            ``"float64"`` or ``"float32"``  dtype of every W and b
+``init``             str                             initialization the model was created with
+``n_steps``          int                             gradient steps trained so far
+``seed``             int or null (optional)          the model's seed, when it was an int
+``history``          object (optional)               the last ``fit``'s :class:`~fastdnn.History`:
+                                                     ``iterations``, ``costs`` (null for a
+                                                     non-finite cost), ``val_iterations``,
+                                                     ``val_costs``, ``val_accuracy``, ``n_steps``,
+                                                     ``wall_time``, ``stop_reason``
+===================  ==============================  ===============================================
+
+The metadata may also be stored as a 1-D ``uint8`` array of UTF-8 bytes; object arrays are
+never written, and never read: files are opened with ``np.load(..., allow_pickle=False)``, so
+loading a file cannot run code. A "course-style" archive holding only ``W1, b1, ...`` (as
+``np.savez("params.npz", **parameters)`` writes from the course's notebooks) loads too; its
+activations are then given by the caller.
+
+Files are written atomically: to a temporary file in the target's directory, flushed to disk,
+then renamed over the target with :func:`os.replace`. An interrupted save leaves the previous
+file (if any) untouched and no partial file under the target's name. The model is saved to
+exactly the path given: ``".npz"`` is *not* appended (unlike :func:`numpy.savez`).
+
+Data files
+----------
+:func:`load_data` reads the inputs of ``fastdnn train`` / ``fastdnn predict``: ``.npz`` (arrays
+``X`` ``(n_x, m)`` and ``Y`` ``(n_y, m)``), ``.csv`` (one example per row, a header row, the label
+in one column) and the course's cat HDF5 files (``train_catvnoncat.h5`` / ``test_catvnoncat.h5``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import numbers
+import os
+import re
+import struct
+import tempfile
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+
+from . import _validation as v
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .network import DNN
+
+FORMAT_NAME = "fastdnn.DNN"
+FORMAT_VERSION = 1
+META_KEY = "__fastdnn__"
+
+_REQUIRED_META = (
+    "format",
+    "format_version",
+    "fastdnn_version",
+    "layer_dims",
+    "hidden",
+    "output",
+    "slope",
+    "dtype",
+    "init",
+    "n_steps",
+)
+_OPTIONAL_META = ("seed", "history")
+_HISTORY_LISTS = ("iterations", "costs", "val_iterations", "val_costs", "val_accuracy")
+_PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
+
+# What a damaged or foreign file can raise while numpy/zipfile read it.
+_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    KeyError,
+    UnicodeDecodeError,
+    NotImplementedError,
+)
+
+DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
+
+
+# --------------------------------------------------------------------------------- saving
+def save_model(net: DNN, path: str | os.PathLike) -> Path:
+    """Save a model to a ``.npz`` file, atomically.
+
+    Parameters
+    ----------
+    net : DNN
+        The model. Its parameters must be finite.
+    path : str or path-like
+        Where to write, exactly: ``".npz"`` is not appended. An existing file is replaced
+        only once the new one is complete (see the module docstring for the format).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not a :class:`fastdnn.DNN`.
+    ValueError
+        If the parameters hold NaN or inf (:func:`load_model` would refuse the file).
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    IsADirectoryError
+        If ``path`` is a folder.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from fastdnn import DNN
+    >>> net = DNN([3, 2, 1], seed=0)
+    >>> path = save_model(net, os.path.join(tempfile.mkdtemp(), "model.npz"))
+    >>> load_model(path).layer_dims
+    [3, 2, 1]
+    """
+    from . import __version__
+    from .network import DNN
+
+    if not isinstance(net, DNN):
+        raise TypeError(f"net must be a fastdnn.DNN; got {type(net).__name__}")
+    path = Path(os.fspath(path))
+    params = net.params
+    for key, a in params.items():
+        if not np.isfinite(a).all():
+            raise ValueError(
+                f"cannot save the model to '{path}': parameter {key} holds non-finite values "
+                "(NaN or inf), which load_model refuses; retrain with a smaller learning rate"
+            )
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "fastdnn_version": __version__,
+        "layer_dims": [int(n) for n in net.layer_dims],
+        "hidden": net.hidden,
+        "output": net.output,
+        "slope": float(net.slope),
+        "dtype": net.dtype.name,
+        "init": net.init,
+        "n_steps": int(net.n_steps_),
+        "seed": _json_seed(net.seed),
+    }
+    if net.history_ is not None:
+        meta["history"] = _history_to_json(net.history_)
+    arrays = dict(params)
+    arrays[META_KEY] = np.array(json.dumps(meta, allow_nan=False))  # 0-d unicode, no pickle
+
+    def write(f: IO[bytes]) -> None:
+        np.savez(f, **arrays)  # a file object: savez appends no suffix
+
+    atomic_write(path, write)
+    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The temporary file is flushed and fsync'ed before :func:`os.replace`, which is atomic on
+    POSIX and Windows: readers see the old file or the new one, never a mix. On any error
+    (including ``KeyboardInterrupt``) the temporary file is removed and ``path`` is untouched.
+    A new file gets the usual permissions (``0o666`` less the umask); a replaced file keeps
+    its mode.
+    """
+    path = Path(os.fspath(path))
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write '{path}': the folder '{folder}' does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write '{path}': it is a folder; give a file name")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(folder)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # there is no read-only query; set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse
+        pass
+    finally:
+        os.close(fd)
+
+
+def _json_seed(seed):
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    return None  # a Generator or SeedSequence cannot be written as JSON
+
+
+def _json_float(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _history_to_json(history) -> dict:
+    out = {}
+    for f in dataclasses.fields(history):
+        value = getattr(history, f.name)
+        if f.name in _HISTORY_LISTS:
+            conv = int if f.name.endswith("iterations") else _json_float
+            out[f.name] = [conv(x) for x in value]
+        elif f.name == "n_steps":
+            out[f.name] = int(value)
+        elif f.name == "wall_time":
+            out[f.name] = _json_float(value)
+        else:
+            out[f.name] = str(value)
+    return out
+
+
+# --------------------------------------------------------------------------------- loading
+def load_model(
+    path: str | os.PathLike,
+    backend: str | None = None,
+    *,
+    hidden: str | None = None,
+    output: str | None = None,
+) -> DNN:
+    """Load a model written by :func:`save_model`, or a course-style ``W1, b1, ...`` archive.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+    backend : {"jit", "numpy", "naive"}, optional
+        Backend of the loaded model (not stored in the file); default ``"jit"``.
+    hidden, output : str, optional
+        Activations for a course-style archive (default ``"relu"`` and ``"sigmoid"``, the
+        course's deep network). For a fastdnn file they are read from the file; giving a
+        different value is an error.
+
+    Returns
+    -------
+    DNN
+        Parameters bitwise equal to the saved ones, with the saved ``hidden``, ``output``,
+        ``slope``, ``dtype``, ``init``, ``n_steps_`` (and ``seed``, ``history_`` when stored).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        Naming the file and what is wrong, for anything but a valid model: not a zip archive,
+        truncated or corrupted, pickled (object) arrays, another format, a newer
+        ``format_version``, missing or extra entries, shapes that disagree with
+        ``layer_dims``, a dtype other than the recorded one, unknown activations, non-finite
+        values.
+    """
+    from .network import DNN
+
+    path = Path(os.fspath(path))
+    backend = v.check_backend("jit" if backend is None else backend)
+    if hidden is not None:
+        v.check_activation("hidden", hidden)
+    if output is not None:
+        v.check_output(output)
+    entries = _read_npz(path)
+    meta_raw = entries.pop(META_KEY, None)
+    params, extra = {}, []
+    for key, a in entries.items():
+        if _PARAM_KEY.match(key):
+            params[key] = a
+        else:
+            extra.append(key)
+    if not params:
+        raise _bad(
+            path,
+            f"no parameters W1, b1, ...; its entries are {sorted(entries) or 'none'}"
+            + (
+                " (is this a data file? load it with fastdnn.io.load_data)"
+                if {"X", "Y", "x", "y"} & set(entries)
+                else ""
+            ),
+        )
+    if extra:
+        raise _bad(
+            path,
+            f"unexpected entries {sorted(extra)}; a model holds W1, b1, ..., WL, bL "
+            f"and {META_KEY!r} only",
+        )
+    L = max(int(_PARAM_KEY.match(k).group(2)) for k in params)
+    expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
+    if set(params) != expected:
+        raise _bad(
+            path,
+            f"parameters missing for a {L}-layer network: "
+            f"{sorted(expected - set(params), key=_param_order)}",
+        )
+
+    if meta_raw is None:  # course-style: W1, b1, ... only
+        for key in sorted(params, key=_param_order):
+            _check_param_array(path, key, params[key], None)
+        try:
+            checked, dims, dtype = v.check_params(params)
+        except (ValueError, TypeError) as exc:
+            raise _bad(path, str(exc)) from None
+        net = DNN(
+            dims,
+            hidden=hidden or "relu",
+            output=output or "sigmoid",
+            init="zeros" if len(dims) == 2 else "xavier",
+            backend=backend,
+            dtype=dtype,
+        )
+        net.set_params(checked)
+        return net
+
+    meta = _parse_meta(path, meta_raw)
+    dims = meta["layer_dims"]
+    dtype = np.dtype(meta["dtype"])
+    if len(dims) - 1 != L:
+        raise _bad(
+            path,
+            f"layer_dims {dims} describe {len(dims) - 1} layers but the file "
+            f"holds parameters for {L}",
+        )
+    for l in range(1, L + 1):
+        for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+            _check_param_array(path, key, params[key], dtype)
+            if params[key].shape != shape:
+                raise _bad(
+                    path,
+                    f"{key} has shape {params[key].shape} but layer_dims {dims} require {shape}",
+                )
+    for name, value in (("hidden", hidden), ("output", output)):
+        if value is not None and value != meta[name]:
+            raise ValueError(
+                f"{name}={value!r} was given but '{path}' is a fastdnn model saved with "
+                f"{name}={meta[name]!r}; leave {name} out to use the saved one"
+            )
+    net = DNN(
+        dims,
+        hidden=meta["hidden"],
+        output=meta["output"],
+        init="zeros" if len(dims) == 2 else "xavier",
+        backend=backend,
+        dtype=dtype,
+        seed=meta.get("seed"),
+        slope=meta["slope"],
+    )
+    net.init = meta["init"]
+    net.set_params(params)
+    net.n_steps_ = meta["n_steps"]
+    if meta.get("history") is not None:
+        net.history_ = _history_from_json(path, meta["history"])
+    return net
+
+
+def _param_order(key: str):
+    m = _PARAM_KEY.match(key)
+    return (int(m.group(2)), m.group(1) == "b") if m else (0, False)
+
+
+def _bad(path: Path, what: str) -> ValueError:
+    return ValueError(f"cannot load a fastdnn model from '{path}': {what}")
+
+
+def _read_npz(path: Path) -> dict:
+    """Every entry of an npz archive, read in full with pickles refused."""
+    if not path.exists():
+        raise FileNotFoundError(f"model file not found: '{path}'")
+    if path.is_dir():
+        raise _bad(path, "it is a folder, not a .npz file")
+    if path.stat().st_size == 0:
+        raise _bad(path, "the file is empty (0 bytes)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):  # pragma: no cover
+                raise TypeError
+            entries = {}
+            for key in archive.files:
+                try:
+                    value = archive[key]
+                except _READ_ERRORS as exc:
+                    if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+                        raise _bad(
+                            path,
+                            f"entry {key!r} holds pickled Python objects (an "
+                            "object array); fastdnn never unpickles, since that can "
+                            "run code",
+                        ) from None
+                    raise _bad(
+                        path,
+                        f"entry {key!r} is corrupted or truncated ({type(exc).__name__}: {exc})",
+                    ) from None
+                if not isinstance(value, np.ndarray):
+                    raise _bad(path, f"entry {key!r} is not a .npy array")
+                entries[key] = value
+    except AttributeError:  # pragma: no cover
+        raise _bad(path, "not a .npz archive") from None
+    except TypeError:
+        raise _bad(path, "it is a single .npy array, not a .npz archive") from None
+    except ValueError as exc:
+        if str(exc).startswith("cannot load a fastdnn model"):
+            raise
+        if "pickle" in str(exc).lower():  # np.load's answer for bytes that are neither format
+            raise _bad(path, "not a .npz archive (not a zip file, nor a .npy array)") from None
+        raise _bad(path, f"not a readable .npz archive ({exc})") from None
+    except zipfile.BadZipFile as exc:
+        raise _bad(path, f"not a valid .npz (zip) archive, or a truncated one ({exc})") from None
+    except FileNotFoundError:
+        raise
+    except _READ_ERRORS as exc:
+        raise _bad(
+            path, f"the file is damaged or unreadable ({type(exc).__name__}: {exc})"
+        ) from None
+    return entries
+
+
+def _check_param_array(path: Path, key: str, a: np.ndarray, dtype: np.dtype | None) -> None:
+    if a.dtype.kind not in "biuf":
+        raise _bad(path, f"{key} has dtype {a.dtype}; parameters must be real numbers")
+    if dtype is not None and a.dtype != dtype:
+        raise _bad(path, f"{key} has dtype {a.dtype} but the file records dtype {dtype.name}")
+    if a.ndim != 2 and not (key.startswith("b") and dtype is None and a.ndim == 1):
+        raise _bad(path, f"{key} must be 2-D; got shape {a.shape}")
+    if a.size == 0:
+        raise _bad(path, f"{key} is empty (shape {a.shape})")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise _bad(path, f"{key} holds a non-finite value ({a[bad]} at index {bad})")
+
+
+def _parse_meta(path: Path, raw: np.ndarray) -> dict:
+    """The metadata JSON, validated key by key."""
+    if raw.dtype.kind == "U" and raw.ndim == 0:
+        text = str(raw[()])
+    elif raw.dtype == np.uint8 and raw.ndim == 1:
+        try:
+            text = raw.tobytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad(path, f"{META_KEY!r} is not UTF-8 text") from None
+    else:
+        raise _bad(
+            path,
+            f"{META_KEY!r} must be a 0-d unicode array or 1-D uint8 bytes; got "
+            f"dtype {raw.dtype}, shape {raw.shape}",
+        )
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad(path, f"{META_KEY!r} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise _bad(path, f"{META_KEY!r} must be a JSON object; got {type(meta).__name__}")
+    if meta.get("format") != FORMAT_NAME:
+        raise _bad(path, f"format is {meta.get('format')!r}, expected {FORMAT_NAME!r}")
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _bad(path, f"format_version must be a positive integer; got {version!r}")
+    if version > FORMAT_VERSION:
+        from . import __version__
+
+        raise _bad(
+            path,
+            f"it has format_version {version} (written by fastdnn "
+            f"{meta.get('fastdnn_version', '?')}), but this fastdnn ({__version__}) reads "
+            f"format_version {FORMAT_VERSION} at most; upgrade fastdnn to load it",
+        )
+    missing = [k for k in _REQUIRED_META if k not in meta]
+    if missing:
+        raise _bad(path, f"the metadata is missing {missing}")
+    extra = sorted(set(meta) - set(_REQUIRED_META) - set(_OPTIONAL_META))
+    if extra:
+        raise _bad(path, f"unknown metadata keys {extra} for format_version {version}")
+    try:
+        dims = meta["layer_dims"]
+        if not isinstance(dims, list):
+            raise TypeError(f"layer_dims must be a list of positive integers; got {dims!r}")
+        meta["layer_dims"] = v.check_layer_dims(dims)
+        v.check_activation("hidden", meta["hidden"])
+        v.check_output(meta["output"])
+        if meta["dtype"] not in v.FLOAT_DTYPES:
+            raise ValueError(f"dtype must be 'float64' or 'float32'; got {meta['dtype']!r}")
+        v.check_choice(meta["init"], "init", v.INITS)
+        meta["slope"] = v.check_positive_finite(meta["slope"], "slope")
+        n_steps = meta["n_steps"]
+        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
+            raise ValueError(f"n_steps must be a non-negative integer; got {n_steps!r}")
+        seed = meta.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or null; got {seed!r}")
+        if not isinstance(meta["fastdnn_version"], str):
+            raise ValueError(f"fastdnn_version must be a string; got {meta['fastdnn_version']!r}")
+    except (ValueError, TypeError) as exc:
+        raise _bad(path, f"bad metadata: {exc}") from None
+    return meta
+
+
+def _history_from_json(path: Path, h):
+    from .train import History
+
+    def bad(what):
+        return _bad(path, f"bad metadata: history {what}")
+
+    if not isinstance(h, dict):
+        raise bad(f"must be a JSON object; got {type(h).__name__}")
+    names = {f.name for f in dataclasses.fields(History)}
+    unknown = sorted(set(h) - names)
+    if unknown:
+        raise bad(f"has unknown keys {unknown}")
+    kwargs = {}
+    for name in _HISTORY_LISTS:
+        values = h.get(name, [])
+        if not isinstance(values, list):
+            raise bad(f"{name} must be a list; got {type(values).__name__}")
+        if name.endswith("iterations"):
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in values):
+                raise bad(f"{name} must hold integers")
+            kwargs[name] = list(values)
+        else:
+            if not all(
+                x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+                for x in values
+            ):
+                raise bad(f"{name} must hold numbers (or null)")
+            kwargs[name] = [math.nan if x is None else float(x) for x in values]
+    if len(kwargs["costs"]) != len(kwargs["iterations"]):
+        raise bad(f"has {len(kwargs['costs'])} costs for {len(kwargs['iterations'])} iterations")
+    n_steps = h.get("n_steps", 0)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
+        raise bad(f"n_steps must be a non-negative integer; got {n_steps!r}")
+    wall = h.get("wall_time", 0.0)
+    if wall is not None and (isinstance(wall, bool) or not isinstance(wall, (int, float))):
+        raise bad(f"wall_time must be a number; got {wall!r}")
+    stop = h.get("stop_reason", "completed")
+    if not isinstance(stop, str):
+        raise bad(f"stop_reason must be a string; got {stop!r}")
+    return History(
+        n_steps=n_steps,
+        wall_time=math.nan if wall is None else float(wall),
+        stop_reason=stop,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------- data
+def load_data(
+    path: str | os.PathLike,
+    label: str | None = None,
+    *,
+    n_x: int | None = None,
+    require_labels: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read examples for training or prediction, in the course's layout.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A data file, by suffix:
+
+        - ``.npz``: arrays ``X`` of shape ``(n_x, m)`` (examples as columns) and ``Y`` of shape
+          ``(n_y, m)`` or ``(m,)``; lowercase ``x``/``y`` are accepted too.
+        - ``.csv``: comma-separated, a header row of column names, then one example per row.
+          Every cell must be a finite number. The label is one column (``label``, default the
+          last), every other column is a feature; rows are transposed to ``(n_x, m)``.
+        - ``.h5`` / ``.hdf5``: the course's cat files (datasets ``train_set_x`` /
+          ``train_set_y`` or ``test_set_x`` / ``test_set_y``): images flattened and divided by
+          255 as the course does (:func:`fastdnn.datasets.flatten_images`). Datasets ``X`` and
+          ``Y`` are read as in an npz. Needs h5py.
+    label : str, optional
+        CSV: the name of the label column (default: the last column). npz / HDF5: the name of
+        the array holding the labels (default ``Y``/``y``, or ``*_set_y``).
+    n_x : int, optional
+        The number of features the caller expects (a model's ``layer_dims[0]``). For a CSV
+        read without ``label``, a file with exactly ``n_x`` columns is taken as unlabeled.
+    require_labels : bool, default True
+        Raise if the file has no labels; otherwise return ``Y=None`` for an unlabeled file.
+
+    Returns
+    -------
+    X : ndarray of shape (n_x, m)
+        Real numbers (float64 for CSV and HDF5; the stored dtype for npz).
+    Y : ndarray of shape (n_y, m), or None
+        The labels, as float64; None when the file has none and ``require_labels`` is False.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        Naming the file and what is wrong: unknown suffix, missing arrays (listing the ones
+        present), unknown label column (listing the columns), non-numeric or non-finite cells
+        (with their line and column), shapes that disagree.
+    ImportError
+        For an HDF5 file when h5py is not installed.
+    """
+    path = Path(os.fspath(path))
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise ValueError(
+            f"data file '{path}' has an unsupported type {suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(DATA_SUFFIXES)}"
+        )
+    if not path.exists():
+        raise FileNotFoundError(f"data file not found: '{path}'")
+    if path.is_dir():
+        raise ValueError(f"data file '{path}' is a folder")
+    if suffix == ".csv":
+        X, Y = _load_csv(path, label, n_x)
+    elif suffix == ".npz":
+        X, Y = _load_arrays(path, _npz_entries(path), label)
+    else:
+        X, Y = _load_h5(path, label)
+    if Y is None and require_labels:
+        raise ValueError(f"data file '{path}' has no labels (Y); labels are needed here")
+    return X, Y
+
+
+def _data_error(path: Path, what: str) -> ValueError:
+    return ValueError(f"data file '{path}': {what}")
+
+
+def _npz_entries(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise _data_error(path, "a single .npy array, not a .npz archive with X and Y")
+            names = list(archive.files)
+            return {name: _LazyEntry(path, name) for name in names}
+    except ValueError as exc:
+        if str(exc).startswith("data file"):
+            raise
+        raise _data_error(path, f"not a readable .npz archive ({exc})") from None
+    except zipfile.BadZipFile as exc:
+        raise _data_error(path, f"not a valid .npz (zip) archive ({exc})") from None
+    except FileNotFoundError:
+        raise
+    except _READ_ERRORS as exc:
+        raise _data_error(path, f"damaged or unreadable ({type(exc).__name__}: {exc})") from None
+
+
+class _LazyEntry:
+    """One array of an npz (or HDF5) file, read only when used."""
+
+    def __init__(self, path: Path, name: str, reader=None):
+        self.path, self.name, self.reader = path, name, reader
+
+    def read(self) -> np.ndarray:
+        if self.reader is not None:
+            return self.reader()
+        try:
+            with np.load(self.path, allow_pickle=False) as archive:
+                return np.asarray(archive[self.name])
+        except _READ_ERRORS as exc:
+            detail = (
+                "it holds pickled Python objects, which are never loaded"
+                if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower()
+                else f"{type(exc).__name__}: {exc}"
+            )
+            raise _data_error(self.path, f"array {self.name!r} cannot be read: {detail}") from None
+
+
+def _pick(entries: dict, names: tuple[str, ...]):
+    for name in names:
+        if name in entries:
+            return name
+    return None
+
+
+def _load_arrays(
+    path: Path, entries: dict, label: str | None, x_names=("X", "x"), y_names=("Y", "y")
+) -> tuple[np.ndarray, np.ndarray | None]:
+    present = sorted(entries)
+    x_key = _pick(entries, x_names)
+    if x_key is None:
+        raise _data_error(
+            path,
+            f"no array {' or '.join(x_names)} (the inputs, shape (n_x, m)); "
+            f"it holds {present or 'nothing'}",
+        )
+    if label is not None:
+        if label not in entries:
+            raise _data_error(path, f"no label array {label!r}; it holds {present}")
+        y_key = label
+    else:
+        y_key = _pick(entries, y_names)
+    X = _numeric(path, x_key, entries[x_key].read())
+    if X.ndim != 2:
+        raise _data_error(
+            path, f"{x_key} must be 2-D (n_x, m), examples as columns; got shape {X.shape}"
+        )
+    if X.size == 0:
+        raise _data_error(path, f"{x_key} is empty (shape {X.shape})")
+    _check_finite(path, x_key, X)
+    if y_key is None:
+        return X, None
+    Y = _numeric(path, y_key, entries[y_key].read())
+    m = X.shape[1]
+    if Y.ndim == 1:
+        Y = Y.reshape(1, -1)
+    if Y.ndim != 2 or Y.shape[1] != m:
+        hint = ""
+        if Y.ndim == 2 and Y.shape[0] == m:
+            hint = f" (did you store {y_key}.T? the course layout is (n_y, m))"
+        elif Y.ndim == 2 and Y.shape[1] == X.shape[0]:
+            hint = f" ({x_key} may be transposed: the course layout is (n_x, m))"
+        raise _data_error(
+            path,
+            f"{y_key} has shape {Y.shape} but {x_key} {X.shape} holds "
+            f"m = {m} examples; {y_key} must be (n_y, {m}){hint}",
+        )
+    _check_finite(path, y_key, Y)
+    return X, Y.astype(np.float64)
+
+
+def _numeric(path: Path, name: str, a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind not in "biuf":
+        raise _data_error(path, f"{name} has dtype {a.dtype}; it must hold real numbers")
+    return a
+
+
+def _check_finite(path: Path, name: str, a: np.ndarray) -> None:
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise _data_error(path, f"{name}{list(bad)} is {a[bad]}; every value must be finite")
+
+
+def _load_h5(path: Path, label: str | None):
+    from .datasets import _require_h5py, flatten_images
+
+    h5py = _require_h5py()
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise _data_error(path, f"not a readable HDF5 file ({exc})") from None
+    with f:
+        names = sorted(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
+        x_sets = [k for k in names if k.endswith("_set_x")]
+        if "X" in names or "x" in names or not x_sets:
+            entries = {
+                k: _LazyEntry(path, k, reader=lambda k=k: np.asarray(f[k][()])) for k in names
+            }
+            return _load_arrays(path, entries, label)
+        if len(x_sets) > 1:
+            raise _data_error(path, f"several image sets {x_sets}; expected one *_set_x")
+        x_key = x_sets[0]
+        y_key = label if label is not None else x_key[: -len("x")] + "y"
+        if y_key not in names:
+            what = f"label dataset {y_key!r}" if label else f"no labels {y_key!r}"
+            raise _data_error(path, f"{what} not found; it holds {names}")
+        x_orig = np.asarray(f[x_key][()])
+        y = np.asarray(f[y_key][()])
+    if x_orig.dtype.kind not in "biuf" or x_orig.ndim < 2:
+        raise _data_error(
+            path,
+            f"{x_key} must hold images (m, height, width, channels); got "
+            f"dtype {x_orig.dtype}, shape {x_orig.shape}",
+        )
+    X = flatten_images(x_orig)  # the course: reshape(m, -1).T / 255
+    y = _numeric(path, y_key, y).reshape(1, -1)
+    if y.shape[1] != X.shape[1]:
+        raise _data_error(path, f"{y_key} holds {y.shape[1]} labels for {X.shape[1]} images")
+    _check_finite(path, x_key, X)
+    return X, y.astype(np.float64)
+
+
+def _load_csv(path: Path, label: str | None, n_x: int | None):
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+    except UnicodeDecodeError as exc:
+        raise _data_error(path, f"not UTF-8 text ({exc})") from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise _data_error(path, "empty; expected a header row of column names, then examples")
+    header = [cell.strip() for cell in header]
+    if all(_is_number(cell) for cell in header):
+        raise _data_error(
+            path,
+            f"the first row {header[:5]}{'...' if len(header) > 5 else ''} "
+            "looks like numbers; the first row must be a header of column names",
+        )
+    n_cols = len(header)
+    if label is not None:
+        hits = [j for j, name in enumerate(header) if name == label]
+        if not hits:
+            shown = ", ".join(header[:20]) + (f", ... ({n_cols} columns)" if n_cols > 20 else "")
+            raise _data_error(path, f"unknown label column {label!r}; the columns are: {shown}")
+        if len(hits) > 1:
+            raise _data_error(
+                path, f"label column {label!r} appears {len(hits)} times in the header"
+            )
+        label_col = hits[0]
+    elif n_x is not None and n_cols == n_x:
+        label_col = None  # as many columns as the model has features: no labels
+    else:
+        label_col = n_cols - 1
+    if label_col is not None and n_cols < 2:
+        raise _data_error(
+            path,
+            f"only one column ({header[0]!r}); a labeled file needs at least "
+            "one feature column and the label column",
+        )
+    data = _read_csv_numbers(path, header)
+    if data.shape[0] == 0:
+        raise _data_error(path, "no examples below the header row")
+    if not np.isfinite(data).all():
+        i, j = (int(k) for k in np.argwhere(~np.isfinite(data))[0])
+        raise _data_error(
+            path, f"line {i + 2}, column {header[j]!r}: {data[i, j]} is not a finite number"
+        )
+    if label_col is None:
+        return np.ascontiguousarray(data.T), None
+    features = [j for j in range(n_cols) if j != label_col]
+    X = np.ascontiguousarray(data[:, features].T)
+    Y = np.ascontiguousarray(data[:, label_col].reshape(1, -1))
+    return X, Y
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv_numbers(path: Path, header: list[str]) -> np.ndarray:
+    """All cells below the header as float64 ``(m, n_cols)``: NumPy's fast parser first, then
+    a cell-by-cell pass to name the line and column of whatever it refused."""
+    try:
+        with warnings.catch_warnings():  # "input contained no data": reported below, clearly
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(
+                path,
+                delimiter=",",
+                skiprows=1,
+                dtype=np.float64,
+                ndmin=2,
+                encoding="utf-8-sig",
+                comments=None,
+                quotechar='"',
+            )
+    except ValueError:
+        data = None
+    if data is not None and (data.shape[0] == 0 or data.shape[1] == len(header)):
+        return data.reshape(-1, len(header)) if data.size == 0 else data
+    rows = []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != len(header):
+                raise _data_error(
+                    path,
+                    f"line {line} has {len(row)} cells but the header has {len(header)} columns",
+                )
+            values = []
+            for j, cell in enumerate(row):
+                text = cell.strip()
+                if not text:
+                    raise _data_error(
+                        path,
+                        f"line {line}, column {header[j]!r}: empty cell; "
+                        "every cell must be a number",
+                    )
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    raise _data_error(
+                        path,
+                        f"line {line}, column {header[j]!r}: cannot read {text[:40]!r} as a number",
+                    ) from None
+            rows.append(values)
+    return np.array(rows, dtype=np.float64).reshape(-1, len(header))

@@ -1,0 +1,76 @@
+"""The vectorizable tanh / exp / sigmoid against NumPy's libm, over the whole float64 range."""
+
+import numpy as np
+import pytest
+
+from fastdnn import _vecmath
+from fastdnn._numba import njit
+
+
+@njit
+def _apply(fn_code, x, out):
+    for i in range(x.shape[0]):
+        if fn_code == 0:
+            out[i] = _vecmath.tanh(x[i])
+        elif fn_code == 1:
+            out[i] = _vecmath.exp_neg(x[i])
+        else:
+            out[i] = _vecmath.sigmoid(x[i])
+
+
+def apply(code, x):
+    out = np.empty_like(x)
+    _apply(code, x, out)
+    return out
+
+
+def ulps(got, ref):
+    """Distance in units of the last place of the reference (0 where equal)."""
+    scale = np.spacing(np.maximum(np.abs(ref), np.finfo(np.float64).tiny))
+    return np.where(got == ref, 0.0, np.abs(got - ref) / scale)
+
+
+def samples(rng, low_exp=-320, high_exp=3):
+    """Uniform values, plus magnitudes spread log-uniformly over the float64 range."""
+    return np.concatenate([
+        rng.uniform(-25, 25, 200_000),
+        np.sign(rng.standard_normal(200_000)) * 10 ** rng.uniform(low_exp, high_exp, 200_000),
+    ])  # fmt: skip
+
+
+def test_tanh_within_3_ulp_everywhere():
+    x = samples(np.random.default_rng(0))
+    assert ulps(apply(0, x), np.tanh(x)).max() <= 3
+
+
+def test_tanh_special_values():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 19.1, -19.1, 5e-324, 1e308])
+    got = apply(0, x)
+    np.testing.assert_array_equal(got, np.tanh(x))
+    assert np.signbit(got[1])  # tanh(-0) = -0
+
+
+def test_exp_neg_within_1_ulp_for_normal_results():
+    rng = np.random.default_rng(1)
+    a = np.concatenate([rng.uniform(0, 750, 200_000), 10 ** rng.uniform(-320, 2.87, 200_000)])
+    with np.errstate(under="ignore"):
+        ref = np.exp(-a)
+    got = apply(1, a)
+    normal = ref >= np.finfo(np.float64).tiny
+    assert ulps(got[normal], ref[normal]).max() <= 1
+    # Subnormal results (a > 708.4) lose bits gradually, as any exp does: absolute error tiny.
+    assert np.abs(got[~normal] - ref[~normal]).max() <= 2 * 5e-324
+    special = apply(1, np.array([0.0, np.inf, np.nan, 745.2, 746.0]))
+    np.testing.assert_array_equal(special, [1.0, 0.0, np.nan, np.exp(-745.2), 0.0])
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 800.0])
+def test_sigmoid_within_2_ulp(scale):
+    z = np.random.default_rng(2).uniform(-scale, scale, 400_000)
+    e = np.exp(-np.abs(z))
+    with np.errstate(under="ignore"):
+        ref = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    got = apply(2, z)
+    normal = ref >= np.finfo(np.float64).tiny
+    assert ulps(got[normal], ref[normal]).max() <= 2
+    assert np.all((got >= 0) & (got <= 1))
