@@ -1,0 +1,222 @@
+"""Robustness: interrupts, determinism across processes, threads, edge numerics, fuzzing."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastdnn
+from fastdnn import DNN
+
+
+def make_data(n_x=6, m=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n_x, m)), (rng.random((1, m)) < 0.5).astype(float)
+
+
+def test_sigint_during_fit_returns_quickly_and_keeps_whole_steps():
+    X, Y = make_data(200, 2000)
+    net = DNN([200, 64, 32, 1], seed=0)
+    net.fit(X, Y, learning_rate=0.01, num_iterations=2)  # compile outside the timed part
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match="training interrupted"):
+        h = net.fit(X, Y, learning_rate=0.01, num_iterations=10**7)
+    waited = time.perf_counter() - t0 - 0.5
+    timer.cancel()
+    assert h.stop_reason == "interrupted" and 0 < h.n_steps < 10**7
+    # Chunks are sized to ~0.1 s; a generous bound keeps a loaded CI machine from flaking.
+    assert waited < 5.0, f"fit took {waited:.2f} s to return after Ctrl-C"
+    assert all(np.isfinite(p).all() for p in net.params.values())
+    ref = DNN([200, 64, 32, 1], seed=0)
+    ref.fit(X, Y, learning_rate=0.01, num_iterations=2 + h.n_steps)
+    for key in ref.params:
+        assert np.array_equal(ref.params[key], net.params[key]), key
+
+
+_SCRIPT = """
+import hashlib, numpy as np, fastdnn
+rng = np.random.default_rng(0)
+X = rng.random((6, 64)); Y = (rng.random((1, 64)) < 0.5).astype(float)
+net = fastdnn.DNN([6, 5, 3, 1], seed=7, backend="{backend}", dtype="{dtype}")
+net.fit(X, Y, learning_rate=0.1, epochs=3, batch_size=10)
+print(hashlib.sha256(b"".join(p.tobytes() for p in net.params.values())).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bitwise_identical_across_processes(backend, dtype):
+    digests = {
+        subprocess.run([sys.executable, "-c", _SCRIPT.format(backend=backend, dtype=dtype)],
+                       check=True, capture_output=True, text=True).stdout.strip()
+        for _ in range(2)
+    }  # fmt: skip
+    net = DNN([6, 5, 3, 1], seed=7, backend=backend, dtype=dtype)
+    X, Y = make_data(6, 64)
+    net.fit(X, Y, learning_rate=0.1, epochs=3, batch_size=10)
+    import hashlib
+
+    here = hashlib.sha256(b"".join(p.tobytes() for p in net.params.values())).hexdigest()
+    assert digests == {here}
+
+
+def test_two_models_trained_in_two_threads_equal_models_trained_alone():
+    X, Y = make_data(30, 500)
+    Xb, Yb = make_data(30, 500, seed=1)
+
+    def train(x, y, seed):
+        net = DNN([30, 20, 1], seed=seed)
+        net.fit(x, y, learning_rate=0.05, num_iterations=300, cost_every=50)
+        return net.params
+
+    alone = [train(X, Y, 0), train(Xb, Yb, 1)]
+    together = [None, None]
+    predictions = []
+    watcher = DNN([30, 20, 1], seed=3)
+
+    def run(i, x, y):
+        together[i] = train(x, y, i)
+
+    threads = [threading.Thread(target=run, args=(0, X, Y)),
+               threading.Thread(target=run, args=(1, Xb, Yb))]  # fmt: skip
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):  # predicting while others train is safe
+        predictions.append(watcher.predict_proba(X))
+    for t in threads:
+        t.join()
+    for a, b in zip(alone, together, strict=True):
+        for key in a:
+            assert np.array_equal(a[key], b[key]), key
+    assert all(np.array_equal(p, predictions[0]) for p in predictions)
+
+
+def _train_in_worker(seed):
+    X, Y = make_data()
+    net = fastdnn.DNN([6, 4, 1], seed=seed)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=20)
+    return net.params["W1"].copy()
+
+
+def test_spawned_worker_processes_train_like_the_parent():
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.map(_train_in_worker, [0, 1])
+    for seed, W1 in enumerate(results):
+        assert np.array_equal(W1, _train_in_worker(seed))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_edges_give_finite_results(backend, dtype):
+    # m = 1, layers of width 1, large inputs in float32: finite where the math is finite.
+    net = DNN([3, 1, 1, 1], seed=0, backend=backend, dtype=dtype)
+    net.fit(np.array([[1.0], [2.0], [3.0]]), np.array([[1]]), learning_rate=0.1,
+            num_iterations=5)  # fmt: skip
+    assert all(np.isfinite(p).all() for p in net.params.values())
+    big = DNN([2, 3, 1], seed=0, backend=backend, dtype=dtype)
+    X = np.array([[1e4, -1e4, 3e4], [-2e4, 5e3, 1e4]])
+    proba = big.predict_proba(X)
+    assert proba.dtype == np.dtype(dtype) and np.all(np.isfinite(proba))
+    assert np.all((proba >= 0) & (proba <= 1))
+
+
+def test_batch_size_larger_than_m_is_clamped():
+    X, Y = make_data(6, 10)
+    a = DNN([6, 3, 1], seed=0)
+    a.fit(X, Y, learning_rate=0.1, epochs=4, batch_size=1000)
+    assert a.n_steps_ == 4  # one batch of all 10 examples per epoch
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"learning_rate": 0}, ValueError, r"learning_rate must be a positive finite number; got 0"),
+        ({"learning_rate": float("nan")}, ValueError, r"learning_rate must be a positive finite"),
+        ({"learning_rate": "0.1"}, TypeError, r"learning_rate must be a positive finite number; got str"),
+        ({"num_iterations": 0}, ValueError, r"num_iterations must be a positive integer; got 0"),
+        ({"num_iterations": 2.5}, TypeError, r"num_iterations must be a positive integer; got 2.5"),
+        ({"batch_size": 0, "epochs": 1}, ValueError, r"batch_size must be a positive integer; got 0"),
+        ({"batch_size": 8, "num_iterations": None}, ValueError, r"mini-batch training needs epochs"),
+        ({"cost_every": -1}, ValueError, r"cost_every must be a positive integer"),
+        ({"on_divergence": "ignore"}, ValueError, r"on_divergence must be one of \['raise', 'warn'\]"),
+        ({"validation_data": np.ones((6, 3))}, TypeError, r"validation_data must be a tuple"),
+        ({"callbacks": [1]}, TypeError, r"callbacks must be a sequence of callables"),
+    ],
+)
+def test_bad_fit_arguments_fail_before_training(kwargs, error, match):
+    X, Y = make_data()
+    net = DNN([6, 3, 1], seed=0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    args = {"learning_rate": 0.1, "num_iterations": 3} | kwargs
+    with pytest.raises(error, match=match):
+        net.fit(X, Y, **args)
+    assert net.n_steps_ == 0 and all(np.array_equal(before[k], net.params[k]) for k in before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"layer_dims": [6, 0, 1]}, ValueError, r"layer_dims\[1\] must be a positive integer"),
+        ({"hidden": "gelu"}, ValueError, r"hidden must be one of"),
+        ({"output": "softmax"}, ValueError, r"output must be one of \['linear', 'sigmoid'\]"),
+        ({"init": "glorot"}, ValueError, r"init must be one of"),
+        ({"backend": "cuda"}, ValueError, r"backend must be one of \['jit', 'naive', 'numpy'\]"),
+        ({"dtype": "int32"}, ValueError, r"dtype must be 'float64' or 'float32'; got 'int32'"),
+        ({"slope": -1}, ValueError, r"slope must be a positive finite number"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DNN(**({"layer_dims": [6, 3, 1]} | kwargs))
+
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)
+values = st.one_of(finite, st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0]))
+
+
+@given(
+    dims=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+    m=st.integers(0, 6),
+    n_x_delta=st.sampled_from([0, 0, 0, 1, -1]),
+    x_fill=values,
+    y_fill=values,
+    hidden=st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu", "linear", "bogus"]),
+    output=st.sampled_from(["sigmoid", "linear"]),
+    lr=st.one_of(st.floats(1e-4, 10.0), st.sampled_from([0.0, -1.0, np.nan])),
+    batch=st.one_of(st.none(), st.integers(-1, 8)),
+    backend=st.sampled_from(["numpy", "jit"]),
+    dtype=st.sampled_from(["float64", "float32"]),
+)
+@settings(max_examples=60)
+def test_fuzz_fit_either_trains_or_raises_documented_errors(dims, m, n_x_delta, x_fill, y_fill,
+                                                            hidden, output, lr, batch, backend,
+                                                            dtype):  # fmt: skip
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (max(dims[0] + n_x_delta, 1), m))
+    if m:
+        X[0, 0] = x_fill
+    Y = (rng.random((dims[-1], m)) < 0.5).astype(float)
+    if m:
+        Y[0, -1] = y_fill
+    try:
+        net = DNN(dims, hidden=hidden, output=output, backend=backend, dtype=dtype, seed=0)
+        h = net.fit(X, Y, learning_rate=lr, batch_size=batch,
+                    **({"epochs": 2} if batch else {"num_iterations": 3}))  # fmt: skip
+    except (ValueError, TypeError) as exc:  # DivergenceError is a FloatingPointError
+        assert str(exc), "errors must say what is wrong"
+        return
+    except fastdnn.DivergenceError:
+        net_params = net.params
+    else:
+        net_params = net.params
+        assert all(np.isfinite(c) for c in h.costs)
+    assert all(np.isfinite(p).all() for p in net_params.values()), "NaN reached params"

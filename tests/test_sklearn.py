@@ -1,0 +1,311 @@
+"""fastdnn.sklearn: scikit-learn's estimator checks, pipelines, searches, partial_fit."""
+
+import builtins
+import importlib
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from sklearn.datasets import make_classification, make_moons, make_regression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import (  # noqa: E402
+    check_estimator,
+    parametrize_with_checks,
+)
+
+from fastdnn import DNN, DivergenceError  # noqa: E402
+from fastdnn.datasets import load_planar_dataset  # noqa: E402
+from fastdnn.sklearn import DNNClassifier, DNNRegressor  # noqa: E402
+
+# Small nets and few iterations: every check fits several times. 20 full-batch steps at a
+# learning rate of 0.1 already pass the accuracy (> 0.83) and R^2 (> 0.5) checks.
+CHECKED = [
+    DNNClassifier((8,), max_iter=20, random_state=0),
+    DNNRegressor((8,), learning_rate_init=0.1, max_iter=20, random_state=0),
+    DNNClassifier((8,), max_iter=20, dtype="float32", random_state=0),
+    DNNRegressor((8,), learning_rate_init=0.1, max_iter=20, dtype="float32", random_state=0),
+]
+
+_FLOAT32_ORDER = (
+    "float32 arithmetic: BLAS may block a permuted or sliced batch differently, so a "
+    "prediction can differ in its last bit (1 ulp = 1.2e-7 relative, above the check's "
+    "rtol=1e-7); float64 passes"
+)
+
+
+def expected_failed_checks(estimator):
+    """Checks that cannot apply, by name, with the reason.
+
+    DNNClassifier is binary-only (one sigmoid output). Its ``classifier_tags.multi_class =
+    False`` tag already makes scikit-learn binarise the targets of the checks that train on
+    several classes and run ``check_classifier_not_supporting_multiclass`` instead, so no
+    float64 check has to be marked. Add entries here (name -> reason) if a scikit-learn
+    release adds a check that needs multi-class support without consulting the tag.
+
+    With ``dtype="float32"`` two checks compare predictions at float64 tolerances. They are
+    marked (non-strict xfail: they pass when rounding happens to agree).
+    """
+    if estimator.dtype == "float32":
+        return {
+            "check_methods_sample_order_invariance": _FLOAT32_ORDER,
+            "check_methods_subset_invariance": _FLOAT32_ORDER,
+        }
+    return {}
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("estimator", [DNNClassifier(random_state=0), DNNRegressor(random_state=0)],
+                         ids=["DNNClassifier", "DNNRegressor"])  # fmt: skip
+def test_defaults_pass_check_estimator(estimator):
+    # The defaults (100 hidden units, 200 steps) train on the checks' unscaled data too:
+    # the regressor's smaller learning rate (0.01) is what keeps it from diverging there.
+    check_estimator(estimator, expected_failed_checks=expected_failed_checks(estimator))
+
+
+def _moons(n=200, seed=0):
+    X, y = make_moons(n_samples=n, noise=0.15, random_state=seed)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_planar_accuracy_like_the_course():
+    # The course's week 3: 4 tanh hidden units, lr 1.2, on the flower reaches ~90%.
+    X, Y = load_planar_dataset()
+    clf = DNNClassifier((4,), activation="tanh", learning_rate_init=1.2, max_iter=3000,
+                        random_state=2)  # fmt: skip
+    clf.fit(X.T, Y.ravel())
+    assert clf.score(X.T, Y.ravel()) > 0.85
+    assert clf.n_iter_ == 3000
+    assert len(clf.loss_curve_) == 300
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_moons_accuracy_minibatch():
+    X, y = _moons(300)
+    clf = DNNClassifier((16,), learning_rate_init=0.3, max_iter=50, batch_size=32,
+                        cost_every=5, random_state=0)  # fmt: skip
+    clf.fit(X, y)
+    assert clf.score(X, y) > 0.95
+    assert clf.n_iter_ == 50  # epochs
+    assert clf.model_.n_steps_ == 50 * 10  # ceil(300 / 32) mini-batches an epoch
+    assert len(clf.loss_curve_) == 10
+    # "auto" is min(200, n_samples), as in MLPClassifier: 2 mini-batches an epoch here
+    auto = DNNClassifier((16,), max_iter=3, batch_size="auto", random_state=0).fit(X, y)
+    assert auto.model_.n_steps_ == 3 * 2
+
+
+def test_same_network_as_dnn():
+    # The wrapper is thin: same seed, same steps -> the DNN trained in the course layout.
+    X, y = _moons(100)
+    clf = DNNClassifier((5,), activation="tanh", learning_rate_init=0.5, max_iter=50,
+                        random_state=3).fit(X, y)  # fmt: skip
+    net = DNN([2, 5, 1], hidden="tanh", seed=3)
+    net.fit(np.ascontiguousarray(X.T), y.reshape(1, -1), learning_rate=0.5, num_iterations=50)
+    for key, value in net.params.items():
+        # The wrapper hands X.T (Fortran order) to the jit loop, the DNN a C-ordered copy:
+        # BLAS may order the sums differently, hence a rounding tolerance.
+        assert_allclose(clf.model_.params[key], value, rtol=1e-10, atol=1e-12, err_msg=key)
+    assert_allclose(clf.predict_proba(X)[:, 1], net.predict_proba(X.T)[0], rtol=1e-10)
+
+
+def test_string_labels():
+    X, y = _moons(100)
+    labels = np.where(y == 1, "spam", "ham")
+    clf = DNNClassifier((8,), learning_rate_init=0.5, max_iter=200, random_state=0)
+    clf.fit(X, labels)
+    assert_array_equal(clf.classes_, ["ham", "spam"])
+    pred = clf.predict(X)
+    assert set(pred) <= {"ham", "spam"}
+    assert np.mean(pred == labels) > 0.8
+    proba = clf.predict_proba(X)
+    assert proba.shape == (100, 2)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    # column 1 is P(classes_[1]) = P("spam")
+    assert_array_equal(pred == "spam", proba[:, 1] > 0.5)
+
+
+def test_multiclass_raises_clear_error():
+    X, y = make_classification(n_samples=60, n_classes=3, n_informative=3, random_state=0)
+    with pytest.raises(ValueError, match=r"Only binary classification is supported") as info:
+        DNNClassifier(max_iter=2).fit(X, y)
+    message = str(info.value)
+    assert "got 3 classes: [0, 1, 2]" in message
+    assert "OneVsRestClassifier" in message
+    with pytest.raises(ValueError, match="two classes"):
+        DNNClassifier(max_iter=2).fit(X, np.zeros(60))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        DNNClassifier(max_iter=2).fit(X, np.linspace(0, 1, 60))
+
+
+def test_one_vs_rest_gives_multiclass():
+    X, y = make_classification(n_samples=90, n_classes=3, n_informative=3, random_state=0)
+    ovr = OneVsRestClassifier(DNNClassifier((8,), max_iter=100, random_state=0))
+    ovr.fit(StandardScaler().fit_transform(X), y)
+    assert ovr.predict_proba(X).shape == (90, 3)
+
+
+def test_partial_fit_continues():
+    X, y = _moons(200)
+    clf = DNNClassifier((8,), learning_rate_init=0.3, batch_size=32, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    # A first block holding one class only: classes says there are two.
+    first = y == 0
+    clf.partial_fit(X[first][:20], y[first][:20], classes=[0, 1])
+    assert clf.n_iter_ == 1
+    p1 = clf.predict_proba(X)
+    steps1 = clf.model_.n_steps_
+    for _ in range(5):
+        clf.partial_fit(X, y)
+    assert clf.n_iter_ == 6
+    assert clf.model_.n_steps_ == steps1 + 5 * 7  # ceil(200 / 32) = 7 mini-batches a pass
+    assert len(clf.loss_curve_) == 6
+    assert not np.allclose(clf.predict_proba(X), p1)
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X[:4], [0, 1, 2, 1])
+    with pytest.raises(ValueError, match="not the same"):
+        clf.partial_fit(X, y, classes=[0, 2])
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :1], y)
+
+
+def test_partial_fit_after_fit_and_full_batch():
+    X, y = _moons(100)
+    clf = DNNClassifier((8,), max_iter=10, random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.partial_fit(X, y)  # full batch: one gradient step
+    assert clf.n_iter_ == 11
+    assert clf.model_.n_steps_ == 11
+    assert not np.array_equal(clf.predict_proba(X), before)
+
+
+def test_fit_restarts_unless_warm_start():
+    X, y = _moons(100)
+    clf = DNNClassifier((8,), max_iter=10, random_state=0)
+    first = clf.fit(X, y).predict_proba(X)
+    assert_array_equal(clf.fit(X, y).predict_proba(X), first)  # same seed: same result
+    assert clf.n_iter_ == 10
+    clf.set_params(warm_start=True).fit(X, y)
+    assert clf.n_iter_ == 20
+    assert clf.model_.n_steps_ == 20
+
+
+def test_regressor_shapes_and_target_scaling():
+    X, y = make_regression(n_samples=120, n_features=4, noise=1.0, random_state=0)
+    reg = DNNRegressor((16,), learning_rate_init=0.1, max_iter=300, random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (120,)
+    assert reg.score(X, y) > 0.95
+    # normalize_y: the scaling is folded into the last layer, model_ predicts y itself.
+    assert_allclose(reg.model_.predict(X.T)[0], reg.predict(X), rtol=1e-12)
+    # The units of y do not matter: the same fit on y * 1e5 predicts 1e5 times as much.
+    big = DNNRegressor((16,), learning_rate_init=0.1, max_iter=300, random_state=0)
+    big.fit(X, y * 1e5)
+    assert_allclose(big.predict(X), reg.predict(X) * 1e5, rtol=1e-8, atol=1e-3)
+    with pytest.raises(DivergenceError, match="learning_rate_init"):
+        DNNRegressor((16,), max_iter=50, normalize_y=False, random_state=0).fit(X, y * 1e5)
+    Y2 = np.column_stack([y, -2 * y + 3])
+    multi = DNNRegressor((16,), learning_rate_init=0.1, max_iter=300, random_state=0).fit(X, Y2)
+    assert multi.n_outputs_ == 2
+    assert multi.predict(X).shape == (120, 2)
+    assert multi.score(X, Y2) > 0.95
+    with pytest.raises(ValueError, match="output"):
+        multi.partial_fit(X, y)
+
+
+def test_regressor_partial_fit():
+    X, y = make_regression(n_samples=200, n_features=3, noise=1.0, random_state=1)
+    reg = DNNRegressor((8,), batch_size=20, learning_rate_init=0.05, random_state=0)
+    scores = []
+    for _epoch in range(15):
+        for block in range(0, 200, 50):  # four blocks, as dask-ml's Incremental feeds them
+            reg.partial_fit(X[block : block + 50], y[block : block + 50])
+        scores.append(reg.score(X, y))
+    assert reg.n_iter_ == 60
+    assert scores[-1] > 0.9
+    assert scores[-1] > scores[0]
+
+
+def test_pipeline_and_grid_search():
+    X, y = make_moons(n_samples=120, noise=0.15, random_state=0)
+    X = X * 100 + 50  # unscaled features: the pipeline's StandardScaler takes care of them
+    pipe = make_pipeline(StandardScaler(), DNNClassifier((8,), max_iter=100, random_state=0))
+    search = GridSearchCV(
+        pipe, {"dnnclassifier__learning_rate_init": [0.05, 0.5]}, cv=2, error_score="raise"
+    )
+    search.fit(X, y)
+    assert search.best_params_["dnnclassifier__learning_rate_init"] in (0.05, 0.5)
+    assert search.score(X, y) > 0.8
+    restored = pickle.loads(pickle.dumps(search.best_estimator_))
+    assert_array_equal(restored.predict(X), search.predict(X))
+
+    Xr, yr = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
+    reg = make_pipeline(
+        StandardScaler(), DNNRegressor((8,), learning_rate_init=0.1, random_state=0)
+    )
+    assert reg.fit(Xr * 1000, yr).score(Xr * 1000, yr) > 0.9
+
+
+def test_logistic_regression_without_hidden_layer():
+    X, y = _moons(100)
+    clf = DNNClassifier(hidden_layer_sizes=(), learning_rate_init=0.5, max_iter=200,
+                        random_state=0).fit(X, y)  # fmt: skip
+    assert clf.model_.layer_dims == [2, 1]
+    assert clf.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"activation": "softmax"}, "activation"),
+        ({"hidden_layer_sizes": (8, 0)}, r"hidden_layer_sizes\[1\]"),
+        ({"hidden_layer_sizes": "8"}, "hidden_layer_sizes"),
+        ({"learning_rate_init": -1.0}, "learning_rate_init"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"batch_size": "big"}, "batch_size"),
+        ({"backend": "cuda"}, "backend"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"init": "glorot"}, "init"),
+    ],
+)
+def test_invalid_parameters_raise_at_fit(params, match):
+    X, y = _moons(20)
+    clf = DNNClassifier(**params)  # the constructor only stores
+    with pytest.raises((ValueError, TypeError), match=match):
+        clf.fit(X, y)
+
+
+def test_float32_and_dataframe_names():
+    X, y = _moons(60)
+    clf = DNNClassifier((8,), dtype="float32", max_iter=20, random_state=0).fit(X, y)
+    assert clf.model_.params["W1"].dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float64  # sklearn's convention for outputs
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=["a", "b"])
+    clf.fit(df, y)
+    assert_array_equal(clf.feature_names_in_, ["a", "b"])
+
+
+def test_import_error_names_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_sklearn(name, *args, **kwargs):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    monkeypatch.delitem(sys.modules, "fastdnn.sklearn")
+    with pytest.raises(ImportError, match=r"pip install 'fastdnn\[sklearn\]'"):
+        importlib.import_module("fastdnn.sklearn")
