@@ -5,8 +5,8 @@ functional API for networks of any depth, and the course's own functions in
 :mod:`fastdnn.course`. Nothing is computed or compiled at import.
 """
 
-from ._types import Act, Loss
 from ._blas import set_num_threads
+from ._types import Act, Loss
 from .backends import BACKENDS, get_backend
 from .model import (
     LayerCache,

@@ -40,13 +40,14 @@ def _proto(int_type, float_type):
     )  # fmt: skip
 
 
+_I64, _I32, _F64, _F32 = ctypes.c_int64, ctypes.c_int32, ctypes.c_double, ctypes.c_float
 _PROTOS = {
-    # (library, dtype) -> (prototype, symbol names to try)
-    ("numpy", "float64"): (_proto(ctypes.c_int64, ctypes.c_double), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
-    ("numpy", "float32"): (_proto(ctypes.c_int64, ctypes.c_float), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
-    ("scipy", "float64"): (_proto(ctypes.c_int32, ctypes.c_double), ("scipy_cblas_dgemm", "cblas_dgemm")),
-    ("scipy", "float32"): (_proto(ctypes.c_int32, ctypes.c_float), ("scipy_cblas_sgemm", "cblas_sgemm")),
-}  # fmt: skip
+    # (library, dtype) -> (prototype, symbol names to try); NumPy's build is ILP64.
+    ("numpy", "float64"): (_proto(_I64, _F64), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
+    ("numpy", "float32"): (_proto(_I64, _F32), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
+    ("scipy", "float64"): (_proto(_I32, _F64), ("scipy_cblas_dgemm", "cblas_dgemm")),
+    ("scipy", "float32"): (_proto(_I32, _F32), ("scipy_cblas_sgemm", "cblas_sgemm")),
+}
 
 
 def _never_called(*args):  # pragma: no cover - stands in for a missing library
@@ -243,7 +244,7 @@ def choose(layer_dims, m: int, dtype) -> list[int]:
         all_loops = [USE_LOOPS] * len(products)
         timed(all_loops, small)  # compile
         loops = np.median([timed(all_loops, small) for _ in range(7)], axis=0)
-        for i, t in zip(small, loops):
+        for i, t in zip(small, loops, strict=True):
             if t < medians[library][i]:
                 codes[i] = USE_LOOPS
     _choices[key] = codes

@@ -30,9 +30,7 @@ def layer_table(layer_dims: Sequence[int]) -> np.ndarray:
 
 def n_parameters(layer_dims: Sequence[int]) -> int:
     """Number of scalars in ``W1, b1, ..., WL, bL``."""
-    return sum(
-        int(layer_dims[l]) * (int(layer_dims[l - 1]) + 1) for l in range(1, len(layer_dims))
-    )
+    return sum(int(layer_dims[l]) * (int(layer_dims[l - 1]) + 1) for l in range(1, len(layer_dims)))
 
 
 def param_views(flat: np.ndarray, layer_dims: Sequence[int], prefix: str = "") -> dict:

@@ -71,7 +71,9 @@ def check_positive_finite(value, name: str) -> float:
 def check_positive_int(value, name: str) -> int:
     """An integer > 0 (``bool`` is refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer; got {value!r} ({type(value).__name__})")
+        raise TypeError(
+            f"{name} must be a positive integer; got {value!r} ({type(value).__name__})"
+        )
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
@@ -223,7 +225,9 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
                 f"{dims[-1]} rows of params['W{l - 1}']"
             )
         if b.shape != (n, 1):
-            raise ValueError(f"params['b{l}'] must have shape ({n}, 1) to match W{l}; got {b.shape}")
+            raise ValueError(
+                f"params['b{l}'] must have shape ({n}, 1) to match W{l}; got {b.shape}"
+            )
         if l == 1:
             dims.append(n_prev)
         dims.append(n)

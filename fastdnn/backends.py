@@ -36,6 +36,4 @@ def get_backend(backend: str) -> ModuleType:
     try:
         return BACKENDS[backend]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"backend must be one of {sorted(BACKENDS)}; got {backend!r}"
-        ) from None
+        raise ValueError(f"backend must be one of {sorted(BACKENDS)}; got {backend!r}") from None

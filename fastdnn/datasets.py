@@ -14,7 +14,10 @@ import numpy as np
 
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 # ../shared/data beside the checkout (where the project keeps it), from the cwd or the package.
-_DEFAULT_DATA_DIRS = (Path("../shared/data"), Path(__file__).resolve().parents[2] / "shared" / "data")
+_DEFAULT_DATA_DIRS = (
+    Path("../shared/data"),
+    Path(__file__).resolve().parents[2] / "shared" / "data",
+)
 
 
 def load_planar_dataset() -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +41,8 @@ def load_planar_dataset() -> tuple[np.ndarray, np.ndarray]:
     >>> X.shape, Y.shape, int(Y.sum())
     ((2, 400), (1, 400), 200)
     """
-    np.random.seed(1)
+    # The course's legacy global RNG, on purpose: the points must be the course's own.
+    np.random.seed(1)  # noqa: NPY002
     m = 400
     N = m // 2
     D = 2
@@ -47,8 +51,8 @@ def load_planar_dataset() -> tuple[np.ndarray, np.ndarray]:
     Y = np.zeros((m, 1), dtype="uint8")
     for j in range(2):
         ix = range(N * j, N * (j + 1))
-        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + np.random.randn(N) * 0.2  # theta
-        r = a * np.sin(4 * t) + np.random.randn(N) * 0.2  # radius
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + np.random.randn(N) * 0.2  # noqa: NPY002
+        r = a * np.sin(4 * t) + np.random.randn(N) * 0.2  # noqa: NPY002
         X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
         Y[ix] = j
     return X.T, Y.T
@@ -164,7 +168,8 @@ def flatten_images(x_orig: np.ndarray, scale: float = 255.0) -> np.ndarray:
     x_orig = np.asarray(x_orig)
     if x_orig.ndim < 2:
         raise ValueError(
-            f"x_orig must have examples on axis 0 and at least 2 dimensions; got shape {x_orig.shape}"
+            "x_orig must have examples on axis 0 and at least 2 dimensions; "
+            f"got shape {x_orig.shape}"
         )
     return x_orig.reshape(x_orig.shape[0], -1).T / scale
 

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from . import _validation as v
-from ._layout import param_views, n_parameters
+from ._layout import n_parameters, param_views
 from ._types import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Grads, Params
 from .backends import get_backend
 

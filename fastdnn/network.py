@@ -112,7 +112,9 @@ class DNN:
         return self
 
     @classmethod
-    def from_params(cls, params: Params, hidden: str = "relu", output: str = "sigmoid", **kwargs) -> DNN:
+    def from_params(
+        cls, params: Params, hidden: str = "relu", output: str = "sigmoid", **kwargs
+    ) -> DNN:
         """A model holding a copy of course-style parameters (e.g. from the course's code)."""
         _, dims, dtype = v.check_params(params, kwargs.pop("dtype", None))
         net = cls(dims, hidden=hidden, output=output, init="zeros" if len(dims) == 2 else "xavier",

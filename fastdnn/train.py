@@ -122,7 +122,9 @@ def _python_step_body(kernels, X, Y, theta, grad, dims, hidden, output, slope, l
         A = ws.acts[off : off + n * m].reshape(n, m)
         Z = ws.ZL[: n * m].reshape(n, m) if l == L else A
         act = output if l == L else hidden
-        kernels.linear_activation_forward(A_prev, params[f"W{l}"], params[f"b{l}"], act, slope, Z, A)
+        kernels.linear_activation_forward(
+            A_prev, params[f"W{l}"], params[f"b{l}"], act, slope, Z, A
+        )
         acts.append(A)
         A_prev, off = A, off + n * m
     cost = kernels.cost_from_logits(Z, Y, loss) if want_cost else math.nan
@@ -136,7 +138,9 @@ def _python_step_body(kernels, X, Y, theta, grad, dims, hidden, output, slope, l
         if l == L:
             kernels.output_backward(acts[-1], Y, A_prev, W, dZ, dA_prev, dW, db)
         else:
-            kernels.linear_activation_backward(dA, acts[l - 1], A_prev, W, hidden, slope, dZ, dA_prev, dW, db)
+            kernels.linear_activation_backward(
+                dA, acts[l - 1], A_prev, W, hidden, slope, dZ, dA_prev, dW, db
+            )
         dA = dA_prev
     kernels.update(theta, grad, lr)
     return cost

@@ -52,7 +52,9 @@ def test_cat_dataset_fingerprints():
 
 
 def test_missing_cat_files_say_where_to_put_them(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"train_catvnoncat\.h5 and test_catvnoncat\.h5.*FASTDNN_DATA"):
+    with pytest.raises(
+        FileNotFoundError, match=r"train_catvnoncat\.h5 and test_catvnoncat\.h5.*FASTDNN_DATA"
+    ):
         datasets.load_cat_dataset(tmp_path)
 
 

@@ -27,7 +27,10 @@ def public_names(module):
     return sorted(
         name
         for name, obj in vars(module).items()
-        if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", "") in (
+        if callable(obj)
+        and not name.startswith("_")
+        and getattr(obj, "__module__", "")
+        in (
             module.__name__,
             None,
         )
@@ -162,7 +165,12 @@ def test_jit_agrees_with_numpy_on_larger_shapes(seed, act):
     for name, module in FAST.items():
         Z, A = np.empty((n, m)), np.empty((n, m))
         module.linear_activation_forward(A_prev, W, b, int(act), 0.01, Z, A)
-        dZ, dA_prev, dW, db = np.empty((n, m)), np.empty((n_prev, m)), np.empty((n, n_prev)), np.empty((n, 1))
+        dZ, dA_prev, dW, db = (
+            np.empty((n, m)),
+            np.empty((n_prev, m)),
+            np.empty((n, n_prev)),
+            np.empty((n, 1)),
+        )
         module.linear_activation_backward(A, A, A_prev, W, int(act), 0.01, dZ, dA_prev, dW, db)
         out[name] = (Z, A, dZ, dA_prev, dW, db)
     for fast, ref in zip(out["jit"], out["numpy"], strict=True):

@@ -98,8 +98,13 @@ def test_two_training_steps_agree_on_all_backends(hidden, dtype):
     rtol, atol = tolerance(dtype)
     for backend in ("numpy", "jit"):
         for key in results["naive"]:
-            assert_allclose(results[backend][key], results["naive"][key], rtol=rtol, atol=atol,
-                            err_msg=f"{backend} {key} {hidden} {dtype}")
+            assert_allclose(
+                results[backend][key],
+                results["naive"][key],
+                rtol=rtol,
+                atol=atol,
+                err_msg=f"{backend} {key} {hidden} {dtype}",
+            )
 
 
 def test_nothing_the_caller_owns_is_modified(backend):

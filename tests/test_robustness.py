@@ -139,15 +139,35 @@ def test_batch_size_larger_than_m_is_clamped():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"learning_rate": 0}, ValueError, r"learning_rate must be a positive finite number; got 0"),
+        (
+            {"learning_rate": 0},
+            ValueError,
+            r"learning_rate must be a positive finite number; got 0",
+        ),
         ({"learning_rate": float("nan")}, ValueError, r"learning_rate must be a positive finite"),
-        ({"learning_rate": "0.1"}, TypeError, r"learning_rate must be a positive finite number; got str"),
+        (
+            {"learning_rate": "0.1"},
+            TypeError,
+            r"learning_rate must be a positive finite number; got str",
+        ),
         ({"num_iterations": 0}, ValueError, r"num_iterations must be a positive integer; got 0"),
         ({"num_iterations": 2.5}, TypeError, r"num_iterations must be a positive integer; got 2.5"),
-        ({"batch_size": 0, "epochs": 1}, ValueError, r"batch_size must be a positive integer; got 0"),
-        ({"batch_size": 8, "num_iterations": None}, ValueError, r"mini-batch training needs epochs"),
+        (
+            {"batch_size": 0, "epochs": 1},
+            ValueError,
+            r"batch_size must be a positive integer; got 0",
+        ),
+        (
+            {"batch_size": 8, "num_iterations": None},
+            ValueError,
+            r"mini-batch training needs epochs",
+        ),
         ({"cost_every": -1}, ValueError, r"cost_every must be a positive integer"),
-        ({"on_divergence": "ignore"}, ValueError, r"on_divergence must be one of \['raise', 'warn'\]"),
+        (
+            {"on_divergence": "ignore"},
+            ValueError,
+            r"on_divergence must be one of \['raise', 'warn'\]",
+        ),
         ({"validation_data": np.ones((6, 3))}, TypeError, r"validation_data must be a tuple"),
         ({"callbacks": [1]}, TypeError, r"callbacks must be a sequence of callables"),
     ],

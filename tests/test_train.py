@@ -31,8 +31,13 @@ def functional_training(X, Y, dims, hidden, output, lr, steps, seed, dtype):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(
     ("dims", "hidden", "output"),
-    [([5, 1], "relu", "sigmoid"), ([5, 4, 1], "tanh", "sigmoid"), ([5, 6, 3, 2], "relu", "sigmoid"),
-     ([5, 4, 3, 1], "leaky_relu", "linear"), ([5, 3, 2], "sigmoid", "linear")],
+    [
+        ([5, 1], "relu", "sigmoid"),
+        ([5, 4, 1], "tanh", "sigmoid"),
+        ([5, 6, 3, 2], "relu", "sigmoid"),
+        ([5, 4, 3, 1], "leaky_relu", "linear"),
+        ([5, 3, 2], "sigmoid", "linear"),
+    ],
     ids=["logistic", "shallow", "deep-2out", "regression", "sigmoid-hidden"],
 )
 def test_fit_matches_the_functional_api(backend, dims, hidden, output, dtype):
@@ -60,8 +65,13 @@ def test_backends_agree_on_minibatch_training(dtype):
     rtol, atol = tolerance(dtype)
     for backend in ("numpy", "jit"):
         for key in results["naive"]:
-            assert_allclose(results[backend][key], results["naive"][key], rtol=rtol * 10,
-                            atol=atol * 10, err_msg=f"{backend} {key}")
+            assert_allclose(
+                results[backend][key],
+                results["naive"][key],
+                rtol=rtol * 10,
+                atol=atol * 10,
+                err_msg=f"{backend} {key}",
+            )
 
 
 def test_minibatch_with_one_batch_equals_full_batch():
@@ -120,7 +130,12 @@ def test_params_are_read_only_views_and_from_params_copies():
     net = DNN([3, 2, 1], seed=0)
     with pytest.raises(ValueError, match="read-only"):
         net.params["W1"][0, 0] = 1.0
-    course = {"W1": np.ones((2, 3)), "b1": np.zeros((2, 1)), "W2": np.ones((1, 2)), "b2": np.zeros((1, 1))}
+    course = {
+        "W1": np.ones((2, 3)),
+        "b1": np.zeros((2, 1)),
+        "W2": np.ones((1, 2)),
+        "b2": np.zeros((1, 1)),
+    }
     other = DNN.from_params(course, hidden="relu")
     other.fit(np.ones((3, 4)), np.array([[0, 1, 0, 1]]), learning_rate=0.1, num_iterations=2)
     assert np.array_equal(course["W1"], np.ones((2, 3)))
@@ -153,7 +168,9 @@ def test_divergence_raises_and_keeps_finite_parameters(backend):
     assert all(np.isfinite(p).all() for p in net.params.values())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        h = net.fit(X, Y, learning_rate=10.0, num_iterations=200, cost_every=1, on_divergence="warn")
+        h = net.fit(
+            X, Y, learning_rate=10.0, num_iterations=200, cost_every=1, on_divergence="warn"
+        )
     assert h.stop_reason == "diverged" and any("diverged" in str(w.message) for w in caught)
     assert all(np.isfinite(c) for c in h.costs)
 
@@ -181,8 +198,15 @@ def test_callback_can_stop_and_validation_is_recorded():
     X, Y = data()
     Xv, Yv = data(seed=1)
     net = DNN([5, 4, 1], seed=0)
-    h = net.fit(X, Y, learning_rate=0.1, num_iterations=100, cost_every=10,
-                callbacks=[lambda i, c, model: i >= 20], validation_data=(Xv, Yv))
+    h = net.fit(
+        X,
+        Y,
+        learning_rate=0.1,
+        num_iterations=100,
+        cost_every=10,
+        callbacks=[lambda i, c, model: i >= 20],
+        validation_data=(Xv, Yv),
+    )
     assert h.stop_reason == "callback" and h.iterations == [0, 10, 20]
     assert h.val_iterations == [0, 10, 20] and len(h.val_costs) == len(h.val_accuracy) == 3
 

@@ -11,11 +11,23 @@ P = fastdnn.initialize_parameters([3, 2, 1], seed=0)
 @pytest.mark.parametrize(
     ("X", "error", "match"),
     [
-        (np.ones((4, 3)), ValueError, r"X has 4 rows but layer_dims\[0\] is 3.*did you pass X\.T\?"),
-        (np.ones((5, 2)), ValueError, r"X has 5 rows but layer_dims\[0\] is 3; X must be \(n_x, m\)"),
+        (
+            np.ones((4, 3)),
+            ValueError,
+            r"X has 4 rows but layer_dims\[0\] is 3.*did you pass X\.T\?",
+        ),
+        (
+            np.ones((5, 2)),
+            ValueError,
+            r"X has 5 rows but layer_dims\[0\] is 3; X must be \(n_x, m\)",
+        ),
         (np.ones(3), ValueError, r"X must be 2-D; got 1-D with shape \(3,\)"),
         (np.ones((3, 0)), ValueError, r"X must not be empty; got shape \(3, 0\)"),
-        (np.array([[1.0], [np.nan], [0.0]]), ValueError, r"X must be finite; found nan at index \(1, 0\)"),
+        (
+            np.array([[1.0], [np.nan], [0.0]]),
+            ValueError,
+            r"X must be finite; found nan at index \(1, 0\)",
+        ),
         (np.array([[1.0], [np.inf], [0.0]]), ValueError, r"X must be finite; found inf"),
         (np.array([["a"], ["b"], ["c"]]), TypeError, r"X must hold real numbers .* got dtype <U1"),
         (np.array([[1], [2], [None]], dtype=object), TypeError, r"got dtype object - convert it"),
@@ -75,7 +87,10 @@ def test_bad_layer_dims(dims, error, match):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"init": "glorot"}, r"init must be one of \['course', 'he', 'xavier', 'zeros'\]; got 'glorot'"),
+        (
+            {"init": "glorot"},
+            r"init must be one of \['course', 'he', 'xavier', 'zeros'\]; got 'glorot'",
+        ),
         ({"dtype": "float16"}, r"dtype must be 'float64' or 'float32'; got 'float16'"),
     ],
 )
@@ -87,7 +102,10 @@ def test_bad_init_options(kwargs, match):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"hidden": "gelu"}, r"hidden must be one of \['leaky_relu', 'linear', 'relu', 'sigmoid', 'tanh'\]"),
+        (
+            {"hidden": "gelu"},
+            r"hidden must be one of \['leaky_relu', 'linear', 'relu', 'sigmoid', 'tanh'\]",
+        ),
         ({"output": "softmax"}, r"output must be one of \['linear', 'sigmoid'\]; got 'softmax'"),
         ({"backend": "cuda"}, r"backend must be one of \['jit', 'naive', 'numpy'\]; got 'cuda'"),
     ],
@@ -99,10 +117,16 @@ def test_bad_names_list_the_valid_ones(kwargs, match):
 
 def test_bad_params():
     with pytest.raises(ValueError, match=r"params is missing \['b2'\]"):
-        fastdnn.model_forward(np.ones((3, 1)), {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((1, 2))})
-    with pytest.raises(ValueError, match=r"params\['W2'\] has shape \(1, 4\): its 4 columns must equal the 2 rows"):
+        fastdnn.model_forward(
+            np.ones((3, 1)), {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((1, 2))}
+        )
+    with pytest.raises(
+        ValueError, match=r"params\['W2'\] has shape \(1, 4\): its 4 columns must equal the 2 rows"
+    ):
         fastdnn.model_forward(np.ones((3, 1)), {**P, "W2": np.ones((1, 4))})
-    with pytest.raises(ValueError, match=r"params\['b1'\] must have shape \(2, 1\) to match W1; got \(3, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"params\['b1'\] must have shape \(2, 1\) to match W1; got \(3, 1\)"
+    ):
         fastdnn.model_forward(np.ones((3, 1)), {**P, "b1": np.ones((3, 1))})
     with pytest.raises(TypeError, match=r"params must be a dict"):
         fastdnn.model_forward(np.ones((3, 1)), [P["W1"]])

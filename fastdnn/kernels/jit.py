@@ -35,7 +35,6 @@ _BCE = int(Loss.BCE)
 def _bias_activation_inplace(Z, b, act, slope, A_out):
     """One pass after the GEMM: ``Z += b`` and ``A_out = g(Z)`` (A_out may be Z)."""
     n, m = Z.shape
-    one = Z.dtype.type(1.0)
     zero = Z.dtype.type(0.0)
     s = Z.dtype.type(slope)
     for i in range(n):
@@ -143,7 +142,6 @@ def linear_forward(A_prev, W, b, Z_out):
 def activation_forward(Z, act, slope, A_out):
     """``A = g(Z)`` in one pass. See ``vectorized.activation_forward``."""
     n, m = Z.shape
-    one = Z.dtype.type(1.0)
     zero = Z.dtype.type(0.0)
     s = Z.dtype.type(slope)
     for i in range(n):
@@ -202,9 +200,7 @@ def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):
 
 
 @njit
-def linear_activation_backward(
-    dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out
-):
+def linear_activation_backward(dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out):
     """Derivative mask and ``db`` in one pass, then the two GEMMs.
 
     See ``vectorized.linear_activation_backward``.

@@ -98,9 +98,7 @@ def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):
                 dA_prev_out[k, j] = s
 
 
-def linear_activation_backward(
-    dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out
-):
+def linear_activation_backward(dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out):
     """Activation backward then linear backward. See ``vectorized.linear_activation_backward``."""
     activation_backward(dA, A, act, slope, dZ_out)
     linear_backward(dZ_out, A_prev, W, dA_prev_out, dW_out, db_out)

@@ -145,9 +145,7 @@ def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):
         np.matmul(W.T, dZ, out=dA_prev_out)
 
 
-def linear_activation_backward(
-    dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out
-):
+def linear_activation_backward(dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out):
     """Fused backward step of one layer: :func:`activation_backward` then :func:`linear_backward`.
 
     Parameters
