@@ -1,9 +1,9 @@
-"""Week 4: "Building your Deep Neural Network: Step by Step" (W4A1) and "Deep Neural Network -
-Application" (W4A2).
+"""Week 4: the deep network step by step (W4A1) and its cat application (W4A2).
 
-The course's L-layer network, [LINEAR -> RELU] * (L-1) -> LINEAR -> SIGMOID, with the course's
-names, arguments, defaults, return values and caches: a layer's cache is
-``((A_prev, W, b), Z)``, i.e. ``(linear_cache, activation_cache)``. The step-by-step functions
+Mirrors "Building your Deep Neural Network: Step by Step" and "Deep Neural Network -
+Application": the course's L-layer network, [LINEAR -> RELU] * (L-1) -> LINEAR -> SIGMOID, with
+the course's names, arguments, defaults, return values and caches (a layer's cache is
+``((A_prev, W, b), Z)``, i.e. ``(linear_cache, activation_cache)``). The step-by-step functions
 (:func:`initialize_parameters` ... :func:`update_parameters`), the application's models
 (:func:`two_layer_model`, :func:`L_layer_model`) and the helpers the course imports from
 ``dnn_utils.py`` / ``dnn_app_utils_v3.py`` (:func:`sigmoid`, :func:`relu`,
@@ -36,9 +36,10 @@ the application does, and which gives its published cost of 0.771749 at iteratio
 
 Where fastdnn differs from the course: the application's models print the last iteration's cost
 only when ``print_cost`` is true (the course's ``if print_cost and i % 100 == 0 or i ==
-num_iterations - 1`` prints it always); the numbers are unchanged.
+num_iterations - 1`` prints it even with ``print_cost=False``). No number differs.
 """
 
+# ruff: noqa: NPY002 - the course's legacy global RNG (np.random.seed/randn) is the contract.
 from __future__ import annotations
 
 import numpy as np
@@ -169,8 +170,7 @@ def _linear(A, W, b, backend):
     kernels = get_backend(backend)
     if backend == "numpy":
         return np.dot(W, A) + b
-    (A, W), dtype = _float_arrays(A, W)
-    b = np.ascontiguousarray(np.broadcast_to(b, (W.shape[0], 1)), dtype=dtype)
+    (A, W, b), dtype = _float_arrays(A, W, np.broadcast_to(b, (np.shape(W)[0], 1)))
     Z = np.empty((W.shape[0], A.shape[1]), dtype=dtype)
     kernels.linear_forward(A, W, b, Z)
     return Z
@@ -460,13 +460,21 @@ def update_parameters(params, grads, learning_rate):
 def _report(i, num_iterations, cost, costs, print_cost):
     """The application's bookkeeping: keep the cost every 100 iterations, print when asked."""
     if print_cost and (i % 100 == 0 or i == num_iterations - 1):
-        print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+        print(f"Cost after iteration {i}: {np.squeeze(cost)}")
     if i % 100 == 0:
         costs.append(cost)
 
 
-def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000,
-                    print_cost=False, *, backend="numpy"):
+def two_layer_model(
+    X,
+    Y,
+    layers_dims,
+    learning_rate=0.0075,
+    num_iterations=3000,
+    print_cost=False,
+    *,
+    backend="numpy",
+):
     """Train LINEAR -> RELU -> LINEAR -> SIGMOID by gradient descent (W4A2).
 
     Seeds ``np.random.seed(1)`` and initializes with :func:`initialize_parameters`.
@@ -497,9 +505,11 @@ def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000
     parameters = initialize_parameters(n_x, n_h, n_y)
     for i in range(num_iterations):
         A1, cache1 = linear_activation_forward(
-            X, parameters["W1"], parameters["b1"], "relu", backend=backend)
+            X, parameters["W1"], parameters["b1"], "relu", backend=backend
+        )
         A2, cache2 = linear_activation_forward(
-            A1, parameters["W2"], parameters["b2"], "sigmoid", backend=backend)
+            A1, parameters["W2"], parameters["b2"], "sigmoid", backend=backend
+        )
         cost = compute_cost(A2, Y)
         dA2 = -(np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))
         dA1, dW2, db2 = linear_activation_backward(dA2, cache2, "sigmoid", backend=backend)
@@ -510,8 +520,16 @@ def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000
     return parameters, costs
 
 
-def L_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000,
-                  print_cost=False, *, backend="numpy"):
+def L_layer_model(
+    X,
+    Y,
+    layers_dims,
+    learning_rate=0.0075,
+    num_iterations=3000,
+    print_cost=False,
+    *,
+    backend="numpy",
+):
     """Train [LINEAR -> RELU] * (L-1) -> LINEAR -> SIGMOID by gradient descent (W4A2).
 
     Seeds ``np.random.seed(1)`` and initializes with the application's

@@ -76,7 +76,8 @@ def propagate(w, b, X, Y):
         ``"dw"``: ndarray of shape (n_x, 1), the gradient with respect to ``w``;
         ``"db"``: float64, the gradient with respect to ``b``.
     cost : ndarray of shape ()
-        The cross-entropy ``-(1/m) * sum(Y log A + (1 - Y) log(1 - A))``, ``A = sigmoid(w.T X + b)``.
+        The cross-entropy ``-(1/m) * sum(Y log A + (1 - Y) log(1 - A))`` with
+        ``A = sigmoid(w.T X + b)``.
     """
     m = X.shape[1]
     A = sigmoid(np.dot(w.T, X) + b)
@@ -126,7 +127,7 @@ def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=Fal
         if i % 100 == 0:
             costs.append(cost)
             if print_cost:
-                print("Cost after iteration %i: %f" % (i, cost))
+                print(f"Cost after iteration {i}: {float(cost):f}")
     return {"w": w, "b": b}, {"dw": dw, "db": db}, costs
 
 
@@ -152,8 +153,9 @@ def predict(w, b, X):
     return (A > 0.5).astype(np.float64)
 
 
-def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5,
-          print_cost=False):
+def model(
+    X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False
+):
     """Train logistic regression from zero weights and predict on both sets.
 
     Parameters
@@ -189,9 +191,11 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
     Y_prediction_test = predict(w, b, X_test)
     Y_prediction_train = predict(w, b, X_train)
     if print_cost:
-        for name, pred, Y in (("train", Y_prediction_train, Y_train),
-                              ("test", Y_prediction_test, Y_test)):
-            print("{} accuracy: {} %".format(name, 100 - np.mean(np.abs(pred - Y)) * 100))
+        for name, pred, Y in (
+            ("train", Y_prediction_train, Y_train),
+            ("test", Y_prediction_test, Y_test),
+        ):
+            print(f"{name} accuracy: {100 - np.mean(np.abs(pred - Y)) * 100} %")
     return {
         "costs": costs,
         "Y_prediction_test": Y_prediction_test,

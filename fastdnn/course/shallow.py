@@ -13,6 +13,7 @@ course's run. Where fastdnn differs from the course: nothing; :func:`compute_cos
 the older assignment's third argument ``parameters`` (unused there too).
 """
 
+# ruff: noqa: NPY002 - the course's legacy global RNG (np.random.seed/randn) is the contract.
 from __future__ import annotations
 
 import numpy as np
@@ -196,7 +197,7 @@ def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False):
         grads = backward_propagation(parameters, cache, X, Y)
         parameters = update_parameters(parameters, grads)
         if print_cost and i % 1000 == 0:
-            print("Cost after iteration %i: %f" % (i, cost))
+            print(f"Cost after iteration {i}: {float(cost):f}")
     return parameters
 
 
