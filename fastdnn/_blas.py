@@ -28,6 +28,8 @@ USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS = 0, 1, 2, 3
 #: overhead) when timing says so: the planar net's products are 800-3200.
 SMALL_PRODUCT = 16384
 TIMING_COLUMNS = 2048
+#: The library the deterministic rule uses per dtype (see :func:`choose`).
+DEFAULT_LIBRARY = {"float64": USE_SCIPY_BLAS, "float32": USE_NUMPY_BLAS}
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -144,12 +146,24 @@ def _gemm_loops(A, trans_a, B, trans_b, C):
                 for j in range(N):
                     C[i, j] += a * B[k, j]
     elif not trans_a:  # C[i, j] = A[i, :] . B[j, :]
+        K = A.shape[1]
+        K4 = K - K % 4
         for i in range(M):
+            a = A[i]
             for j in range(N):
-                acc = C.dtype.type(0.0)
-                for k in range(A.shape[1]):
-                    acc += A[i, k] * B[j, k]
-                C[i, j] = acc
+                b = B[j]
+                # Four running sums in a fixed order: the compiler can keep them in one SIMD
+                # register (one sum cannot be vectorized without reassociation), and the
+                # result stays deterministic.
+                s0 = s1 = s2 = s3 = C.dtype.type(0.0)
+                for k in range(0, K4, 4):
+                    s0 += a[k] * b[k]
+                    s1 += a[k + 1] * b[k + 1]
+                    s2 += a[k + 2] * b[k + 2]
+                    s3 += a[k + 3] * b[k + 3]
+                for k in range(K4, K):
+                    s0 += a[k] * b[k]
+                C[i, j] = (s0 + s1) + (s2 + s3)
     elif not trans_b:  # C[i, :] += A[k, i] * B[k, :]
         for k in range(A.shape[0]):
             for i in range(M):
@@ -166,6 +180,7 @@ def _gemm_loops(A, trans_a, B, trans_b, C):
 
 
 def num_threads_key() -> int:
+    """BLAS threads now (part of the ``auto`` rule's cache key)."""
     from threadpoolctl import threadpool_info
 
     return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
@@ -186,23 +201,38 @@ def step_products(layer_dims, m: int) -> list[tuple[int, int, int, bool, bool]]:
 def choose(layer_dims, m: int, dtype) -> list[int]:
     """The ``USE_*`` code for each product of :func:`step_products`.
 
-    One BLAS library serves the whole step: each OpenBLAS build keeps its own thread pool,
-    whose threads spin for a while after each call, so alternating the two libraries call by
-    call makes 4 threads fight over 2 cores (measured: alternating was 1.5-2x slower than
-    either library alone). The library is chosen by timing the step's products with each in
-    turn (median of a few rounds, first calls excluded). Then each tiny product (at most
-    ``SMALL_PRODUCT`` multiply-adds) runs as plain loops where that is faster than the BLAS
-    call. Answers are remembered for the process. ``FASTDNN_BLAS=numpy|scipy|numba|loops``
-    forces one choice everywhere.
+    ``FASTDNN_BLAS`` selects the rule:
+
+    ``default`` (unset)
+        Deterministic, so the same seed gives the same bits in every process: products of at
+        most ``SMALL_PRODUCT`` multiply-adds run as plain loops (no call overhead), the others
+        in ``DEFAULT_LIBRARY[dtype]``, the build measured faster on the course's shapes.
+    ``auto``
+        Time both libraries on this step's products and keep the faster, then time loops
+        against it for the small products. Fastest on an unknown machine, but two processes
+        may choose differently and so round differently: not bitwise reproducible.
+    ``numpy``, ``scipy``, ``numba`` (``np.dot``), ``loops``
+        That one everywhere.
+
+    One library serves the whole step in every rule: each OpenBLAS build keeps its own thread
+    pool, whose threads spin for a while after each call, so alternating the two libraries
+    call by call makes 4 threads fight over 2 cores (measured: 1.5-2x slower than either
+    library alone).
     """
     dtype = np.dtype(dtype)
     products = step_products(layer_dims, m)
     f_np, f_sp, available = gemm_functions(dtype)
-    forced = os.environ.get("FASTDNN_BLAS", "auto")
+    rule = os.environ.get("FASTDNN_BLAS", "default") or "default"
     forced_code = {"numpy": USE_NUMPY_BLAS, "scipy": USE_SCIPY_BLAS, "numba": USE_NUMBA_DOT,
                    "loops": USE_LOOPS}  # fmt: skip
-    if forced in forced_code and (forced_code[forced] in available or forced == "loops"):
-        return [forced_code[forced]] * len(products)
+    if rule in forced_code:
+        code = forced_code[rule]
+        return [code if code in available | {USE_LOOPS} else USE_NUMBA_DOT] * len(products)
+    if rule != "auto":
+        library = DEFAULT_LIBRARY[dtype.name]
+        library = library if library in available else USE_NUMBA_DOT
+        return [USE_LOOPS if M * N * K <= SMALL_PRODUCT else library
+                for M, N, K, _, _ in products]  # fmt: skip
     key = (tuple(products), dtype.name, num_threads_key())
     if key in _choices:
         return _choices[key]

@@ -45,11 +45,23 @@ def test_training_agrees_whatever_the_library(provider, monkeypatch):
         assert_allclose(results["jit"][key], results["numpy"][key], rtol=1e-11, atol=1e-13)
 
 
-def test_choose_gives_one_code_per_product_and_remembers():
+def test_default_rule_is_deterministic_loops_for_tiny_products(monkeypatch):
+    monkeypatch.delenv("FASTDNN_BLAS", raising=False)
+    products = _blas.step_products([6, 5, 1], 50)
+    codes = _blas.choose([6, 5, 1], 50, np.float64)
+    assert codes == [_blas.USE_LOOPS] * len(products)  # all <= SMALL_PRODUCT multiply-adds
+    big = _blas.choose([784, 128, 1], 1000, np.float64)
+    assert big[0] == _blas.DEFAULT_LIBRARY["float64"] and big[-1] == _blas.USE_LOOPS
+
+
+def test_auto_rule_times_once_per_shape_and_remembers(monkeypatch):
+    monkeypatch.setenv("FASTDNN_BLAS", "auto")
     codes = _blas.choose([6, 5, 1], 50, np.float64)
     assert len(codes) == len(_blas.step_products([6, 5, 1], 50)) == 5
     assert _blas.choose([6, 5, 1], 50, np.float64) is codes
     assert set(codes) <= {0, 1, 2, 3}
+    libraries = set(codes) - {_blas.USE_LOOPS}
+    assert len(libraries) <= 1  # never two OpenBLAS builds in one step
 
 
 def test_set_num_threads_validates():
