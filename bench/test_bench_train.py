@@ -1,0 +1,78 @@
+"""Training benchmarks: ``DNN.fit`` on the named workloads W1-W4, against two references.
+
+Each round trains ``shortened`` steps of a workload (each well under a second for numpy and
+jit) from the workload's initial parameters, so every round does the same work. The references
+train the same steps from the same parameters: the course's NumPy code (``course-numpy``) and
+PyTorch eager (``torch``, skipped when PyTorch is not installed). naive trains W1 only, and
+fewer steps (``NAIVE_STEPS``): every benchmark records its ``steps`` in ``extra_info``, and
+``bench/ratios.py`` compares time per step. Compilation happens in an untimed first call.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastdnn_bench_common import (
+    WORKLOAD_IDS,
+    get,
+    naive_skip_reason,
+    shortened_steps,
+    workload_data,
+    workload_params,
+)
+
+import fastdnn
+from fastdnn import _references
+
+
+def _workload(dtype, workload_id, backend=None):
+    w = get(workload_id)
+    X, Y = workload_data(w, dtype)
+    return w, X, Y, workload_params(w, dtype), shortened_steps(w, backend=backend)
+
+
+@pytest.mark.parametrize("workload_id", WORKLOAD_IDS)
+def test_fit(benchmark, label, backend, dtype, workload_id):
+    w, X, Y, params, steps = _workload(dtype, workload_id, backend)
+    if backend == "naive" and (reason := naive_skip_reason(w)):
+        pytest.skip(reason)
+    net = fastdnn.DNN(w.layer_dims, hidden=w.hidden, backend=backend, dtype=dtype, seed=w.seed)
+
+    def fit(n=steps):
+        net.set_params(params)  # every round starts from the same parameters
+        return net.fit(X, Y, w.learning_rate, num_iterations=n, batch_size=w.batch_size,
+                       cost_every=n)  # fmt: skip
+
+    fit(1)  # compile, choose BLAS per product, allocate the workspace
+    label(backend, "fit", workload_id, dtype, steps)
+    history = benchmark(fit)
+    assert history.n_steps == steps
+
+
+@pytest.mark.parametrize("workload_id", WORKLOAD_IDS)
+def test_fit_course_numpy(benchmark, label, dtype, workload_id):
+    w, X, Y, params, steps = _workload(dtype, workload_id)
+
+    def fit(n=steps):
+        return _references.train(X, Y, params, w.learning_rate, n, w.hidden, w.batch_size,
+                                 seed=w.seed, cost_every=n)  # fmt: skip
+
+    fit(1)
+    label("course-numpy", "fit", workload_id, dtype, steps)
+    trained, _ = benchmark(fit)
+    assert trained["W1"].dtype == params["W1"].dtype
+
+
+@pytest.mark.parametrize("workload_id", WORKLOAD_IDS)
+def test_fit_torch(benchmark, label, blas_threads, dtype, workload_id):
+    pytest.importorskip("torch", reason="PyTorch is optional: pip install torch")
+    w, X, Y, params, steps = _workload(dtype, workload_id)
+
+    def fit(n=steps):
+        return _references.train_torch(X, Y, params, w.learning_rate, n, w.hidden,
+                                       w.batch_size, seed=w.seed, cost_every=n,
+                                       threads=blas_threads)  # fmt: skip
+
+    fit(1)
+    label("torch", "fit", workload_id, dtype, steps)
+    trained, _ = benchmark(fit)
+    assert trained["W1"].dtype == params["W1"].dtype

@@ -1,0 +1,278 @@
+"""What fastdnn is measured against: the course's own NumPy code, and PyTorch eager.
+
+Used by the benchmarks only (``fastdnn bench``, ``bench/``); nothing in the library imports it.
+
+* :func:`train` is an L-layer network written the way the course's assignment writes it: the
+  parameter dict, caches ``((A_prev, W, b), Z)``, new arrays on every step,
+  ``dAL = -(Y/AL - (1-Y)/(1-AL))``, ``relu_backward`` by copy and mask, the sigmoid recomputed
+  from ``Z``, the cost every iteration. It is the baseline a student starts from, so it is kept
+  as written, slow parts included (see the comments marked "course:").
+* :func:`train_torch` is the same network in PyTorch eager mode with autograd (plain tensors,
+  no ``nn.Linear``), for readers who ask "why not just use torch?". PyTorch is optional.
+
+Both train from a copy of the parameters they are given, in the parameters' dtype, and return
+the trained parameters as a course dict of NumPy arrays plus the costs they recorded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# ---------------------------------------------------------------- course-style NumPy
+def sigmoid(Z):
+    """Course: ``A = 1 / (1 + exp(-Z))``; the cache is ``Z``."""
+    A = 1 / (1 + np.exp(-Z))
+    return A, Z
+
+
+def relu(Z):
+    """Course: ``A = max(0, Z)``; the cache is ``Z``."""
+    A = np.maximum(0, Z)
+    return A, Z
+
+
+def tanh(Z):
+    """``A = tanh(Z)`` (the course's planar network); the cache is ``Z``."""
+    A = np.tanh(Z)
+    return A, Z
+
+
+def sigmoid_backward(dA, cache):
+    """Course: the sigmoid is evaluated again from ``Z``, then ``dZ = dA * s * (1 - s)``."""
+    Z = cache
+    s = 1 / (1 + np.exp(-Z))
+    return dA * s * (1 - s)
+
+
+def relu_backward(dA, cache):
+    """Course: copy ``dA``, then zero it where ``Z <= 0``."""
+    Z = cache
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    return dZ
+
+
+def tanh_backward(dA, cache):
+    """``dZ = dA * (1 - tanh(Z)^2)``, with ``tanh`` evaluated again from ``Z``."""
+    Z = cache
+    return dA * (1 - np.power(np.tanh(Z), 2))
+
+
+_FORWARD = {"sigmoid": sigmoid, "relu": relu, "tanh": tanh}
+_BACKWARD = {"sigmoid": sigmoid_backward, "relu": relu_backward, "tanh": tanh_backward}
+
+
+def linear_forward(A, W, b):
+    """Course: ``Z = W . A + b``; the cache is ``(A, W, b)``."""
+    Z = np.dot(W, A) + b
+    return Z, (A, W, b)
+
+
+def linear_activation_forward(A_prev, W, b, activation):
+    """Course: LINEAR -> ACTIVATION; the cache is ``(linear_cache, activation_cache)``."""
+    Z, linear_cache = linear_forward(A_prev, W, b)
+    A, activation_cache = _FORWARD[activation](Z)
+    return A, (linear_cache, activation_cache)
+
+
+def L_model_forward(X, parameters, hidden="relu"):
+    """Course: ``[LINEAR -> hidden] x (L-1) -> LINEAR -> SIGMOID``."""
+    caches = []
+    A = X
+    L = len(parameters) // 2
+    for l in range(1, L):
+        A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], hidden)
+        caches.append(cache)
+    AL, cache = linear_activation_forward(A, parameters[f"W{L}"], parameters[f"b{L}"], "sigmoid")
+    caches.append(cache)
+    return AL, caches
+
+
+def compute_cost(AL, Y):
+    """Course: ``-(1/m) sum(Y log AL + (1-Y) log(1-AL))``."""
+    m = Y.shape[1]
+    cost = -1 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))
+    return float(np.squeeze(cost))
+
+
+def linear_backward(dZ, cache):
+    """Course: ``dW = 1/m dZ . A_prev^T``, ``db = 1/m sum(dZ)``, ``dA_prev = W^T . dZ``."""
+    A_prev, W, b = cache
+    m = A_prev.shape[1]
+    dW = 1 / m * np.dot(dZ, A_prev.T)
+    db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
+    dA_prev = np.dot(W.T, dZ)
+    return dA_prev, dW, db
+
+
+def linear_activation_backward(dA, cache, activation):
+    """Course: ACTIVATION backward, then LINEAR backward."""
+    linear_cache, activation_cache = cache
+    dZ = _BACKWARD[activation](dA, activation_cache)
+    return linear_backward(dZ, linear_cache)
+
+
+def L_model_backward(AL, Y, caches, hidden="relu"):
+    """Course: backward from ``dAL = -(Y/AL - (1-Y)/(1-AL))`` through every layer."""
+    grads = {}
+    L = len(caches)
+    Y = Y.reshape(AL.shape)
+    # course: the unstable form; fastdnn uses dZ_L = AL - Y instead.
+    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    dA_prev, grads[f"dW{L}"], grads[f"db{L}"] = linear_activation_backward(
+        dAL, caches[L - 1], "sigmoid"
+    )
+    for l in reversed(range(L - 1)):
+        dA_prev, grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = linear_activation_backward(
+            dA_prev, caches[l], hidden
+        )
+    return grads
+
+
+def update_parameters(params, grads, learning_rate):
+    """Course: ``W = W - learning_rate * dW`` for every layer, as new arrays."""
+    parameters = dict(params)
+    L = len(parameters) // 2
+    for l in range(1, L + 1):
+        parameters[f"W{l}"] = parameters[f"W{l}"] - learning_rate * grads[f"dW{l}"]
+        parameters[f"b{l}"] = parameters[f"b{l}"] - learning_rate * grads[f"db{l}"]
+    return parameters
+
+
+def _batches(m, batch_size, steps, seed):
+    """Column indices of each step's mini-batch: a fresh permutation per epoch."""
+    rng = np.random.default_rng(seed)
+    order = None
+    n_batches = -(-m // batch_size)
+    for step in range(steps):
+        k = step % n_batches
+        if k == 0:
+            order = rng.permutation(m)
+        yield order[k * batch_size : (k + 1) * batch_size]
+
+
+def train(X, Y, params, learning_rate, steps, hidden="relu", batch_size=None, seed=0,
+          cost_every=100):  # fmt: skip
+    """Train the course's way: forward, cost, backward, update, ``steps`` times.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_x, m)
+    Y : ndarray of shape (1, m)
+    params : dict
+        ``{"W1", "b1", ...}``; not modified (the course's update makes new arrays).
+    learning_rate : float
+    steps : int
+        Gradient steps.
+    hidden : {"relu", "tanh", "sigmoid"}, default "relu"
+    batch_size : int, optional
+        Mini-batches of this size, reshuffled every epoch (``X[:, idx]`` copies, as the
+        course's ``random_mini_batches`` does); None for full batch.
+    seed : int, default 0
+        Seed of the shuffling.
+    cost_every : int, default 100
+        Record the cost every that many steps (it is computed on every step, as in the course).
+
+    Returns
+    -------
+    params : dict
+        Trained parameters.
+    costs : list of float
+        The cost at steps 0, cost_every, 2 * cost_every, ...
+    """
+    parameters = {k: np.array(v, copy=True) for k, v in params.items()}
+    costs = []
+    m = X.shape[1]
+    batches = _batches(m, batch_size, steps, seed) if batch_size else None
+    for i in range(steps):
+        if batches is None:
+            Xb, Yb = X, Y
+        else:
+            idx = next(batches)
+            Xb, Yb = X[:, idx], Y[:, idx]
+        AL, caches = L_model_forward(Xb, parameters, hidden)
+        cost = compute_cost(AL, Yb)
+        grads = L_model_backward(AL, Yb, caches, hidden)
+        parameters = update_parameters(parameters, grads, learning_rate)
+        if i % cost_every == 0:
+            costs.append(cost)
+    return parameters, costs
+
+
+# ---------------------------------------------------------------- PyTorch eager
+def torch_available() -> bool:
+    """Whether PyTorch can be imported (it is optional)."""
+    try:
+        import torch  # noqa: F401 - only asking whether it imports
+    except ImportError:
+        return False
+    return True
+
+
+def blas_threads() -> int:
+    """Threads of the BLAS that NumPy and SciPy use now (1 when unknown)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover
+        return 1
+    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"),
+               default=1)  # fmt: skip
+
+
+def train_torch(X, Y, params, learning_rate, steps, hidden="relu", batch_size=None, seed=0,
+                cost_every=100, threads=None):  # fmt: skip
+    """The same network in PyTorch eager mode: autograd, manual SGD.
+
+    Plain tensors ``W`` and ``b`` with ``requires_grad`` (no ``nn.Linear``), copied from
+    ``params`` in their dtype; the loss is ``binary_cross_entropy_with_logits`` on the output
+    logits, i.e. the cost fastdnn minimises; the update runs under ``no_grad``.
+
+    Parameters
+    ----------
+    X, Y, params, learning_rate, steps, hidden, batch_size, seed, cost_every
+        As in :func:`train`. Mini-batches use the same permutations as :func:`train`.
+    threads : int, optional
+        ``torch.set_num_threads``; default: as many as the BLAS has now, so both sides use the
+        same number of cores.
+
+    Returns
+    -------
+    params : dict of ndarray
+    costs : list of float
+    """
+    import torch
+    import torch.nn.functional as functional
+
+    torch.set_num_threads(threads or blas_threads())
+    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[hidden]
+    L = len(params) // 2
+    Ws = [torch.tensor(np.asarray(params[f"W{l}"]), requires_grad=True) for l in range(1, L + 1)]
+    bs = [torch.tensor(np.asarray(params[f"b{l}"]), requires_grad=True) for l in range(1, L + 1)]
+    Xt, Yt = torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(Y))
+    batches = _batches(X.shape[1], batch_size, steps, seed) if batch_size else None
+    costs = []
+    for i in range(steps):
+        if batches is None:
+            Xb, Yb = Xt, Yt
+        else:
+            idx = torch.from_numpy(next(batches))
+            Xb, Yb = Xt[:, idx], Yt[:, idx]
+        A = Xb
+        for l in range(L):
+            Z = Ws[l] @ A + bs[l]
+            A = act(Z) if l < L - 1 else Z
+        # Mean over the n_y * m entries: with n_y = 1 that is fastdnn's (1/m) sum.
+        loss = functional.binary_cross_entropy_with_logits(A, Yb)
+        loss.backward()
+        with torch.no_grad():
+            for p in (*Ws, *bs):
+                p -= learning_rate * p.grad
+                p.grad = None
+        if i % cost_every == 0:
+            costs.append(float(loss.detach()))
+    trained = {}
+    for l in range(L):
+        trained[f"W{l + 1}"] = Ws[l].detach().numpy()
+        trained[f"b{l + 1}"] = bs[l].detach().numpy()
+    return trained, costs

@@ -1,0 +1,353 @@
+"""``fastdnn bench``: the three backends and two references side by side, in seconds.
+
+Trains each named workload (``DESIGN.md``, "Named workloads") for a shortened number of steps
+with every contender: the backends ``naive`` (W1 only), ``numpy`` and ``jit``, the course's own
+NumPy code (``course-numpy``) and PyTorch eager (``torch``, when installed). The contenders run
+round-robin, one run each per repeat, so a burst of load from elsewhere hits all of them alike;
+the table gives the median time per step and each contender's ratio to ``jit``.
+
+Also runnable as ``python -m fastdnn.bench``. For tracked numbers use the benchmark suites in
+``bench/`` (pytest-benchmark and asv); this command answers "how fast is it here, now".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+CONTENDERS = ("naive", "numpy", "jit", "course-numpy", "torch")
+
+
+class Workload(NamedTuple):
+    """A named workload; ``steps`` are those of the full run, ``shortened`` of a quick one."""
+
+    key: str
+    id: str
+    layer_dims: tuple[int, ...]
+    hidden: str
+    m: int
+    steps: int
+    learning_rate: float
+    seed: int
+    shortened: int
+    epochs: int | None = None
+    batch_size: int | None = None
+
+
+# A mirror of bench/asv/common.py, which is not installed with the package (asv must keep its
+# own copy, independent of the commit it measures). tests/test_bench_smoke.py checks that both
+# define the same workloads and the same data. Append-only, like the original.
+WORKLOADS: dict[str, Workload] = {
+    w.key: w
+    for w in [
+        Workload("W1", "W1_planar_2-4-1_m400", (2, 4, 1), "tanh", 400, 10_000, 1.2, 1, 1000),
+        Workload(
+            "W2",
+            "W2_cat_12288-20-7-5-1_m209",
+            (12288, 20, 7, 5, 1),
+            "relu",
+            209,
+            2500,
+            0.0075,
+            2,
+            50,
+        ),  # fmt: skip
+        Workload(
+            "W3", "W3_wide_784-128-64-1_m10000", (784, 128, 64, 1), "relu", 10_000, 200, 0.1, 3, 5
+        ),  # fmt: skip
+        Workload(
+            "W4",
+            "W4_minibatch_784-128-64-1_m60000_b64",
+            (784, 128, 64, 1),
+            "relu",
+            60_000,
+            938,
+            0.1,
+            4,
+            100,
+            epochs=1,
+            batch_size=64,
+        ),  # fmt: skip
+    ]
+}
+#: Workloads small enough for the naive backend (Python loops, about 1 us per multiply-add),
+#: and its steps per run: about 6 ms each on W1, so a few give a stable time per step.
+NAIVE_WORKLOADS = ("W1",)
+NAIVE_STEPS = 20
+
+
+def workload_data(w: Workload, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (n_x, m) uniform in [0, 1) and ``Y`` (1, m) of 0/1, from ``w.seed``.
+
+    float32 data are the float64 draws rounded, drawn 64 rows at a time so the float64 array
+    is never held whole (W4's is 376 MB).
+    """
+    rng = np.random.default_rng(w.seed)
+    n_x, m = w.layer_dims[0], w.m
+    X = np.empty((n_x, m), dtype=dtype)
+    for r in range(0, n_x, 64):
+        X[r : r + 64] = rng.random((min(64, n_x - r), m))
+    Y = rng.integers(0, 2, size=(w.layer_dims[-1], m)).astype(dtype)
+    return X, Y
+
+
+def workload_params(w: Workload, dtype: str) -> dict[str, np.ndarray]:
+    """``W[l] = randn / sqrt(n[l-1])``, ``b[l] = 0``, from ``w.seed + 1``."""
+    rng = np.random.default_rng(w.seed + 1)
+    dims = w.layer_dims
+    params = {}
+    for l in range(1, len(dims)):
+        W = rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])
+        params[f"W{l}"] = W.astype(dtype)
+        params[f"b{l}"] = np.zeros((dims[l], 1), dtype=dtype)
+    return params
+
+
+# ---------------------------------------------------------------- contenders
+def _runner(name: str, w: Workload, X, Y, params, threads: int) -> Callable[[int], object]:
+    """A function ``run(n)`` that trains ``n`` steps of ``w`` from ``params`` with ``name``."""
+    from . import _references
+
+    lr, hidden, bs = w.learning_rate, w.hidden, w.batch_size
+    if name == "course-numpy":
+        return lambda n: _references.train(X, Y, params, lr, n, hidden, bs, w.seed, cost_every=n)
+    if name == "torch":
+        return lambda n: _references.train_torch(X, Y, params, lr, n, hidden, bs, w.seed,
+                                                 cost_every=n, threads=threads)  # fmt: skip
+    from .network import DNN
+
+    net = DNN(w.layer_dims, hidden=hidden, backend=name, dtype=X.dtype, seed=w.seed)
+
+    def run(n):
+        net.set_params(params)  # every run starts from the same parameters
+        return net.fit(X, Y, lr, num_iterations=n, batch_size=bs, cost_every=n)
+
+    return run
+
+
+def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds per step of each runner (``steps[name]`` steps per run): ``repeats`` rounds,
+    round-robin within each round, so load from elsewhere hits every contender alike."""
+    for run in runners.values():
+        run(1)  # compile, choose BLAS, allocate: outside the timing
+    per_step: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            t0 = time.perf_counter()
+            run(steps[name])
+            per_step[name].append((time.perf_counter() - t0) / steps[name])
+    return per_step
+
+
+# ---------------------------------------------------------------- report
+def _format_time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _format_ratio(ratio: float) -> str:
+    if ratio >= 10:
+        return f"{ratio:.0f}x"
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(threads: int) -> dict:
+    """Machine, versions and BLAS threads, for the footer and the JSON."""
+    import numba
+    import scipy
+
+    from . import __version__
+
+    versions = {"python": platform.python_version(), "fastdnn": __version__,
+                "numpy": np.__version__, "scipy": scipy.__version__,
+                "numba": numba.__version__}  # fmt: skip
+    from ._references import torch_available
+
+    if torch_available():
+        import torch
+
+        versions["torch"] = torch.__version__
+    blas = []
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = sorted({f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()
+                       if i.get("user_api") == "blas"})  # fmt: skip
+    except ImportError:  # pragma: no cover
+        pass
+    return {"cpu": _cpu_name(), "logical_cores": os.cpu_count(), "system": platform.system(),
+            "versions": versions, "blas": blas, "blas_threads": threads}  # fmt: skip
+
+
+def _table(results: list[dict], contenders: list[str]) -> list[str]:
+    """Rows of per-step time of jit and ratios of the others, as aligned text."""
+    others = [c for c in contenders if c != "jit"]
+    header = ["workload", "dtype", "steps", "jit/step", *others]
+    rows = []
+    for r in results:
+        med = r["median_s_per_step"]
+        jit = med.get("jit")
+        cells = [r["workload"], r["dtype"], str(r["steps"]), _format_time(jit) if jit else "-"]
+        for c in others:
+            if c in med and jit:
+                cells.append(_format_ratio(med[c] / jit))
+            else:
+                cells.append("skipped" if c in r["skipped"] else "-")
+        rows.append(cells)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    left = 2  # workload and dtype align left, numbers right
+
+    def fmt(row):
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths, strict=True)))  # fmt: skip
+
+    return [fmt(header), *[fmt(row) for row in rows]]
+
+
+# ---------------------------------------------------------------- command
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``fastdnn bench`` to ``parser``."""
+    parser.add_argument(
+        "--workloads",
+        default="W1,W2,W3,W4",
+        help="comma-separated workload keys (default: W1,W2,W3,W4)",
+    )
+    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="float64")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="interleaved runs per contender; the median is reported",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS and torch threads (default 1: stable on a shared machine; "
+        "0 keeps the libraries' own setting)",
+    )
+    parser.add_argument(
+        "--steps-scale",
+        type=float,
+        default=1.0,
+        help="multiply every workload's shortened step count by this",
+    )
+    parser.add_argument("--json", metavar="FILE", default=None,
+                        help="also write the results and machine information to FILE")  # fmt: skip
+
+
+def _check(args) -> tuple[list[Workload], list[str]]:
+    keys = [k.strip().upper() for k in str(args.workloads).split(",") if k.strip()]
+    unknown = [k for k in keys if k not in WORKLOADS]
+    if unknown or not keys:
+        raise ValueError(
+            f"--workloads must be keys among {list(WORKLOADS)}; got {args.workloads!r}"
+        )
+    if args.repeats < 1:
+        raise ValueError(f"--repeats must be a positive integer; got {args.repeats}")
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0 (0 keeps the default); got {args.threads}")
+    if not args.steps_scale > 0:
+        raise ValueError(f"--steps-scale must be positive; got {args.steps_scale}")
+    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+    return [WORKLOADS[k] for k in keys], dtypes
+
+
+def run(args, out=None) -> int:
+    """Run ``fastdnn bench`` with parsed ``args`` (see :func:`add_arguments`); returns 0.
+
+    Raises
+    ------
+    ValueError
+        For an unknown workload or a non-positive option, before any work.
+    """
+    out = out or sys.stdout
+    workloads, dtypes = _check(args)
+    from ._blas import set_num_threads
+    from ._references import blas_threads, torch_available
+
+    if args.threads:
+        set_num_threads(args.threads)
+    threads = args.threads or blas_threads()
+    contenders = [c for c in CONTENDERS if c != "torch" or torch_available()]
+    info = machine_info(threads)
+    out.write(f"fastdnn bench: median seconds per gradient step over {args.repeats} "
+              f"interleaved runs; ratios are time / jit time (lower is faster)\n")  # fmt: skip
+    out.flush()
+    results = []
+    for w in workloads:
+        steps = max(1, round(w.shortened * args.steps_scale))
+        for dtype in dtypes:
+            X, Y = workload_data(w, dtype)
+            params = workload_params(w, dtype)
+            skipped = {}
+            names = []
+            for c in contenders:
+                if c == "naive" and w.key not in NAIVE_WORKLOADS:
+                    skipped[c] = "Python loops: one step takes seconds to minutes"
+                else:
+                    names.append(c)
+            runners = {c: _runner(c, w, X, Y, params, threads) for c in names}
+            n = {c: min(steps, NAIVE_STEPS) if c == "naive" else steps for c in names}
+            per_step = _time_contenders(runners, n, args.repeats)
+            results.append({
+                "workload": w.id, "dtype": dtype, "steps": steps, "steps_by_contender": n,
+                "median_s_per_step": {c: statistics.median(t) for c, t in per_step.items()},
+                "s_per_step": per_step, "skipped": skipped,
+            })  # fmt: skip
+    lines = _table(results, contenders)
+    if "torch" not in contenders:
+        lines.append("torch: not installed (pip install torch to compare with PyTorch eager)")
+    if any("naive" in r["skipped"] for r in results):
+        lines.append("naive: run on W1 only (Python loops: one step of W2-W4 takes seconds)")
+    if any("naive" in r["median_s_per_step"] and r["steps"] > NAIVE_STEPS for r in results):
+        lines.append(f"naive: {NAIVE_STEPS} steps per run (its time per step is what compares)")
+    v = info["versions"]
+    lines.append(
+        f"machine: {info['cpu']}, {info['logical_cores']} logical cores, {info['system']}; "
+        + ", ".join(f"{k} {val}" for k, val in v.items())
+        + f"; BLAS threads {threads} ({', '.join(info['blas']) or 'unknown BLAS'})"
+    )
+    out.write("\n".join(lines) + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "repeats": args.repeats, "results": results}, f, indent=1)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m fastdnn.bench``: parse, run, and report a bad option in one line."""
+    parser = argparse.ArgumentParser(prog="fastdnn bench", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ValueError as exc:
+        sys.stderr.write(f"fastdnn bench: error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

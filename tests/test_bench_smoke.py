@@ -1,0 +1,223 @@
+"""The benchmark tooling works: references train and agree, ratios table, ``fastdnn bench``.
+
+Quick by design (a few seconds): the benchmarks themselves run in ``bench/``, never here, and
+nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import fastdnn
+from fastdnn import _references
+from fastdnn import bench as fastdnn_bench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name, relpath):
+    """Import a file of ``bench/`` by path (``bench/`` is not a package and is not installed)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / relpath)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def common():
+    return _load("fastdnn_bench_common_smoke", "bench/asv/common.py")
+
+
+@pytest.fixture(scope="module")
+def ratios():
+    return _load("fastdnn_bench_ratios_smoke", "bench/ratios.py")
+
+
+def _small(seed=0, dims=(3, 5, 4, 1), m=12):
+    rng = np.random.default_rng(seed)
+    X = rng.random((dims[0], m))
+    Y = rng.integers(0, 2, size=(1, m)).astype(np.float64)
+    params = {}
+    for l in range(1, len(dims)):
+        params[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])
+        params[f"b{l}"] = np.zeros((dims[l], 1))
+    return X, Y, params
+
+
+# ---------------------------------------------------------------- references
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+def test_course_reference_matches_numpy_backend(hidden):
+    """Three steps of the course's code give fastdnn's numpy-backend parameters.
+
+    1e-10: the two differ only in rounding (``dW = 1/m * dZ A^T`` against ``dZ A^T / m``;
+    the course's ``dAL * s(1-s)`` against ``AL - Y``), a few ulps per step on these sizes.
+    """
+    X, Y, params = _small()
+    before = {k: v.copy() for k, v in params.items()}
+    trained, costs = _references.train(X, Y, params, 0.5, 3, hidden=hidden, cost_every=1)
+    net = fastdnn.DNN([3, 5, 4, 1], hidden=hidden, backend="numpy").set_params(params)
+    net.fit(X, Y, 0.5, num_iterations=3)
+    for key in params:
+        assert_allclose(trained[key], net.params[key], rtol=1e-10, atol=1e-10, err_msg=key)
+        np.testing.assert_array_equal(params[key], before[key], err_msg=f"{key} was modified")
+    assert len(costs) == 3
+
+
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_course_reference_trains(batch_size):
+    X, Y, params = _small(seed=1, m=20)
+    _, costs = _references.train(X, Y, params, 0.5, 300, hidden="tanh", batch_size=batch_size,
+                                 cost_every=50)  # fmt: skip
+    if batch_size is None:
+        assert costs[-1] < costs[0]
+    else:  # mini-batch costs are of different batches: compare full-batch costs instead
+        trained, _ = _references.train(X, Y, params, 0.5, 300, "tanh", batch_size)
+        AL0, _ = _references.L_model_forward(X, params, "tanh")
+        AL1, _ = _references.L_model_forward(X, trained, "tanh")
+        assert _references.compute_cost(AL1, Y) < _references.compute_cost(AL0, Y)
+
+
+def test_course_reference_keeps_float32():
+    X, Y, params = _small()
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    trained, _ = _references.train(X.astype(np.float32), Y.astype(np.float32), p32, 0.5, 2)
+    assert all(v.dtype == np.float32 for v in trained.values())
+
+
+def test_torch_reference_matches_and_trains():
+    pytest.importorskip("torch", reason="PyTorch is optional")
+    X, Y, params = _small()
+    trained, costs = _references.train_torch(X, Y, params, 0.5, 3, hidden="relu", cost_every=1,
+                                             threads=1)  # fmt: skip
+    course, course_costs = _references.train(X, Y, params, 0.5, 3, hidden="relu", cost_every=1)
+    for key in params:
+        # Same float64 arithmetic up to the order of sums: a few ulps.
+        assert_allclose(trained[key], course[key], rtol=1e-10, atol=1e-10, err_msg=key)
+    assert_allclose(costs, course_costs, rtol=1e-10)
+    _, long_costs = _references.train_torch(X, Y, params, 0.5, 200, hidden="relu",
+                                            cost_every=50, threads=1)  # fmt: skip
+    assert long_costs[-1] < long_costs[0]
+
+
+# ---------------------------------------------------------------- workloads
+def test_package_mirror_matches_common(common):
+    """``fastdnn/bench.py`` keeps a copy of the workload table: it must not drift."""
+    assert list(fastdnn_bench.WORKLOADS) == list(common.WORKLOADS)
+    for key, w in common.WORKLOADS.items():
+        mirror = fastdnn_bench.WORKLOADS[key]
+        for field in mirror._fields:
+            assert getattr(mirror, field) == getattr(w, field), (key, field)
+    # Same recipe, same arrays: checked on W1, the one cheap enough to build here.
+    w = common.WORKLOADS["W1"]
+    for dtype in ("float64", "float32"):
+        X, Y = common.workload_data(w, dtype)
+        Xm, Ym = fastdnn_bench.workload_data(fastdnn_bench.WORKLOADS["W1"], dtype)
+        np.testing.assert_array_equal(X, Xm)
+        np.testing.assert_array_equal(Y, Ym)
+        p, pm = common.workload_params(w, dtype), fastdnn_bench.workload_params(w, dtype)
+        for k in p:
+            np.testing.assert_array_equal(p[k], pm[k])
+            assert p[k].dtype == np.dtype(dtype)
+
+
+def test_workloads_follow_design(common):
+    """The DESIGN.md table, as data: dims, activation, m, steps, learning rate."""
+    expected = {
+        "W1": ((2, 4, 1), "tanh", 400, 10_000, 1.2, None),
+        "W2": ((12288, 20, 7, 5, 1), "relu", 209, 2500, 0.0075, None),
+        "W3": ((784, 128, 64, 1), "relu", 10_000, 200, 0.1, None),
+        "W4": ((784, 128, 64, 1), "relu", 60_000, 938, 0.1, 64),
+    }
+    for key, (dims, hidden, m, steps, lr, bs) in expected.items():
+        w = common.WORKLOADS[key]
+        assert (w.layer_dims, w.hidden, w.m, w.steps, w.learning_rate, w.batch_size) == (
+            dims, hidden, m, steps, lr, bs)  # fmt: skip
+    assert common.naive_skip_reason(common.WORKLOADS["W1"]) is None
+    assert common.naive_skip_reason(common.WORKLOADS["W3"])
+    assert common.shortened_steps(common.WORKLOADS["W1"], backend="naive") == common.NAIVE_STEPS
+    X, Y = common.shape_data("L2_n2-4-1_m8_tanh")
+    assert X.shape == (2, 8) and set(np.unique(Y)) <= {0.0, 1.0}
+    assert ((0 <= X) & (X < 1)).all()
+
+
+# ---------------------------------------------------------------- ratios.py
+def _bench(group, contender, median, steps=None):
+    extra = {"contender": contender}
+    if steps:
+        extra["steps"] = steps
+    return {"group": group, "name": f"test[{contender}]", "params": {}, "extra_info": extra,
+            "stats": {"median": median}}  # fmt: skip
+
+
+def test_ratios_table(ratios, tmp_path):
+    data = {
+        "machine_info": {
+            "system": "Linux", "machine": "x86_64", "cpu": {"brand_raw": "Test CPU", "count": 2},
+            "fastdnn_versions": {"python": "3.11.7", "numpy": "2.4.6"},
+            "fastdnn_blas_threads": 1, "fastdnn_command": "pytest bench --benchmark-enable",
+        },
+        "commit_info": {"id": "abcdef1234567890", "dirty": False},
+        "datetime": "2026-01-01T00:00:00", "version": "5.3.1",
+        "benchmarks": [
+            _bench("forward|L2_n2-4-1_m8_tanh|float64", "jit", 2e-6),
+            _bench("forward|L2_n2-4-1_m8_tanh|float64", "numpy", 4.2e-6),
+            _bench("forward|L2_n2-4-1_m8_tanh|float64", "naive", 162e-6),
+            _bench("fit|W1_planar_2-4-1_m400|float64", "jit", 0.025, steps=1000),
+            _bench("fit|W1_planar_2-4-1_m400|float64", "naive", 0.120, steps=20),
+            _bench("fit|W1_planar_2-4-1_m400|float64", "torch", 0.1, steps=1000),
+        ],
+    }  # fmt: skip
+    expected_rows = [
+        "| kernel | shape | dtype | jit median | naive | numpy | torch |",
+        "|---|---|---|---|---|---|---|",
+        "| forward | L2_n2-4-1_m8_tanh | float64 | 2 us | 81x | 2.1x | - |",
+        "| fit | W1_planar_2-4-1_m400 | float64 | 25 us/step | 240x | - | 4.0x |",
+    ]
+    text = ratios.ratio_table(data)
+    assert text.splitlines()[:4] == expected_rows
+    assert "Test CPU, 2 logical cores" in text
+    assert "BLAS threads: 1" in text
+    assert "numpy 2.4.6" in text
+    assert "Command: `pytest bench --benchmark-enable`" in text
+    # The script: same table on stdout.
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(data))
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "ratios.py"), str(path)],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert proc.stdout == text
+
+
+# ---------------------------------------------------------------- fastdnn bench
+def test_fastdnn_bench_command_runs(tmp_path):
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastdnn.bench", "--workloads", "W1", "--repeats", "1",
+         "--steps-scale", "0.01", "--json", str(out_json)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("workload"))
+    for column in ("jit/step", "naive", "numpy", "course-numpy"):
+        assert column in header
+    assert any(line.startswith("W1_planar_2-4-1_m400") for line in lines)
+    assert any(line.startswith("machine:") and "BLAS threads 1" in line for line in lines)
+    result = json.loads(out_json.read_text())["results"][0]
+    assert result["workload"] == "W1_planar_2-4-1_m400" and result["steps"] == 10
+    assert set(result["median_s_per_step"]) >= {"naive", "numpy", "jit", "course-numpy"}
+
+
+def test_fastdnn_bench_rejects_unknown_workload():
+    proc = subprocess.run([sys.executable, "-m", "fastdnn.bench", "--workloads", "W9"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2
+    assert "W9" in proc.stderr and "W1" in proc.stderr
