@@ -106,7 +106,7 @@ def _writable_path(path: str, flag: str) -> str:
 
 
 def _check_data_suffix(path: str, flag: str) -> None:
-    from .io import DATA_SUFFIXES
+    from .datafiles import DATA_SUFFIXES
 
     if os.path.splitext(path)[1].lower() not in DATA_SUFFIXES:
         raise UserError(
@@ -158,7 +158,7 @@ def cmd_train(args) -> int:
             raise UserError("--progress needs tqdm: pip install 'fastdnn[progress]'") from None
 
     from . import DNN, DivergenceError
-    from .io import load_data
+    from .datafiles import load_data
 
     X, Y = load_data(args.data, label=args.label)
     layer_dims = [X.shape[0], *args.layers, Y.shape[0]]
@@ -214,7 +214,8 @@ def cmd_predict(args) -> int:
     if args.out is not None:
         _writable_path(args.out, "--out")
 
-    from .io import atomic_write, load_data, load_model
+    from .datafiles import load_data
+    from .io import atomic_write, load_model
 
     net = load_model(args.model, backend=args.backend)
     n_x = net.layer_dims[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastdnn import DNN, initialize_parameters
+from fastdnn import DNN, datafiles, initialize_parameters
 from fastdnn import io as fio
 
 DIMS = {"deep": [5, 4, 3, 1], "logistic": [5, 1]}
@@ -367,11 +367,11 @@ def test_activation_keywords_must_agree_with_a_fastdnn_file(saved):
 def test_load_data_npz(tmp_path):
     X, Y = _data()
     np.savez(tmp_path / "d.npz", X=X, Y=Y)
-    X2, Y2 = fio.load_data(tmp_path / "d.npz")
+    X2, Y2 = datafiles.load_data(tmp_path / "d.npz")
     np.testing.assert_array_equal(X2, X)
     np.testing.assert_array_equal(Y2, Y)
     np.savez(tmp_path / "lower.npz", x=X, y=Y[0])  # lowercase, 1-D labels
-    X3, Y3 = fio.load_data(tmp_path / "lower.npz")
+    X3, Y3 = datafiles.load_data(tmp_path / "lower.npz")
     assert X3.shape == (5, 60) and Y3.shape == (1, 60)
 
 
@@ -379,18 +379,18 @@ def test_load_data_npz_errors(tmp_path):
     X, Y = _data()
     np.savez(tmp_path / "d.npz", inputs=X, Y=Y)
     with pytest.raises(ValueError, match=r"no array X or x.*\['Y', 'inputs'\]"):
-        fio.load_data(tmp_path / "d.npz")
+        datafiles.load_data(tmp_path / "d.npz")
     np.savez(tmp_path / "t.npz", X=X, Y=Y.T)
     with pytest.raises(ValueError, match=r"Y has shape \(60, 1\).*did you store Y.T"):
-        fio.load_data(tmp_path / "t.npz")
+        datafiles.load_data(tmp_path / "t.npz")
     np.savez(tmp_path / "u.npz", X=X)
     with pytest.raises(ValueError, match="no labels"):
-        fio.load_data(tmp_path / "u.npz")
-    assert fio.load_data(tmp_path / "u.npz", require_labels=False)[1] is None
+        datafiles.load_data(tmp_path / "u.npz")
+    assert datafiles.load_data(tmp_path / "u.npz", require_labels=False)[1] is None
     with pytest.raises(FileNotFoundError, match="missing.npz"):
-        fio.load_data(tmp_path / "missing.npz")
+        datafiles.load_data(tmp_path / "missing.npz")
     with pytest.raises(ValueError, match="unsupported type '.txt'"):
-        fio.load_data(tmp_path / "d.txt")
+        datafiles.load_data(tmp_path / "d.txt")
 
 
 def _write_csv(path, header, rows):
@@ -400,37 +400,37 @@ def _write_csv(path, header, rows):
 
 def test_load_data_csv(tmp_path):
     path = _write_csv(tmp_path / "d.csv", ["a", "y", "b"], [[1, 0, 2.5], [3, 1, 4], [5, 1, 6]])
-    X, Y = fio.load_data(path)  # label: the last column
+    X, Y = datafiles.load_data(path)  # label: the last column
     np.testing.assert_array_equal(X, [[1, 3, 5], [0, 1, 1]])
     np.testing.assert_array_equal(Y, [[2.5, 4, 6]])
-    X, Y = fio.load_data(path, label="y")
+    X, Y = datafiles.load_data(path, label="y")
     np.testing.assert_array_equal(X, [[1, 3, 5], [2.5, 4, 6]])
     np.testing.assert_array_equal(Y, [[0, 1, 1]])
-    X, Y = fio.load_data(path, n_x=3, require_labels=False)  # as many columns as features
+    X, Y = datafiles.load_data(path, n_x=3, require_labels=False)  # as many columns as features
     assert X.shape == (3, 3) and Y is None
 
 
 def test_load_data_csv_errors(tmp_path):
     path = _write_csv(tmp_path / "d.csv", ["a", "b", "y"], [[1, 2, 0], [3, "oops", 1]])
     with pytest.raises(ValueError, match=r"d.csv': line 3, column 'b': cannot read 'oops'"):
-        fio.load_data(path)
+        datafiles.load_data(path)
     path = _write_csv(tmp_path / "e.csv", ["a", "b", "y"], [[1, 2, 0], [3, "", 1]])
     with pytest.raises(ValueError, match="line 3, column 'b': empty cell"):
-        fio.load_data(path)
+        datafiles.load_data(path)
     path = _write_csv(tmp_path / "f.csv", ["a", "b", "y"], [[1, 2, 0], [3, 1]])
     with pytest.raises(ValueError, match="line 3 has 2 cells but the header has 3"):
-        fio.load_data(path)
+        datafiles.load_data(path)
     path = _write_csv(tmp_path / "g.csv", ["a", "b", "y"], [[1, 2, 0], [3, "nan", 1]])
     with pytest.raises(ValueError, match="line 3, column 'b': nan is not a finite"):
-        fio.load_data(path)
+        datafiles.load_data(path)
     with pytest.raises(ValueError, match="unknown label column 'z'; the columns are: a, b, y"):
-        fio.load_data(tmp_path / "d.csv", label="z")
+        datafiles.load_data(tmp_path / "d.csv", label="z")
     path = _write_csv(tmp_path / "h.csv", ["1", "2", "0"], [[3, 4, 1]])
     with pytest.raises(ValueError, match="must be a header"):
-        fio.load_data(path)
+        datafiles.load_data(path)
     path = _write_csv(tmp_path / "i.csv", ["a", "y"], [])
     with pytest.raises(ValueError, match="no examples"):
-        fio.load_data(path)
+        datafiles.load_data(path)
 
 
 def _data_dir():
@@ -449,9 +449,9 @@ def test_load_data_cat_h5():
 
     folder = _data_dir()
     train_x, train_y, test_x, test_y = load_cat_data(folder)
-    X, Y = fio.load_data(folder / "train_catvnoncat.h5")
+    X, Y = datafiles.load_data(folder / "train_catvnoncat.h5")
     np.testing.assert_array_equal(X, train_x)
     np.testing.assert_array_equal(Y, train_y)
-    X, Y = fio.load_data(folder / "test_catvnoncat.h5")
+    X, Y = datafiles.load_data(folder / "test_catvnoncat.h5")
     assert X.shape == (12288, 50) and Y.shape == (1, 50)
     np.testing.assert_array_equal(X, test_x)
