@@ -42,6 +42,57 @@ if FASTMATH:
     )
 
 JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _package_stamp() -> tuple:
+    """(name, mtime, size) of every source file of the package."""
+    stamp = []
+    for folder, _, files in os.walk(_PACKAGE_DIR):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                stamp.append((os.path.relpath(os.path.join(folder, name), _PACKAGE_DIR),
+                              st.st_mtime, st.st_size))  # fmt: skip
+    return tuple(sorted(stamp))
+
+
+def _install_package_wide_cache_stamp() -> None:
+    """Invalidate fastdnn's cached machine code when *any* of its source files changes.
+
+    Numba checks only the file that defines a function, but the training loop inlines kernels
+    from other files: after an edit of ``kernels/jit.py``, the cached ``_jit_loop`` code would
+    still run the old kernel. So, for functions defined in this package, the cache's source
+    stamp covers every file of the package. (Numba's locator classes are internal API: if they
+    change, this quietly does nothing and Numba's own per-file check remains.)
+    """
+    try:
+        from numba.core import caching
+
+        bases = [caching.UserProvidedCacheLocator, caching.InTreeCacheLocator,
+                 caching.UserWideCacheLocator]  # fmt: skip
+        ours = []
+        for base in bases:
+
+            class PackageWide(base):
+                @classmethod
+                def from_function(cls, py_func, py_file):
+                    if not os.path.abspath(py_file).startswith(_PACKAGE_DIR + os.sep):
+                        return None
+                    return super().from_function(py_func, py_file)
+
+                def get_source_stamp(self):
+                    return _package_stamp()
+
+            PackageWide.__name__ = f"FastdnnPackageWide{base.__name__}"
+            ours.append(PackageWide)
+        caching.CacheImpl._locator_classes[:0] = ours
+    except Exception:  # pragma: no cover - depends on numba internals
+        pass
+
+
+if CACHE:
+    _install_package_wide_cache_stamp()
 
 
 def njit(func=None, **overrides):

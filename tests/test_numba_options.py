@@ -1,5 +1,6 @@
 """Numba options are set in fastdnn/_numba.py and nowhere else (stumpy's test.sh rule)."""
 
+import os
 import re
 import subprocess
 import sys
@@ -35,3 +36,17 @@ def test_import_compiles_nothing():
         "assert all(not x.signatures for x in d), [x for x in d if x.signatures]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="NUMBA_DISABLE_JIT=1: nothing is cached")
+def test_cached_code_is_invalidated_by_an_edit_of_any_package_file():
+    # The training loop inlines kernels from other files: its cache must see their edits too.
+    from fastdnn import _jit_loop, _numba
+
+    if not _numba.CACHE:
+        pytest.skip("FASTDNN_CACHE=0")
+    stamp = dict((name, (mtime, size)) for name, mtime, size in _numba._package_stamp())
+    assert os.path.join("kernels", "jit.py") in stamp and "_vecmath.py" in stamp
+    locator = _jit_loop.full_batch_steps._cache._impl.locator
+    assert type(locator).__name__.startswith("FastdnnPackageWide")
+    assert locator.get_source_stamp() == _numba._package_stamp()

@@ -1,0 +1,116 @@
+"""How close is ``jit`` to the matrix products it cannot avoid? (the "GEMM floor")
+
+For each named workload, times every matrix product of one training step on its own, with each
+BLAS library the process has (NumPy's and SciPy's OpenBLAS builds, and fastdnn's plain loops for
+the tiny ones), inside a compiled loop so no Python call overhead is counted. Two floors:
+
+* ``floor``: the best library for each product (what no implementation can beat with these
+  libraries);
+* ``rule``: the products with the libraries fastdnn's deterministic rule picks.
+
+Then trains the workload with ``DNN(backend="jit")`` for the shortened number of steps
+(interleaved with the product timings, medians of several rounds) and prints time per step and
+its ratio to each floor. Everything above ``rule`` is the elementwise passes, the update, the
+batch gather and the Python between chunks.
+
+    python bench/gemm_floor.py --workloads W1,W2,W3,W4 --dtype both --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from fastdnn import DNN, _blas, set_num_threads
+from fastdnn._numba import njit
+from fastdnn.bench import WORKLOADS, workload_data, workload_params
+
+NAMES = {_blas.USE_NUMPY_BLAS: "numpy", _blas.USE_SCIPY_BLAS: "scipy", _blas.USE_LOOPS: "loops"}
+
+
+@njit
+def _repeat(n, code, f_np, f_sp, A, ta, B, tb, C):
+    for _ in range(n):
+        _blas.gemm(code, f_np, f_sp, A, ta, B, tb, C)
+
+
+def product_times(products, dtype, rounds):
+    """Median seconds of each product with each library: ``{code: [t per product]}``."""
+    f_np, f_sp, available = _blas.gemm_functions(dtype)
+    codes = sorted((available - {_blas.USE_NUMBA_DOT}) | {_blas.USE_LOOPS})
+    rng = np.random.default_rng(0)
+    out = {c: [] for c in codes}
+    for M, N, K, ta, tb in products:
+        A = rng.random((K, M) if ta else (M, K)).astype(dtype)
+        B = rng.random((N, K) if tb else (K, N)).astype(dtype)
+        C = np.empty((M, N), dtype=dtype)
+        big = M * N * K > _blas.SMALL_PRODUCT * 64
+        reps = 1 if big else max(1, int(2e6 / (M * N * K)))
+        samples = {c: [] for c in codes}
+        for c in codes:
+            if c == _blas.USE_LOOPS and big:
+                continue  # loops are for tiny products only
+            _repeat(1, c, f_np, f_sp, A, ta, B, tb, C)
+        for _ in range(rounds):
+            for c in codes:
+                if c == _blas.USE_LOOPS and big:
+                    continue
+                _repeat(2, c, f_np, f_sp, A, ta, B, tb, C)  # wake this library's threads
+                t0 = time.perf_counter()
+                _repeat(reps, c, f_np, f_sp, A, ta, B, tb, C)
+                samples[c].append((time.perf_counter() - t0) / reps)
+        for c in codes:
+            out[c].append(statistics.median(samples[c]) if samples[c] else float("inf"))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", default="W1,W2,W3,W4")
+    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.threads > 0:
+        set_num_threads(args.threads)
+    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+    print(f"BLAS threads {args.threads}; medians of {args.rounds} rounds; seconds per step")
+    print(f"{'workload':38s} {'dtype':8s} {'floor':>10s} {'rule':>10s} {'jit':>10s} "
+          f"{'jit/floor':>9s} {'jit/rule':>8s}  libraries (rule)")  # fmt: skip
+    for key in args.workloads.split(","):
+        w = WORKLOADS[key]
+        for dtype in dtypes:
+            X, Y = workload_data(w, dtype)
+            params = workload_params(w, dtype)
+            products = _blas.step_products(w.layer_dims, w.batch_size or w.m)
+            rule = _blas.choose(w.layer_dims, w.batch_size or w.m, dtype)
+            net = DNN(w.layer_dims, hidden=w.hidden, dtype=dtype, seed=w.seed)
+            steps = w.shortened
+            net.set_params(params)
+            net.fit(X, Y, w.learning_rate, num_iterations=2, batch_size=w.batch_size)  # compile
+            jit_times = []
+            per_lib = {}
+            for _ in range(args.rounds):
+                net.set_params(params)
+                t0 = time.perf_counter()
+                net.fit(X, Y, w.learning_rate, num_iterations=steps, batch_size=w.batch_size,
+                        cost_every=steps)  # fmt: skip
+                jit_times.append((time.perf_counter() - t0) / steps)
+                for c, ts in product_times(products, dtype, 1).items():
+                    per_lib.setdefault(c, []).append(ts)
+            med = {c: np.median(np.array(v), axis=0) for c, v in per_lib.items()}
+            floor = float(np.sum(np.min(np.stack(list(med.values())), axis=0)))
+            rule_time = float(sum(med[c][i] for i, c in enumerate(rule)))
+            jit = statistics.median(jit_times)
+            libs = ",".join(sorted({NAMES.get(c, "np.dot") for c in rule}))
+            times = f"{floor * 1e6:8.1f}us {rule_time * 1e6:8.1f}us {jit * 1e6:8.1f}us"
+            ratios = f"{jit / floor:8.2f}x {jit / rule_time:7.2f}x"
+            print(f"{w.id:38s} {dtype:8s} {times} {ratios}  {libs}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
