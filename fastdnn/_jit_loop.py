@@ -19,7 +19,7 @@ import numpy as np
 
 from ._blas import gemm
 from ._numba import njit
-from .kernels.jit import _bias_activation_inplace, _mask_rowsum, cost_from_logits, update
+from .kernels.jit import _bias_activation_inplace, _mask_rowsum, _rowsum, cost_from_logits, update
 
 N, N_PREV, W_OFF, B_OFF, GEMM_FWD, GEMM_DW, GEMM_DA = range(7)
 TABLE_COLUMNS = 7
@@ -52,22 +52,22 @@ def _step(X, x_t, Y, theta, grad, table, hidden, output, slope, lr, loss, acts, 
         cost = cost_from_logits(ZL[: Y.shape[0] * m].reshape(Y.shape), Y, loss)
 
     # Output layer: delta = (AL - Y) / m, which is dZ_L / m for sigmoid + BCE and for
-    # linear + halved MSE alike; db_L = row sums of delta, in the same pass.
+    # linear + halved MSE alike; db_L = row sums of delta.
     inv_m = ZL.dtype.type(1.0 / m)
     n = table[L - 1, N]
     off -= n * m
     AL = acts[off : off + n * m].reshape((n, m))
     delta = D[: n * m].reshape((n, m))
-    bo = table[L - 1, B_OFF]
     for i in range(n):
-        acc = 0.0
+        a, y, d = AL[i], Y[i], delta[i]
         for j in range(m):
-            d = (AL[i, j] - Y[i, j]) * inv_m
-            delta[i, j] = d
-            acc += d
-        grad[bo + i] = acc
+            d[j] = (a[j] - y[j]) * inv_m
+    bo = table[L - 1, B_OFF]
+    _rowsum(delta, grad[bo : bo + n].reshape((n, 1)), 1.0)
 
-    use_e = True  # deltas ping-pong between D and E
+    # Hidden layers, last to first. D holds the current delta, E receives W.T @ delta; the
+    # next delta (E * g'(A_prev)) goes back into D, whose delta is no longer needed once dW
+    # and dA are computed. Two distinct buffers let the mask loop vectorize.
     for l in range(L - 1, -1, -1):
         n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
         dW = grad[wo : wo + n * k].reshape((n, k))
@@ -78,14 +78,12 @@ def _step(X, x_t, Y, theta, grad, table, hidden, output, slope, lr, loss, acts, 
         A_prev = acts[off : off + k * m].reshape((k, m))
         gemm(table[l, GEMM_DW], f_np, f_sp, delta, False, A_prev, True, dW)
         W = theta[wo : wo + n * k].reshape((n, k))
-        dA = (E if use_e else D)[: k * m].reshape((k, m))
+        dA = E[: k * m].reshape((k, m))
         gemm(table[l, GEMM_DA], f_np, f_sp, W, True, delta, False, dA)
-        # delta_{l-1} = dA * g'(A_prev) and its row sums (= db), one pass, in place.
         bo_prev = table[l - 1, B_OFF]
-        _mask_rowsum(dA, A_prev, hidden, slope, dA,
+        delta = D[: k * m].reshape((k, m))
+        _mask_rowsum(dA, A_prev, hidden, slope, delta,
                      grad[bo_prev : bo_prev + k].reshape((k, 1)), 1.0)  # fmt: skip
-        use_e = not use_e
-        delta = dA
     update(theta, grad, lr)
     return cost
 

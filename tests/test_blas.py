@@ -45,13 +45,12 @@ def test_training_agrees_whatever_the_library(provider, monkeypatch):
         assert_allclose(results["jit"][key], results["numpy"][key], rtol=1e-11, atol=1e-13)
 
 
-def test_default_rule_is_deterministic_loops_for_tiny_products(monkeypatch):
+def test_default_rule_is_one_fixed_library(monkeypatch):
     monkeypatch.delenv("FASTDNN_BLAS", raising=False)
-    products = _blas.step_products([6, 5, 1], 50)
-    codes = _blas.choose([6, 5, 1], 50, np.float64)
-    assert codes == [_blas.USE_LOOPS] * len(products)  # all <= SMALL_PRODUCT multiply-adds
-    big = _blas.choose([784, 128, 1], 100, np.float64)  # last product: 128 x 100 x 1
-    assert big[0] == _blas.DEFAULT_LIBRARY["float64"] and big[-1] == _blas.USE_LOOPS
+    for dims, m in (([6, 5, 1], 50), ([784, 128, 1], 100)):
+        for dtype in ("float64", "float32"):
+            codes = _blas.choose(dims, m, dtype)
+            assert codes == [_blas.DEFAULT_LIBRARY[dtype]] * len(_blas.step_products(dims, m))
 
 
 def test_auto_rule_times_once_per_shape_and_remembers(monkeypatch):

@@ -102,55 +102,69 @@ def _bias_activation_rows(Z, b, act, slope):
 
 
 @njit
-def _mask_rowsum(dA, A, act, slope, dZ_out, db_out, db_scale):
-    """One pass before the backward GEMMs: ``dZ = dA * g'(A)`` and ``db = db_scale * sum_j dZ``.
+def _row_sum(x):
+    """Sum of a 1-D array in float64, in eight running sums (a fixed order, so deterministic).
 
-    ``db`` is accumulated in float64 whatever the dtype (m can be large).
+    One running sum is a chain of dependent additions (about 4 cycles each) that the compiler
+    may not reorder; eight independent ones fill a SIMD register.
+    """
+    m = x.shape[0]
+    m8 = m - m % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for j in range(0, m8, 8):
+        s0 += x[j]
+        s1 += x[j + 1]
+        s2 += x[j + 2]
+        s3 += x[j + 3]
+        s4 += x[j + 4]
+        s5 += x[j + 5]
+        s6 += x[j + 6]
+        s7 += x[j + 7]
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in range(m8, m):
+        total += x[j]
+    return total
+
+
+@njit
+def _mask_rowsum(dA, A, act, slope, dZ_out, db_out, db_scale):
+    """Before the backward GEMMs: ``dZ = dA * g'(A)`` and ``db = db_scale * sum_j dZ``.
+
+    Row by row: the mask over a row (a loop the compiler vectorizes), then the row's sum while
+    it is still in L1 (a sum in the same loop would keep the whole loop scalar). ``db`` is
+    accumulated in float64 whatever the dtype. ``dZ_out`` may be ``dA`` (then the mask loop
+    runs scalar: the compiler cannot prove the arrays apart).
     """
     n, m = A.shape
     one = A.dtype.type(1.0)
     zero = A.dtype.type(0.0)
     s = A.dtype.type(slope)
     for i in range(n):
-        acc = 0.0
+        d = dA[i]
+        a = A[i]
+        out = dZ_out[i]
         if act == _SIGMOID:
             for j in range(m):
-                a = A[i, j]
-                d = dA[i, j] * (a * (one - a))
-                dZ_out[i, j] = d
-                acc += d
+                out[j] = d[j] * (a[j] * (one - a[j]))
         elif act == _TANH:
             for j in range(m):
-                a = A[i, j]
-                d = dA[i, j] * (one - a * a)
-                dZ_out[i, j] = d
-                acc += d
+                out[j] = d[j] * (one - a[j] * a[j])
         elif act == _RELU:
             for j in range(m):
-                d = dA[i, j] if A[i, j] > zero else zero
-                dZ_out[i, j] = d
-                acc += d
+                out[j] = d[j] if a[j] > zero else zero
         elif act == _LEAKY:
             for j in range(m):
-                d = dA[i, j] if A[i, j] > zero else s * dA[i, j]
-                dZ_out[i, j] = d
-                acc += d
+                out[j] = d[j] if a[j] > zero else s * d[j]
         else:
             for j in range(m):
-                d = dA[i, j]
-                dZ_out[i, j] = d
-                acc += d
-        db_out[i, 0] = acc * db_scale
+                out[j] = d[j]
+        db_out[i, 0] = _row_sum(out) * db_scale
 
 
 @njit
 def _rowsum(dZ, db_out, db_scale):
-    n, m = dZ.shape
-    for i in range(n):
-        acc = 0.0
-        for j in range(m):
-            acc += dZ[i, j]
-        db_out[i, 0] = acc * db_scale
+    for i in range(dZ.shape[0]):
+        db_out[i, 0] = _row_sum(dZ[i]) * db_scale
 
 
 @njit
@@ -253,12 +267,10 @@ def output_backward(AL, Y, A_prev, W, dZ_out, dA_prev_out, dW_out, db_out):
     """
     n, m = AL.shape
     for i in range(n):
-        acc = 0.0
+        a, y, d = AL[i], Y[i], dZ_out[i]
         for j in range(m):
-            d = AL[i, j] - Y[i, j]
-            dZ_out[i, j] = d
-            acc += d
-        db_out[i, 0] = acc / m
+            d[j] = a[j] - y[j]
+    _rowsum(dZ_out, db_out, 1.0 / m)
     _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
 
 
