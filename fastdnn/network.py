@@ -12,7 +12,7 @@ from ._layout import n_parameters, param_views
 from ._types import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
 from .backends import get_backend
 from .model import _forward, initialize_parameters
-from .train import Schedule, Stepper, Workspace, run
+from .train import History, Schedule, Stepper, Workspace, run
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
 
@@ -223,33 +223,28 @@ class DNN:
         stepper = Stepper(self.backend, X, Y, self._theta, self._grad, self.layer_dims,
                           self.hidden, self.output, self.slope, self.loss, batch_size,
                           self._workspaces[key])  # fmt: skip
-        history_ref = []
+        history = History()
 
         def on_cost(iteration, cost):
-            history = history_ref[0] if history_ref else None
             if print_cost:
                 print(f"Cost after iteration {iteration}: {cost}")
-            if val is not None and history is not None:
+            if val is not None:
                 history.val_iterations.append(iteration)
                 history.val_costs.append(self._cost(*val))
                 if self.output == "sigmoid":
                     history.val_accuracy.append(self._accuracy(*val))
-            return any(bool(cb(iteration, cost, self)) for cb in callbacks)
+            stops = [bool(cb(iteration, cost, self)) for cb in callbacks]  # call every one
+            return any(stops)
 
-        from .train import History
-
-        history = History()
-        history_ref.append(history)
         try:
             result = run(stepper, Schedule(n_steps, batch_size, m), lr,
                          start_iteration=self.n_steps_, cost_every=cost_every, rng=self._rng,
-                         on_cost=on_cost, on_divergence=on_divergence, progress=bar)  # fmt: skip
+                         on_cost=on_cost, on_divergence=on_divergence, progress=bar,
+                         history=history)  # fmt: skip
         finally:
             if bar is not None:
                 bar.close()
             self.n_steps_ += int(stepper.counter[0])
-        result.val_iterations, result.val_costs, result.val_accuracy = (
-            history.val_iterations, history.val_costs, history.val_accuracy)  # fmt: skip
         self.history_ = result
         return result
 

@@ -248,6 +248,7 @@ def run(
     on_cost: Callable[[int, float], bool] | None = None,
     on_divergence: str = "raise",
     progress=None,
+    history: History | None = None,
 ) -> History:
     """Run ``schedule`` with ``stepper``; return the :class:`History`.
 
@@ -255,7 +256,7 @@ def run(
     training. On divergence the parameters are restored to the last finite ones (taken at the
     start of the chunk that diverged).
     """
-    history = History()
+    history = History() if history is None else history
     t_start = time.perf_counter()
     theta = stepper.theta
     backup = theta.copy()  # the last parameters known finite and whole
