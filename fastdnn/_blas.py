@@ -35,23 +35,32 @@ DEFAULT_LIBRARY = {"float64": USE_NUMPY_BLAS, "float32": USE_NUMPY_BLAS}
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
-def _proto(int_type, float_type):
+def _gemm_proto(int_type, float_type):
     # cblas_?gemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    i = int_type
-    return ctypes.CFUNCTYPE(
-        None, ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, float_type,
-        ctypes.c_void_p, i, ctypes.c_void_p, i, float_type, ctypes.c_void_p, i,
-    )  # fmt: skip
+    i, f, p = int_type, float_type, ctypes.c_void_p
+    return ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, f,
+                            p, i, p, i, f, p, i)  # fmt: skip
+
+
+def _gemv_proto(int_type, float_type):
+    # cblas_?gemv(order, trans, M, N, alpha, A, lda, x, incx, beta, y, incy)
+    i, f, p = int_type, float_type, ctypes.c_void_p
+    return ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, i, i, f, p, i, p, i, f, p, i)
 
 
 _I64, _I32, _F64, _F32 = ctypes.c_int64, ctypes.c_int32, ctypes.c_double, ctypes.c_float
 _PROTOS = {
-    # (library, dtype) -> (prototype, symbol names to try); NumPy's build is ILP64.
-    ("numpy", "float64"): (_proto(_I64, _F64), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
-    ("numpy", "float32"): (_proto(_I64, _F32), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
-    ("scipy", "float64"): (_proto(_I32, _F64), ("scipy_cblas_dgemm", "cblas_dgemm")),
-    ("scipy", "float32"): (_proto(_I32, _F32), ("scipy_cblas_sgemm", "cblas_sgemm")),
-}
+    # (library, dtype) -> ((prototype, symbol names to try) for gemm, then for gemv).
+    # NumPy's build is ILP64 (64-bit integers, "64_" suffix), SciPy's LP64.
+    ("numpy", "float64"): ((_gemm_proto(_I64, _F64), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
+                           (_gemv_proto(_I64, _F64), ("scipy_cblas_dgemv64_", "cblas_dgemv64_"))),
+    ("numpy", "float32"): ((_gemm_proto(_I64, _F32), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
+                           (_gemv_proto(_I64, _F32), ("scipy_cblas_sgemv64_", "cblas_sgemv64_"))),
+    ("scipy", "float64"): ((_gemm_proto(_I32, _F64), ("scipy_cblas_dgemm", "cblas_dgemm")),
+                           (_gemv_proto(_I32, _F64), ("scipy_cblas_dgemv", "cblas_dgemv"))),
+    ("scipy", "float32"): ((_gemm_proto(_I32, _F32), ("scipy_cblas_sgemm", "cblas_sgemm")),
+                           (_gemv_proto(_I32, _F32), ("scipy_cblas_sgemv", "cblas_sgemv"))),
+}  # fmt: skip
 
 
 def _never_called(*args):  # pragma: no cover - stands in for a missing library
@@ -81,10 +90,11 @@ def _library_paths() -> dict[str, str]:
 
 
 def gemm_functions(dtype) -> tuple:
-    """``(numpy_gemm, scipy_gemm, available)`` for ``dtype``: ctypes cblas functions.
+    """``(numpy_blas, scipy_blas, available)`` for ``dtype``.
 
-    A missing one is replaced by a function of the same type that is never chosen;
-    ``available`` is the set of ``USE_*`` codes that may be chosen.
+    Each ``*_blas`` is a pair of ctypes functions ``(cblas_?gemm, cblas_?gemv)``. A library
+    that is missing (or lacks either symbol) is replaced by functions of the same types that
+    are never chosen; ``available`` is the set of ``USE_*`` codes that may be chosen.
     """
     key = np.dtype(dtype).name
     with _lock:
@@ -92,38 +102,64 @@ def gemm_functions(dtype) -> tuple:
             paths = _library_paths() if os.environ.get("FASTDNN_BLAS", "auto") != "numba" else {}
             found, available = [], {USE_NUMBA_DOT}
             for code, lib in ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy")):
-                proto, names = _PROTOS[(lib, key)]
-                fn = None
-                if lib in paths:
-                    dll = ctypes.CDLL(paths[lib])
-                    for name in names:
-                        if hasattr(dll, name):
-                            fn = proto((name, dll))
-                            available.add(code)
-                            break
-                found.append(fn if fn is not None else proto(_never_called))
+                dll = ctypes.CDLL(paths[lib]) if lib in paths else None
+                names = [next((n for n in candidates if dll is not None and hasattr(dll, n)), None)
+                         for _, candidates in _PROTOS[(lib, key)]]  # fmt: skip
+                if all(names):
+                    available.add(code)
+                    protos = [proto for proto, _ in _PROTOS[(lib, key)]]
+                    pair = [proto((n, dll)) for proto, n in zip(protos, names, strict=True)]
+                else:
+                    pair = [proto(_never_called) for proto, _ in _PROTOS[(lib, key)]]
+                found.append(tuple(pair))
             _functions[key] = (found[0], found[1], frozenset(available))
         return _functions[key]
 
 
 @njit
-def gemm(choice, f_numpy, f_scipy, A, trans_a, B, trans_b, C):
+def gemm(choice, blas_numpy, blas_scipy, A, trans_a, B, trans_b, C):
     """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
 
-    ``choice`` is one of the ``USE_*`` codes. Allocates nothing.
+    ``choice`` is one of the ``USE_*`` codes; ``blas_*`` are the ``(gemm, gemv)`` pairs of
+    :func:`gemm_functions`. A product with one row or one column of output is a matrix-vector
+    product and goes to ``gemv``: OpenBLAS's ``gemm`` measured 2-3x slower on those shapes
+    (logistic regression's every product). Allocates nothing.
     """
     M, N = C.shape
     K = A.shape[0] if trans_a else A.shape[1]
-    ta = _TRANS if trans_a else _NO_TRANS
-    tb = _TRANS if trans_b else _NO_TRANS
     one = C.dtype.type(1.0)
     zero = C.dtype.type(0.0)
-    if choice == USE_NUMPY_BLAS:
-        f_numpy(_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
-                B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
-    elif choice == USE_SCIPY_BLAS:
-        f_scipy(_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
-                B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+    if choice == USE_NUMPY_BLAS or choice == USE_SCIPY_BLAS:
+        if M == 1:  # C.T (N) = op(B).T (N, K) @ a (K): B is the matrix
+            rows, cols = B.shape
+            x = A.ctypes.data  # one row, or one column of a (K, 1) array: contiguous either way
+            t = _NO_TRANS if trans_b else _TRANS
+            if choice == USE_NUMPY_BLAS:
+                blas_numpy[1](_ROW_MAJOR, t, rows, cols, one, B.ctypes.data, cols, x, 1, zero,
+                              C.ctypes.data, 1)  # fmt: skip
+            else:
+                blas_scipy[1](_ROW_MAJOR, t, rows, cols, one, B.ctypes.data, cols, x, 1, zero,
+                              C.ctypes.data, 1)  # fmt: skip
+            return
+        if N == 1:  # C (M) = op(A) (M, K) @ b (K): A is the matrix
+            rows, cols = A.shape
+            x = B.ctypes.data
+            t = _TRANS if trans_a else _NO_TRANS
+            if choice == USE_NUMPY_BLAS:
+                blas_numpy[1](_ROW_MAJOR, t, rows, cols, one, A.ctypes.data, cols, x, 1, zero,
+                              C.ctypes.data, 1)  # fmt: skip
+            else:
+                blas_scipy[1](_ROW_MAJOR, t, rows, cols, one, A.ctypes.data, cols, x, 1, zero,
+                              C.ctypes.data, 1)  # fmt: skip
+            return
+        ta = _TRANS if trans_a else _NO_TRANS
+        tb = _TRANS if trans_b else _NO_TRANS
+        if choice == USE_NUMPY_BLAS:
+            blas_numpy[0](_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
+                          B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+        else:
+            blas_scipy[0](_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
+                          B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
     elif choice == USE_LOOPS:
         _gemm_loops(A, trans_a, B, trans_b, C)
     elif trans_a and trans_b:

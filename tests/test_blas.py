@@ -10,16 +10,18 @@ CODES = {"numpy": _blas.USE_NUMPY_BLAS, "scipy": _blas.USE_SCIPY_BLAS,
          "numba": _blas.USE_NUMBA_DOT, "loops": _blas.USE_LOOPS}  # fmt: skip
 
 
+@pytest.mark.parametrize("shape", [(7, 5, 33), (1, 5, 33), (7, 1, 33), (1, 1, 33), (1, 9, 1)],
+                         ids=["matrix", "row: gemv", "column: gemv", "dot", "outer"])  # fmt: skip
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("trans", [(False, False), (False, True), (True, False), (True, True)])
 @pytest.mark.parametrize("provider", list(CODES))
-def test_gemm_matches_numpy(provider, trans, dtype):
+def test_gemm_matches_numpy(provider, trans, dtype, shape):
     f_np, f_sp, available = _blas.gemm_functions(dtype)
     code = CODES[provider]
     if code not in available | {_blas.USE_LOOPS}:
         pytest.skip(f"{provider} BLAS not found in this environment")
     rng = np.random.default_rng(0)
-    M, N, K = 7, 5, 33
+    M, N, K = shape
     ta, tb = trans
     A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
     B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
