@@ -289,10 +289,13 @@ def run(
                 theta[...] = backup
                 stepper.counter[0] = backup_steps
                 history.stop_reason = "diverged"
+                last = global_step + k - 1
+                span = f"iteration {global_step}" if k == 1 else f"iterations {global_step}-{last}"
                 msg = (
-                    f"training diverged at iteration {global_step}: the cost or the parameters "
-                    f"became non-finite (learning_rate={learning_rate} is probably too large). "
-                    f"The parameters of iteration {start_iteration + backup_steps} are kept."
+                    f"training diverged in {span}: the cost or the parameters became "
+                    f"non-finite (learning_rate={learning_rate} is probably too large); the "
+                    f"parameters at the start of iteration {start_iteration + backup_steps} "
+                    "are kept."
                 )
                 if on_divergence == "raise":
                     history.n_steps = backup_steps
