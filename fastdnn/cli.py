@@ -125,6 +125,12 @@ def cmd_demo(args) -> int:
     print(f"planar flower data: X {X.shape}, Y {Y.shape} (the course's week-3 data set)")
     net = DNN([2, args.hidden_units, 1], hidden="tanh", init="course", backend=args.backend,
               seed=args.seed)  # fmt: skip
+    if args.backend == "jit":
+        from . import warmup
+
+        seconds = warmup(["float64"])
+        if seconds > 1.0:  # a first run compiles; later ones load Numba's cache
+            print(f"compiled the jit kernels in {seconds:.1f} s (once: they are cached on disk)")
     t0 = time.perf_counter()
     history = net.fit(X, Y, learning_rate=args.learning_rate, num_iterations=args.iterations,
                       cost_every=1000, print_cost=True)  # fmt: skip
@@ -331,6 +337,19 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _add_threads(parser) -> None:
+    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help="BLAS threads (default: all cores; 1 is faster when another "
+                        "program keeps a core busy)")  # fmt: skip
+
+
+def _apply_threads(args) -> None:
+    if getattr(args, "threads", None):
+        from . import set_num_threads
+
+        set_num_threads(args.threads)
+
+
 def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     """The argument parser; ``bench=True`` also imports :mod:`fastdnn.bench` for its flags."""
     parser = _Parser(
@@ -345,6 +364,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2)
     demo.add_argument("--plot", metavar="PNG", default=None,
                       help="save the decision boundary to this PNG (needs matplotlib)")  # fmt: skip
+    _add_threads(demo)
     demo.set_defaults(func=cmd_demo)
 
     train = sub.add_parser(
@@ -380,6 +400,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, metavar="MODEL.npz",
                        help="where to save the model (this exact name: no .npz is "
                        "appended)")  # fmt: skip
+    _add_threads(train)
     train.set_defaults(func=cmd_train)
 
     predict = sub.add_parser(
@@ -397,6 +418,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
                          help="where to write the predictions (default: stdout, with the "
                          "accuracy on stderr)")  # fmt: skip
     predict.add_argument("--backend", choices=["jit", "numpy", "naive"], default="jit")
+    _add_threads(predict)
     predict.set_defaults(func=cmd_predict)
 
     _add_bench(sub, load=bench)
@@ -411,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(bench=bool(argv) and argv[0] == "bench")
     args = parser.parse_args(argv)
     try:
+        _apply_threads(args)
         return args.func(args)
     except BrokenPipeError:  # e.g. `fastdnn predict ... | head`: the reader left; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

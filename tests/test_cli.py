@@ -67,6 +67,12 @@ def test_demo(tmp_path):
     assert _accuracy(result.stdout, "accuracy") >= 88.0
 
 
+def test_demo_with_one_blas_thread(tmp_path):
+    result = fastdnn("demo", "--threads", "1", "--iterations", "200", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "trained 200 iterations" in result.stdout
+
+
 def test_info(tmp_path):
     result = fastdnn("info", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -173,6 +179,7 @@ def _mistakes(data, model3, tmp):
         "text --lr": ([*train, "--lr", "fast"], "argument --lr"),
         "bad --iterations": ([*train, "--iterations", "0"], "argument --iterations"),
         "bad --hidden": ([*train, "--hidden", "swish"], "argument --hidden: invalid choice"),
+        "bad --threads": ([*train, "--threads", "0"], "argument --threads: must be a positive"),
         "missing --out folder": (["train", "--data", data / "train.npz", "--out",
                                   tmp / "no" / "m.npz"], "--out: the folder"),
         "unknown label column": (["train", "--data", data / "train.csv", "--label", "target",
@@ -189,7 +196,7 @@ def _mistakes(data, model3, tmp):
 
 
 MISTAKES = ["missing data file", "missing model file", "bad --layers", "zero in --layers",
-            "negative --lr", "text --lr", "bad --iterations", "bad --hidden",
+            "negative --lr", "text --lr", "bad --iterations", "bad --hidden", "bad --threads",
             "missing --out folder", "unknown label column", "bad shape", "damaged model",
             "n_x mismatch", "n_x mismatch csv"]  # fmt: skip
 
