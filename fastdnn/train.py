@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _blas, _jit_loop
 from ._layout import layer_table, param_views
+from ._numba import JIT_DISABLED
 from ._types import ACTIVATIONS, LOSSES
 from .backends import get_backend
 
@@ -319,7 +320,8 @@ def run(
         # A jitted chunk is one call: Python sees the interrupt only after it returns, so
         # theta always holds counter[0] whole steps. A Python backend may be stopped inside a
         # step: go back to the last whole, finite parameters.
-        if stepper.backend != "jit" or not np.isfinite(theta).all():
+        atomic = stepper.backend == "jit" and not JIT_DISABLED  # NUMBA_DISABLE_JIT: Python
+        if not atomic or not np.isfinite(theta).all():
             theta[...] = backup
             stepper.counter[0] = backup_steps
         history.stop_reason = "interrupted"
