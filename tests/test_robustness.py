@@ -203,7 +203,7 @@ finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)
 values = st.one_of(finite, st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0]))
 
 
-@given(
+fuzz_arguments = given(
     dims=st.lists(st.integers(1, 5), min_size=2, max_size=4),
     m=st.integers(0, 6),
     n_x_delta=st.sampled_from([0, 0, 0, 1, -1]),
@@ -216,10 +216,23 @@ values = st.one_of(finite, st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0, 2
     backend=st.sampled_from(["numpy", "jit"]),
     dtype=st.sampled_from(["float64", "float32"]),
 )
+
+
+@fuzz_arguments
 @settings(max_examples=60)
-def test_fuzz_fit_either_trains_or_raises_documented_errors(dims, m, n_x_delta, x_fill, y_fill,
-                                                            hidden, output, lr, batch, backend,
-                                                            dtype):  # fmt: skip
+def test_fuzz_fit_short(**kwargs):
+    fit_either_trains_or_raises_documented_errors(**kwargs)
+
+
+@pytest.mark.slow
+@fuzz_arguments
+@settings(max_examples=2000, derandomize=False)
+def test_fuzz_fit_long(**kwargs):
+    fit_either_trains_or_raises_documented_errors(**kwargs)
+
+
+def fit_either_trains_or_raises_documented_errors(dims, m, n_x_delta, x_fill, y_fill, hidden,
+                                                  output, lr, batch, backend, dtype):  # fmt: skip
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (max(dims[0] + n_x_delta, 1), m))
     if m:
