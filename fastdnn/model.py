@@ -308,26 +308,26 @@ def update_parameters(
     Returns
     -------
     dict
-        New parameters (views into one new flat buffer).
+        New parameters, one new array each (the inputs are not modified).
     """
     kernels = get_backend(v.check_backend(backend))
     lr = v.check_positive_finite(learning_rate, "learning_rate")
     params, dims, dtype = v.check_params(params)
     if not isinstance(grads, dict):
         raise TypeError(f"grads must be the dict returned by model_backward; got {type(grads)}")
-    flat = np.empty(n_parameters(dims), dtype=dtype)
-    new = param_views(flat, dims)
-    gflat = np.empty_like(flat)
-    for key, view in param_views(gflat, dims, prefix="d").items():
-        if key not in grads:
-            raise ValueError(f"grads is missing {key!r} for a {len(dims) - 1}-layer network")
-        g = np.asarray(grads[key])
-        if g.shape != view.shape:
-            raise ValueError(f"grads[{key!r}] must have shape {view.shape}; got {g.shape}")
-        view[...] = g
-    for key, view in new.items():
-        view[...] = params[key]
-    kernels.update(flat, gflat, lr)
+    checked = {}
+    for key, value in params.items():  # every gradient is checked before any update
+        if "d" + key not in grads:
+            raise ValueError(f"grads is missing {'d' + key!r} for a {len(dims) - 1}-layer network")
+        g = v.as_float_array(grads["d" + key], f"grads['d{key}']", dtype)
+        if g.shape != value.shape:
+            raise ValueError(f"grads['d{key}'] must have shape {value.shape}; got {g.shape}")
+        checked[key] = g
+    new = {}
+    for key, value in params.items():
+        theta = value.copy()
+        kernels.update(theta.reshape(-1), checked[key].reshape(-1), lr)
+        new[key] = theta
     return new
 
 
