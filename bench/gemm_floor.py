@@ -32,14 +32,14 @@ NAMES = {_blas.USE_NUMPY_BLAS: "numpy", _blas.USE_SCIPY_BLAS: "scipy", _blas.USE
 
 
 @njit
-def _repeat(n, code, f_np, f_sp, A, ta, B, tb, C):
+def _repeat(n, code, blas, A, ta, B, tb, C):
     for _ in range(n):
-        _blas.gemm(code, f_np, f_sp, A, ta, B, tb, C)
+        _blas.gemm(blas, code, A, ta, B, tb, C)
 
 
 def product_times(products, dtype, rounds):
     """Median seconds of each product with each library: ``{code: [t per product]}``."""
-    f_np, f_sp, available = _blas.gemm_functions(dtype)
+    blas, available = _blas.gemm_functions(dtype)
     codes = sorted((available - {_blas.USE_NUMBA_DOT}) | {_blas.USE_LOOPS})
     rng = np.random.default_rng(0)
     out = {c: [] for c in codes}
@@ -53,14 +53,14 @@ def product_times(products, dtype, rounds):
         for c in codes:
             if c == _blas.USE_LOOPS and big:
                 continue  # loops are for tiny products only
-            _repeat(1, c, f_np, f_sp, A, ta, B, tb, C)
+            _repeat(1, c, blas, A, ta, B, tb, C)
         for _ in range(rounds):
             for c in codes:
                 if c == _blas.USE_LOOPS and big:
                     continue
-                _repeat(2, c, f_np, f_sp, A, ta, B, tb, C)  # wake this library's threads
+                _repeat(2, c, blas, A, ta, B, tb, C)  # wake this library's threads
                 t0 = time.perf_counter()
-                _repeat(reps, c, f_np, f_sp, A, ta, B, tb, C)
+                _repeat(reps, c, blas, A, ta, B, tb, C)
                 samples[c].append((time.perf_counter() - t0) / reps)
         for c in codes:
             out[c].append(statistics.median(samples[c]) if samples[c] else float("inf"))

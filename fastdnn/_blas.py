@@ -18,6 +18,7 @@ import ctypes
 import os
 import threading
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,8 +39,9 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 def _gemm_proto(int_type, float_type):
     # cblas_?gemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     i, f, p = int_type, float_type, ctypes.c_void_p
-    return ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, f,
-                            p, i, p, i, f, p, i)  # fmt: skip
+    return ctypes.CFUNCTYPE(
+        None, ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, f, p, i, p, i, f, p, i
+    )
 
 
 def _gemv_proto(int_type, float_type):
@@ -52,15 +54,23 @@ _I64, _I32, _F64, _F32 = ctypes.c_int64, ctypes.c_int32, ctypes.c_double, ctypes
 _PROTOS = {
     # (library, dtype) -> ((prototype, symbol names to try) for gemm, then for gemv).
     # NumPy's build is ILP64 (64-bit integers, "64_" suffix), SciPy's LP64.
-    ("numpy", "float64"): ((_gemm_proto(_I64, _F64), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
-                           (_gemv_proto(_I64, _F64), ("scipy_cblas_dgemv64_", "cblas_dgemv64_"))),
-    ("numpy", "float32"): ((_gemm_proto(_I64, _F32), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
-                           (_gemv_proto(_I64, _F32), ("scipy_cblas_sgemv64_", "cblas_sgemv64_"))),
-    ("scipy", "float64"): ((_gemm_proto(_I32, _F64), ("scipy_cblas_dgemm", "cblas_dgemm")),
-                           (_gemv_proto(_I32, _F64), ("scipy_cblas_dgemv", "cblas_dgemv"))),
-    ("scipy", "float32"): ((_gemm_proto(_I32, _F32), ("scipy_cblas_sgemm", "cblas_sgemm")),
-                           (_gemv_proto(_I32, _F32), ("scipy_cblas_sgemv", "cblas_sgemv"))),
-}  # fmt: skip
+    ("numpy", "float64"): (
+        (_gemm_proto(_I64, _F64), ("scipy_cblas_dgemm64_", "cblas_dgemm64_")),
+        (_gemv_proto(_I64, _F64), ("scipy_cblas_dgemv64_", "cblas_dgemv64_")),
+    ),
+    ("numpy", "float32"): (
+        (_gemm_proto(_I64, _F32), ("scipy_cblas_sgemm64_", "cblas_sgemm64_")),
+        (_gemv_proto(_I64, _F32), ("scipy_cblas_sgemv64_", "cblas_sgemv64_")),
+    ),
+    ("scipy", "float64"): (
+        (_gemm_proto(_I32, _F64), ("scipy_cblas_dgemm", "cblas_dgemm")),
+        (_gemv_proto(_I32, _F64), ("scipy_cblas_dgemv", "cblas_dgemv")),
+    ),
+    ("scipy", "float32"): (
+        (_gemm_proto(_I32, _F32), ("scipy_cblas_sgemm", "cblas_sgemm")),
+        (_gemv_proto(_I32, _F32), ("scipy_cblas_sgemv", "cblas_sgemv")),
+    ),
+}
 
 
 def _never_called(*args):  # pragma: no cover - stands in for a missing library
@@ -89,22 +99,35 @@ def _library_paths() -> dict[str, str]:
     return paths
 
 
-def gemm_functions(dtype) -> tuple:
-    """``(numpy_blas, scipy_blas, available)`` for ``dtype``.
+class Blas(NamedTuple):
+    """The BLAS functions compiled code may call: ``(cblas_?gemm, cblas_?gemv)`` of each build.
 
-    Each ``*_blas`` is a pair of ctypes functions ``(cblas_?gemm, cblas_?gemv)``. A library
-    that is missing (or lacks either symbol) is replaced by functions of the same types that
-    are never chosen; ``available`` is the set of ``USE_*`` codes that may be chosen.
+    Passed to jitted functions as an argument (first-class function pointers): a pointer baked
+    in as a global constant would tie Numba's on-disk cache to one process's library addresses.
+    """
+
+    numpy: tuple  #: NumPy's OpenBLAS (ILP64): (gemm, gemv)
+    scipy: tuple  #: SciPy's OpenBLAS (LP64): (gemm, gemv)
+
+
+def gemm_functions(dtype) -> tuple[Blas, frozenset]:
+    """``(blas, available)`` for ``dtype``.
+
+    ``blas`` holds ctypes functions ``(cblas_?gemm, cblas_?gemv)`` per library. A library that
+    is missing (or lacks either symbol) is replaced by functions of the same types that are
+    never chosen; ``available`` is the set of ``USE_*`` codes that may be chosen.
     """
     key = np.dtype(dtype).name
     with _lock:
         if key not in _functions:
-            paths = _library_paths() if os.environ.get("FASTDNN_BLAS", "auto") != "numba" else {}
+            paths = _library_paths() if os.environ.get("FASTDNN_BLAS", "default") != "numba" else {}
             found, available = [], {USE_NUMBA_DOT}
             for code, lib in ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy")):
                 dll = ctypes.CDLL(paths[lib]) if lib in paths else None
-                names = [next((n for n in candidates if dll is not None and hasattr(dll, n)), None)
-                         for _, candidates in _PROTOS[(lib, key)]]  # fmt: skip
+                names = [
+                    next((n for n in candidates if dll is not None and hasattr(dll, n)), None)
+                    for _, candidates in _PROTOS[(lib, key)]
+                ]
                 if all(names):
                     available.add(code)
                     protos = [proto for proto, _ in _PROTOS[(lib, key)]]
@@ -112,54 +135,96 @@ def gemm_functions(dtype) -> tuple:
                 else:
                     pair = [proto(_never_called) for proto, _ in _PROTOS[(lib, key)]]
                 found.append(tuple(pair))
-            _functions[key] = (found[0], found[1], frozenset(available))
+            _functions[key] = (Blas(found[0], found[1]), frozenset(available))
         return _functions[key]
 
 
+def route(dtype) -> tuple[Blas, int]:
+    """``(blas, code)``: the functions and the library every product of ``dtype`` uses by default.
+
+    The jit backend's kernels (the functional API, ``predict``) and its training loop take
+    their products from here, so one backend has one route to BLAS.
+    """
+    blas, available = gemm_functions(dtype)
+    code = default_library(np.dtype(dtype), available)
+    return blas, code
+
+
 @njit
-def gemm(choice, blas_numpy, blas_scipy, A, trans_a, B, trans_b, C):
+def _gemv(blas, choice, trans, rows, cols, A, x, C):
+    """``C = op(A) @ x`` for a row-major ``A`` of shape (rows, cols)."""
+    one = C.dtype.type(1.0)
+    zero = C.dtype.type(0.0)
+    # Two calls, not one chosen function: the builds' integer types differ (ILP64 / LP64).
+    if choice == USE_NUMPY_BLAS:
+        blas.numpy[1](
+            _ROW_MAJOR, trans, rows, cols, one, A.ctypes.data, cols, x, 1, zero, C.ctypes.data, 1
+        )
+    else:
+        blas.scipy[1](
+            _ROW_MAJOR, trans, rows, cols, one, A.ctypes.data, cols, x, 1, zero, C.ctypes.data, 1
+        )
+
+
+@njit
+def gemm(blas, choice, A, trans_a, B, trans_b, C):
     """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
 
-    ``choice`` is one of the ``USE_*`` codes; ``blas_*`` are the ``(gemm, gemv)`` pairs of
+    ``choice`` is one of the ``USE_*`` codes; ``blas`` the :class:`Blas` of
     :func:`gemm_functions`. A product with one row or one column of output is a matrix-vector
     product and goes to ``gemv``: OpenBLAS's ``gemm`` measured 2-3x slower on those shapes
     (logistic regression's every product). Allocates nothing.
     """
     M, N = C.shape
     K = A.shape[0] if trans_a else A.shape[1]
-    one = C.dtype.type(1.0)
-    zero = C.dtype.type(0.0)
     if choice == USE_NUMPY_BLAS or choice == USE_SCIPY_BLAS:
         if M == 1:  # C.T (N) = op(B).T (N, K) @ a (K): B is the matrix
-            rows, cols = B.shape
-            x = A.ctypes.data  # one row, or one column of a (K, 1) array: contiguous either way
+            # a is one row, or one column of a (K, 1) array: contiguous either way
             t = _NO_TRANS if trans_b else _TRANS
-            if choice == USE_NUMPY_BLAS:
-                blas_numpy[1](_ROW_MAJOR, t, rows, cols, one, B.ctypes.data, cols, x, 1, zero,
-                              C.ctypes.data, 1)  # fmt: skip
-            else:
-                blas_scipy[1](_ROW_MAJOR, t, rows, cols, one, B.ctypes.data, cols, x, 1, zero,
-                              C.ctypes.data, 1)  # fmt: skip
+            _gemv(blas, choice, t, B.shape[0], B.shape[1], B, A.ctypes.data, C)
             return
         if N == 1:  # C (M) = op(A) (M, K) @ b (K): A is the matrix
-            rows, cols = A.shape
-            x = B.ctypes.data
             t = _TRANS if trans_a else _NO_TRANS
-            if choice == USE_NUMPY_BLAS:
-                blas_numpy[1](_ROW_MAJOR, t, rows, cols, one, A.ctypes.data, cols, x, 1, zero,
-                              C.ctypes.data, 1)  # fmt: skip
-            else:
-                blas_scipy[1](_ROW_MAJOR, t, rows, cols, one, A.ctypes.data, cols, x, 1, zero,
-                              C.ctypes.data, 1)  # fmt: skip
+            _gemv(blas, choice, t, A.shape[0], A.shape[1], A, B.ctypes.data, C)
             return
+        one = C.dtype.type(1.0)
+        zero = C.dtype.type(0.0)
         ta = _TRANS if trans_a else _NO_TRANS
         tb = _TRANS if trans_b else _NO_TRANS
         if choice == USE_NUMPY_BLAS:
-            blas_numpy[0](_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
-                          B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+            blas.numpy[0](
+                _ROW_MAJOR,
+                ta,
+                tb,
+                M,
+                N,
+                K,
+                one,
+                A.ctypes.data,
+                A.shape[1],
+                B.ctypes.data,
+                B.shape[1],
+                zero,
+                C.ctypes.data,
+                N,
+            )
         else:
-            blas_scipy[0](_ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, A.shape[1],
-                          B.ctypes.data, B.shape[1], zero, C.ctypes.data, N)  # fmt: skip
+            blas.scipy[0](
+                _ROW_MAJOR,
+                ta,
+                tb,
+                M,
+                N,
+                K,
+                one,
+                A.ctypes.data,
+                A.shape[1],
+                B.ctypes.data,
+                B.shape[1],
+                zero,
+                C.ctypes.data,
+                N,
+            )
     elif choice == USE_LOOPS:
         _gemm_loops(A, trans_a, B, trans_b, C)
     elif trans_a and trans_b:
@@ -236,6 +301,28 @@ def step_products(layer_dims, m: int) -> list[tuple[int, int, int, bool, bool]]:
     return products
 
 
+_FORCED = {
+    "numpy": USE_NUMPY_BLAS,
+    "scipy": USE_SCIPY_BLAS,
+    "numba": USE_NUMBA_DOT,
+    "loops": USE_LOOPS,
+}
+
+
+def _rule() -> str:
+    return os.environ.get("FASTDNN_BLAS", "default") or "default"
+
+
+def default_library(dtype, available) -> int:
+    """The ``USE_*`` code of the fixed rule (or of ``FASTDNN_BLAS``'s forced library)."""
+    rule = _rule()
+    if rule in _FORCED:
+        code = _FORCED[rule]
+        return code if code in available | {USE_LOOPS} else USE_NUMBA_DOT
+    library = DEFAULT_LIBRARY[np.dtype(dtype).name]
+    return library if library in available else USE_NUMBA_DOT
+
+
 def choose(layer_dims, m: int, dtype) -> list[int]:
     """The ``USE_*`` code for each product of :func:`step_products`.
 
@@ -260,16 +347,9 @@ def choose(layer_dims, m: int, dtype) -> list[int]:
     """
     dtype = np.dtype(dtype)
     products = step_products(layer_dims, m)
-    f_np, f_sp, available = gemm_functions(dtype)
-    rule = os.environ.get("FASTDNN_BLAS", "default") or "default"
-    forced_code = {"numpy": USE_NUMPY_BLAS, "scipy": USE_SCIPY_BLAS, "numba": USE_NUMBA_DOT,
-                   "loops": USE_LOOPS}  # fmt: skip
-    if rule in forced_code:
-        code = forced_code[rule]
-        return [code if code in available | {USE_LOOPS} else USE_NUMBA_DOT] * len(products)
-    if rule != "auto":
-        library = DEFAULT_LIBRARY[dtype.name]
-        return [library if library in available else USE_NUMBA_DOT] * len(products)
+    blas, available = gemm_functions(dtype)
+    if _rule() != "auto":
+        return [default_library(dtype, available)] * len(products)
     key = (tuple(products), dtype.name, num_threads_key())
     if key in _choices:
         return _choices[key]
@@ -288,7 +368,7 @@ def choose(layer_dims, m: int, dtype) -> list[int]:
         for i in range(len(operands)) if which is None else which:
             A, ta, B, tb, C = operands[i]
             t0 = time.perf_counter()
-            gemm(codes[i], f_np, f_sp, A, ta, B, tb, C)
+            gemm(blas, codes[i], A, ta, B, tb, C)
             t.append(time.perf_counter() - t0)
         return np.array(t)
 

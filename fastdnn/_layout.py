@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Columns of the layer table: one row per layer l = 1..L.
-N_OUT, N_IN, W_OFF, B_OFF = 0, 1, 2, 3
-
 
 def layer_table(layer_dims: Sequence[int]) -> np.ndarray:
-    """Rows ``(n[l], n[l-1], offset of W[l], offset of b[l])`` in the flat buffer, int64."""
+    """Rows ``(n[l], n[l-1], offset of W[l], offset of b[l])`` in the flat buffer, int64.
+
+    One row per layer l = 1..L; the jit stepper appends columns of its own.
+    """
     L = len(layer_dims) - 1
     table = np.empty((L, 4), dtype=np.int64)
     offset = 0
@@ -43,11 +43,3 @@ def param_views(flat: np.ndarray, layer_dims: Sequence[int], prefix: str = "") -
         views[f"{prefix}W{l}"] = flat[w_off : w_off + n * n_prev].reshape(n, n_prev)
         views[f"{prefix}b{l}"] = flat[b_off : b_off + n].reshape(n, 1)
     return views
-
-
-def flatten_params(params: dict, layer_dims: Sequence[int], dtype, prefix: str = "") -> np.ndarray:
-    """Copy a (checked) course dict into a new flat buffer of ``dtype``."""
-    flat = np.empty(n_parameters(layer_dims), dtype=dtype)
-    for key, view in param_views(flat, layer_dims, prefix).items():
-        view[...] = params[key]
-    return flat

@@ -61,7 +61,7 @@ def _install_package_wide_cache_stamp() -> None:
     """Invalidate fastdnn's cached machine code when *any* of its source files changes.
 
     Numba checks only the file that defines a function, but the training loop inlines kernels
-    from other files: after an edit of ``kernels/jit.py``, the cached ``_jit_loop`` code would
+    from other files: after an edit of ``kernels/jit.py``, the cached training loop would
     still run the old kernel. So, for functions defined in this package, the cache's source
     stamp covers every file of the package. (Numba's locator classes are internal API: if they
     change, this quietly does nothing and Numba's own per-file check remains.)

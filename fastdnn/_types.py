@@ -1,9 +1,14 @@
-"""Type aliases and the small integer codes that jitted kernels use instead of strings."""
+"""The tables every part of fastdnn reads: activations, outputs and their losses, names.
+
+One place each: validation, the kernels, the command line and the docs read these tables, so
+adding an activation or an output is a change here plus its kernels. Kernels receive the small
+integer codes (an ``IntEnum``), not strings: jitted code cannot dispatch on strings cheaply.
+"""
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,13 +19,18 @@ Params = dict[str, Array]
 Grads = dict[str, Array]
 Backend = Literal["naive", "numpy", "jit"]
 ActivationName = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+OutputName = Literal["sigmoid", "linear"]
 LossName = Literal["bce", "mse"]
 InitName = Literal["course", "xavier", "he", "zeros"]
 DTypeName = Literal["float64", "float32"]
 
+#: The backends, by name (the registry that maps them to code is :mod:`fastdnn.backends`).
+BACKEND_NAMES: tuple[str, ...] = ("naive", "numpy", "jit")
+INITS: tuple[str, ...] = ("course", "xavier", "he", "zeros")
+
 
 class Act(IntEnum):
-    """Activation codes passed to kernels (njit code cannot dispatch on strings cheaply)."""
+    """Activation codes passed to kernels."""
 
     LINEAR = 0
     SIGMOID = 1
@@ -36,9 +46,23 @@ class Loss(IntEnum):
     MSE = 1  # (1 / 2m) * sum of squared errors, paired with a linear output
 
 
+class Output(NamedTuple):
+    """An output layer: its activation, the loss it is trained with, what it is for."""
+
+    act: Act
+    loss: Loss
+    task: str
+
+
+#: Every activation by name. Derivatives are written from the activation's output A.
 ACTIVATIONS: dict[str, Act] = {a.name.lower(): a for a in Act}
 LOSSES: dict[str, Loss] = {x.name.lower(): x for x in Loss}
-#: The loss each output activation is trained with; both make dZ_L = A_L - Y.
-OUTPUT_LOSS: dict[str, str] = {"sigmoid": "bce", "linear": "mse"}
+#: The output layers fastdnn trains. For each, ``dZ_L = A_L - Y`` (see the kernels' Notes).
+OUTPUTS: dict[str, Output] = {
+    "sigmoid": Output(Act.SIGMOID, Loss.BCE, "binary classification (0/1 labels per row)"),
+    "linear": Output(Act.LINEAR, Loss.MSE, "regression (halved mean squared error)"),
+}
+#: The loss each output activation is trained with, by name.
+OUTPUT_LOSS: dict[str, str] = {name: o.loss.name.lower() for name, o in OUTPUTS.items()}
 #: Default negative-side slope of leaky_relu.
 LEAKY_SLOPE = 0.01

@@ -9,10 +9,11 @@ import numpy as np
 from . import _blas
 from . import _validation as v
 from ._layout import n_parameters, param_views
-from ._types import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
-from .backends import get_backend
-from .model import _forward, initialize_parameters
-from .train import History, Schedule, Stepper, Workspace, run
+from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
+from .backends import get_stepper
+from .model import initialize_parameters
+from .steppers import NetSpec, Workspace
+from .train import History, Schedule, run
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
 
@@ -88,7 +89,7 @@ class DNN:
         self._grad = np.zeros_like(self._theta)
         # Shuffling draws from its own stream, so it never shifts the initialization's draws.
         self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-        self._workspaces: dict = {}
+        self._workspace = None  # reused by the next fit of the same batch width
         self.n_steps_ = 0
         self.history_ = None
 
@@ -216,13 +217,10 @@ class DNN:
         bar = _progress_bar(n_steps) if progress else None
 
         _blas.apply_env_threads()
-        width = batch_size or m
-        key = (width, batch_size is not None)
-        if key not in self._workspaces:
-            self._workspaces = {key: Workspace(self.layer_dims, width, self.dtype, key[1])}
-        stepper = Stepper(self.backend, X, Y, self._theta, self._grad, self.layer_dims,
-                          self.hidden, self.output, self.slope, self.loss, batch_size,
-                          self._workspaces[key])  # fmt: skip
+        self._workspace = Workspace.reuse(self._workspace, self.layer_dims, batch_size or m,
+                                          self.dtype, batch_size is not None)  # fmt: skip
+        stepper = get_stepper(self.backend)(self._spec(), self._theta, self._grad, X, Y,
+                                                    batch_size, self._workspace)  # fmt: skip
         history = History()
 
         def on_cost(iteration, cost):
@@ -249,18 +247,22 @@ class DNN:
         return result
 
     # ----------------------------------------------------------------- inference
+    def _spec(self) -> NetSpec:
+        return NetSpec(tuple(self.layer_dims), self.hidden, self.output, self.slope, self.dtype)
+
     def _output(self, X: np.ndarray) -> np.ndarray:
         """AL for checked X, computed PREDICT_CHUNK columns at a time."""
-        kernels = get_backend(self.backend)
-        params = param_views(self._theta, self.layer_dims)
-        L = len(self.layer_dims) - 1
-        hidden, output = int(ACTIVATIONS[self.hidden]), int(ACTIVATIONS[self.output])
+        forward = get_stepper(self.backend).forward
+        spec = self._spec()
         m = X.shape[1]
         out = np.empty((self.layer_dims[-1], m), dtype=self.dtype)
         for start in range(0, m, PREDICT_CHUNK):
-            Xc = np.ascontiguousarray(X[:, start : start + PREDICT_CHUNK])
-            out[:, start : start + Xc.shape[1]] = _forward(Xc, params, L, hidden, output,
-                                                           self.slope, kernels)[0]  # fmt: skip
+            Xc = X[:, start : start + PREDICT_CHUNK]
+            if not (Xc.flags.c_contiguous or Xc.flags.f_contiguous):
+                Xc = np.ascontiguousarray(Xc)
+            AL = np.empty((self.layer_dims[-1], Xc.shape[1]), dtype=self.dtype)
+            forward(spec, self._theta, Xc, AL)
+            out[:, start : start + Xc.shape[1]] = AL
         return out
 
     def _input(self, X, name="X"):

@@ -41,7 +41,8 @@ def test_import_compiles_nothing():
 @pytest.mark.skipif(JIT_DISABLED, reason="NUMBA_DISABLE_JIT=1: nothing is cached")
 def test_cached_code_is_invalidated_by_an_edit_of_any_package_file():
     # The training loop inlines kernels from other files: its cache must see their edits too.
-    from fastdnn import _jit_loop, _numba
+    from fastdnn import _numba
+    from fastdnn.steppers import _jit_loop
 
     if not _numba.CACHE:
         pytest.skip("FASTDNN_CACHE=0")

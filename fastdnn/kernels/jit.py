@@ -2,107 +2,228 @@
 
 What differs from the NumPy twin:
 
-* GEMMs go to BLAS through ``np.dot(..., out=...)`` (Numba calls scipy's BLAS); everything
-  elementwise is fused into one pass after or before them: bias + activation after the forward
-  GEMM, derivative mask + ``db`` row sums before the backward GEMMs.
+* GEMMs go to BLAS through :func:`fastdnn._blas.gemm`, the same route the jitted training loop
+  takes (one backend, one way to BLAS); everything elementwise is fused into one pass after or
+  before them: bias + activation after the forward GEMM, derivative mask + ``db`` row sums
+  before the backward GEMMs.
 * Nothing is allocated: every result lands in a caller-owned ``*_out`` array.
-* The activation code is tested once per call, outside the loops, so each loop body is
-  branch-free apart from sigmoid's sign test.
+* Each activation is two scalar functions, in :data:`ACTIVATIONS` (forward ``g(z)``) and
+  :data:`DERIVATIVES` (backward ``dz = da * g'(a)``). Loop factories turn each into a
+  whole-row loop, so the activation is chosen once per call, outside the loops, and every
+  loop body is branch-free: that is what lets the compiler vectorize them (a test of the
+  code inside the loop kept them scalar).
 * Scalars are cast to the array dtype (``dtype.type``) so float32 stays float32 in the loops.
 * sigmoid and tanh are :mod:`fastdnn._vecmath`'s branch-free versions, which vectorize
   (libm's do not); they compute in float64 and are accurate to a few ulp.
 
-Inputs are assumed checked: C-contiguous, one floating dtype, matching shapes.
+Inputs are assumed checked: C-contiguous, one floating dtype, matching shapes. The public
+kernels are thin Python functions that add the BLAS route to a compiled body; the underscored
+helpers are what the training loop (:mod:`fastdnn.steppers._jit_loop`) is built from, and each
+is tested against its naive twin.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _vecmath
+from .. import _blas, _vecmath
 from .._numba import njit
 from .._types import Act, Loss
 
-_LINEAR = int(Act.LINEAR)
-_SIGMOID = int(Act.SIGMOID)
-_TANH = int(Act.TANH)
-_RELU = int(Act.RELU)
-_LEAKY = int(Act.LEAKY_RELU)
 _BCE = int(Loss.BCE)
+_LINEAR = int(Act.LINEAR)
+
+
+# ------------------------------------------------------------------ activations, one place
+# Forward: a = g(z). Backward: dz = da * g'(a), written from the output a (so only A is
+# cached). ``s`` is leaky_relu's slope, ``zero``/``one`` are constants of the array dtype.
+@njit
+def _linear(z, s, zero):
+    return z
 
 
 @njit
-def _bias_activation_inplace(Z, b, act, slope, A_out):
-    """One pass after the GEMM: ``Z += b`` and ``A_out = g(Z)`` (A_out may be Z)."""
-    if A_out.ctypes.data == Z.ctypes.data:
-        # One array, not two that may overlap: the compiler's overlap check would fail at
-        # run time and fall back to scalar code (measured 12x slower for tanh on W1).
-        _bias_activation_rows(Z, b, act, slope)
-        return
-    n, m = Z.shape
-    zero = Z.dtype.type(0.0)
-    s = Z.dtype.type(slope)
-    for i in range(n):
-        bi = b[i, 0]
-        z_row = Z[i]
-        a_row = A_out[i]
-        if act == _SIGMOID:
+def _linear_back(d, a, s, zero, one):
+    return d
+
+
+@njit
+def _sigmoid(z, s, zero):
+    return _vecmath.sigmoid(z)
+
+
+@njit
+def _sigmoid_back(d, a, s, zero, one):
+    return d * (a * (one - a))
+
+
+@njit
+def _tanh(z, s, zero):
+    return _vecmath.tanh(z)
+
+
+@njit
+def _tanh_back(d, a, s, zero, one):
+    return d * (one - a * a)
+
+
+@njit
+def _relu(z, s, zero):
+    return z if z > zero else zero
+
+
+@njit
+def _relu_back(d, a, s, zero, one):
+    return d if a > zero else zero
+
+
+@njit
+def _leaky_relu(z, s, zero):
+    return z if z > zero else s * z
+
+
+@njit
+def _leaky_relu_back(d, a, s, zero, one):
+    return d if a > zero else s * d
+
+
+#: Act code -> ``g(z, s, zero)`` of one scalar.
+ACTIVATIONS = {
+    Act.LINEAR: _linear,
+    Act.SIGMOID: _sigmoid,
+    Act.TANH: _tanh,
+    Act.RELU: _relu,
+    Act.LEAKY_RELU: _leaky_relu,
+}
+#: Act code -> ``dz = da * g'(a)`` of one scalar, written from the output ``a``.
+DERIVATIVES = {
+    Act.LINEAR: _linear_back,
+    Act.SIGMOID: _sigmoid_back,
+    Act.TANH: _tanh_back,
+    Act.RELU: _relu_back,
+    Act.LEAKY_RELU: _leaky_relu_back,
+}
+
+
+# ------------------------------------------------------------------ row loops, per activation
+def _forward_rows(g):
+    """A loop ``A_out = g(Z + b)`` over rows; with ``b``, ``Z`` keeps ``Z + b`` too."""
+
+    @njit
+    def rows(Z, b, slope, A_out):
+        n, m = Z.shape
+        zero = Z.dtype.type(0.0)
+        s = Z.dtype.type(slope)
+        for i in range(n):
+            z_row = Z[i]
+            a_row = A_out[i]
+            if b is None:
+                for j in range(m):
+                    a_row[j] = g(z_row[j], s, zero)
+            else:
+                bi = b[i, 0]
+                for j in range(m):
+                    z = z_row[j] + bi
+                    z_row[j] = z
+                    a_row[j] = g(z, s, zero)
+
+    return rows
+
+
+def _inplace_rows(g):
+    """A loop ``Z = g(Z + b)`` over rows, in place (one array: the compiler's overlap check
+    between two arrays that may alias would fall back to scalar code, measured 12x slower
+    for tanh on W1)."""
+
+    @njit
+    def rows(Z, b, slope):
+        n, m = Z.shape
+        zero = Z.dtype.type(0.0)
+        s = Z.dtype.type(slope)
+        for i in range(n):
+            bi = b[i, 0]
+            row = Z[i]
             for j in range(m):
-                z = z_row[j] + bi
-                z_row[j] = z
-                a_row[j] = _vecmath.sigmoid(z)
-        elif act == _TANH:
+                row[j] = g(row[j] + bi, s, zero)
+
+    return rows
+
+
+def _mask_rows(g_back):
+    """A loop ``dZ = dA * g'(A)`` over rows, then (with ``db_out``) the row's sum while it
+    is still in L1: a sum inside the same loop would keep the whole loop scalar."""
+
+    @njit
+    def rows(dA, A, slope, dZ_out, db_out, db_scale):
+        n, m = A.shape
+        zero = A.dtype.type(0.0)
+        one = A.dtype.type(1.0)
+        s = A.dtype.type(slope)
+        for i in range(n):
+            d = dA[i]
+            a = A[i]
+            out = dZ_out[i]
             for j in range(m):
-                z = z_row[j] + bi
-                z_row[j] = z
-                a_row[j] = _vecmath.tanh(z)
-        elif act == _RELU:
-            for j in range(m):
-                z = z_row[j] + bi
-                z_row[j] = z
-                a_row[j] = z if z > zero else zero
-        elif act == _LEAKY:
-            for j in range(m):
-                z = z_row[j] + bi
-                z_row[j] = z
-                a_row[j] = z if z > zero else s * z
+                out[j] = g_back(d[j], a[j], s, zero, one)
+            if db_out is not None:
+                db_out[i, 0] = _sum8(out) * db_scale
+
+    return rows
+
+
+def _switch(make_loop):
+    """One compiled function ``f(act, *args)`` that runs the loop ``make_loop`` builds for the
+    activation ``act``: the choice is made once per call, never inside a loop."""
+    codes = sorted(int(a) for a in ACTIVATIONS)
+    assert codes == list(range(5)), codes  # the branches below are the codes 0..4
+    f0, f1, f2, f3, f4 = (make_loop(ACTIVATIONS[a], DERIVATIVES[a]) for a in sorted(ACTIVATIONS))
+
+    @njit
+    def by_activation(act, *args):
+        if act == 0:
+            f0(*args)
+        elif act == 1:
+            f1(*args)
+        elif act == 2:
+            f2(*args)
+        elif act == 3:
+            f3(*args)
         else:
-            for j in range(m):
-                z = z_row[j] + bi
-                z_row[j] = z
-                a_row[j] = z
+            f4(*args)
+
+    return by_activation
+
+
+_forward_loop = _switch(lambda fwd, back: _forward_rows(fwd))
+_inplace_loop = _switch(lambda fwd, back: _inplace_rows(fwd))
+_mask_loop = _switch(lambda fwd, back: _mask_rows(back))
 
 
 @njit
-def _bias_activation_rows(Z, b, act, slope):
-    """``Z = g(Z + b)`` in place, keeping only the activation."""
-    n, m = Z.shape
-    zero = Z.dtype.type(0.0)
-    s = Z.dtype.type(slope)
-    for i in range(n):
-        bi = b[i, 0]
-        row = Z[i]
-        if act == _SIGMOID:
-            for j in range(m):
-                row[j] = _vecmath.sigmoid(row[j] + bi)
-        elif act == _TANH:
-            for j in range(m):
-                row[j] = _vecmath.tanh(row[j] + bi)
-        elif act == _RELU:
-            for j in range(m):
-                z = row[j] + bi
-                row[j] = z if z > zero else zero
-        elif act == _LEAKY:
-            for j in range(m):
-                z = row[j] + bi
-                row[j] = z if z > zero else s * z
-        else:
-            for j in range(m):
-                row[j] = row[j] + bi
+def _bias_activation(Z, b, act, slope, A_out):
+    """``Z += b`` and ``A_out = g(Z)`` in one pass; ``A_out`` may be ``Z`` (then only A is
+    kept). ``b`` may be None (no bias: ``A_out = g(Z)``, ``Z`` untouched)."""
+    if b is None:  # decided when compiling: None is a type of its own
+        _forward_loop(act, Z, None, slope, A_out)
+    elif A_out.ctypes.data == Z.ctypes.data:
+        _inplace_loop(act, Z, b, slope)
+    else:
+        _forward_loop(act, Z, b, slope, A_out)
 
 
 @njit
-def _row_sum(x):
+def _activation_mask(dA, A, act, slope, dZ_out, db_out, db_scale):
+    """``dZ = dA * g'(A)``, and ``db = db_scale * sum_j dZ`` unless ``db_out`` is None.
+
+    ``db`` is accumulated in float64 whatever the dtype. ``dZ_out`` may be ``dA`` (then the
+    loop runs scalar: the compiler cannot prove the arrays apart).
+    """
+    _mask_loop(act, dA, A, slope, dZ_out, db_out, db_scale)
+
+
+# ------------------------------------------------------------------ sums and deltas
+@njit
+def _sum8(x):
     """Sum of a 1-D array in float64, in eight running sums (a fixed order, so deterministic).
 
     One running sum is a chain of dependent additions (about 4 cycles each) that the compiler
@@ -127,151 +248,125 @@ def _row_sum(x):
 
 
 @njit
-def _mask_rowsum(dA, A, act, slope, dZ_out, db_out, db_scale):
-    """Before the backward GEMMs: ``dZ = dA * g'(A)`` and ``db = db_scale * sum_j dZ``.
-
-    Row by row: the mask over a row (a loop the compiler vectorizes), then the row's sum while
-    it is still in L1 (a sum in the same loop would keep the whole loop scalar). ``db`` is
-    accumulated in float64 whatever the dtype. ``dZ_out`` may be ``dA`` (then the mask loop
-    runs scalar: the compiler cannot prove the arrays apart).
-    """
-    n, m = A.shape
-    one = A.dtype.type(1.0)
-    zero = A.dtype.type(0.0)
-    s = A.dtype.type(slope)
-    for i in range(n):
-        d = dA[i]
-        a = A[i]
-        out = dZ_out[i]
-        if act == _SIGMOID:
-            for j in range(m):
-                out[j] = d[j] * (a[j] * (one - a[j]))
-        elif act == _TANH:
-            for j in range(m):
-                out[j] = d[j] * (one - a[j] * a[j])
-        elif act == _RELU:
-            for j in range(m):
-                out[j] = d[j] if a[j] > zero else zero
-        elif act == _LEAKY:
-            for j in range(m):
-                out[j] = d[j] if a[j] > zero else s * d[j]
-        else:
-            for j in range(m):
-                out[j] = d[j]
-        db_out[i, 0] = _row_sum(out) * db_scale
-
-
-@njit
-def _rowsum(dZ, db_out, db_scale):
+def _row_sums(dZ, db_out, scale):
+    """``db_out[i] = scale * sum_j dZ[i, j]`` for every row."""
     for i in range(dZ.shape[0]):
-        db_out[i, 0] = _row_sum(dZ[i]) * db_scale
+        db_out[i, 0] = _sum8(dZ[i]) * scale
 
 
 @njit
-def _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, dW_scale):
+def _output_delta(AL, Y, scale, dZ_out, db_out):
+    """``dZ_L = scale * (AL - Y)`` and ``db = sum_j dZ_L`` (see ``vectorized.output_backward``
+    for why ``AL - Y`` is the right delta)."""
+    n, m = AL.shape
+    c = AL.dtype.type(scale)
+    for i in range(n):
+        a, y, d = AL[i], Y[i], dZ_out[i]
+        for j in range(m):
+            d[j] = (a[j] - y[j]) * c
+    _row_sums(dZ_out, db_out, 1.0)
+
+
+@njit
+def _scale(x, c):
+    flat = x.reshape(-1)
+    c = x.dtype.type(c)
+    for k in range(flat.shape[0]):
+        flat[k] *= c
+
+
+@njit
+def _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, dW_scale, blas, code):
     """The two backward GEMMs: ``dW = dW_scale * dZ @ A_prev.T`` and ``dA_prev = W.T @ dZ``."""
-    np.dot(dZ, A_prev.T, out=dW_out)
+    _blas.gemm(blas, code, dZ, False, A_prev, True, dW_out)
     if dW_scale != 1.0:
-        scale = dW_out.dtype.type(dW_scale)
-        flat = dW_out.reshape(-1)
-        for k in range(flat.shape[0]):
-            flat[k] *= scale
+        _scale(dW_out, dW_scale)
     if dA_prev_out.size:
-        np.dot(W.T, dZ, out=dA_prev_out)
+        _blas.gemm(blas, code, W, True, dZ, False, dA_prev_out)
+
+
+# ------------------------------------------------------------------ compiled bodies
+@njit
+def _linear_forward(A_prev, W, b, Z_out, blas, code):
+    _blas.gemm(blas, code, W, False, A_prev, False, Z_out)
+    _bias_activation(Z_out, b, _LINEAR, 0.0, Z_out)
 
 
 @njit
+def _linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out, blas, code):
+    _blas.gemm(blas, code, W, False, A_prev, False, Z_out)
+    _bias_activation(Z_out, b, act, slope, A_out)
+
+
+@njit
+def _linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out, blas, code):
+    m = dZ.shape[1]
+    _row_sums(dZ, db_out, 1.0 / m)
+    _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, 1.0 / m, blas, code)
+
+
+@njit
+def _backward(dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out, blas, code):
+    m = A.shape[1]
+    _activation_mask(dA, A, act, slope, dZ_out, db_out, 1.0 / m)
+    _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m, blas, code)
+
+
+@njit
+def _output_backward(AL, Y, A_prev, W, dZ_out, dA_prev_out, dW_out, db_out, blas, code):
+    m = AL.shape[1]
+    _output_delta(AL, Y, 1.0, dZ_out, db_out)
+    _scale(db_out, 1.0 / m)
+    _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m, blas, code)
+
+
+# ------------------------------------------------------------------ the public kernels
 def linear_forward(A_prev, W, b, Z_out):
     """``Z = W @ A_prev + b``: BLAS GEMM, then one bias pass. See ``vectorized.linear_forward``."""
-    np.dot(W, A_prev, out=Z_out)
-    _bias_activation_inplace(Z_out, b, _LINEAR, 0.0, Z_out)
+    _linear_forward(A_prev, W, b, Z_out, *_blas.route(Z_out.dtype))
 
 
 @njit
 def activation_forward(Z, act, slope, A_out):
     """``A = g(Z)`` in one pass. See ``vectorized.activation_forward``."""
-    n, m = Z.shape
-    zero = Z.dtype.type(0.0)
-    s = Z.dtype.type(slope)
-    for i in range(n):
-        for j in range(m):
-            z = Z[i, j]
-            if act == _SIGMOID:
-                A_out[i, j] = _vecmath.sigmoid(z)
-            elif act == _TANH:
-                A_out[i, j] = _vecmath.tanh(z)
-            elif act == _RELU:
-                A_out[i, j] = z if z > zero else zero
-            elif act == _LEAKY:
-                A_out[i, j] = z if z > zero else s * z
-            else:
-                A_out[i, j] = z
+    _bias_activation(Z, None, act, slope, A_out)
 
 
-@njit
 def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
     """GEMM into ``Z_out``, then bias + activation fused in one pass.
 
     See ``vectorized.linear_activation_forward``.
     """
-    np.dot(W, A_prev, out=Z_out)
-    _bias_activation_inplace(Z_out, b, act, slope, A_out)
+    _linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out, *_blas.route(Z_out.dtype))
 
 
 @njit
 def activation_backward(dA, A, act, slope, dZ_out):
     """``dZ = dA * g'(A)`` in one pass. See ``vectorized.activation_backward``."""
-    n, m = A.shape
-    one = A.dtype.type(1.0)
-    zero = A.dtype.type(0.0)
-    s = A.dtype.type(slope)
-    for i in range(n):
-        for j in range(m):
-            a = A[i, j]
-            if act == _SIGMOID:
-                dZ_out[i, j] = dA[i, j] * (a * (one - a))
-            elif act == _TANH:
-                dZ_out[i, j] = dA[i, j] * (one - a * a)
-            elif act == _RELU:
-                dZ_out[i, j] = dA[i, j] if a > zero else zero
-            elif act == _LEAKY:
-                dZ_out[i, j] = dA[i, j] if a > zero else s * dA[i, j]
-            else:
-                dZ_out[i, j] = dA[i, j]
+    _activation_mask(dA, A, act, slope, dZ_out, None, 1.0)
 
 
-@njit
 def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):
     """Row sums for ``db``, then the two GEMMs. See ``vectorized.linear_backward``."""
-    m = dZ.shape[1]
-    _rowsum(dZ, db_out, 1.0 / m)
-    _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
+    _linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out, *_blas.route(dZ.dtype))
 
 
-@njit
 def linear_activation_backward(dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out):
     """Derivative mask and ``db`` in one pass, then the two GEMMs.
 
     See ``vectorized.linear_activation_backward``.
     """
-    m = A.shape[1]
-    _mask_rowsum(dA, A, act, slope, dZ_out, db_out, 1.0 / m)
-    _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
+    _backward(
+        dA, A, A_prev, W, act, slope, dZ_out, dA_prev_out, dW_out, db_out, *_blas.route(A.dtype)
+    )
 
 
-@njit
 def output_backward(AL, Y, A_prev, W, dZ_out, dA_prev_out, dW_out, db_out):
     """``dZ_L = AL - Y`` and ``db`` in one pass, then the two GEMMs.
 
     See ``vectorized.output_backward`` (why ``AL - Y`` is the right delta).
     """
-    n, m = AL.shape
-    for i in range(n):
-        a, y, d = AL[i], Y[i], dZ_out[i]
-        for j in range(m):
-            d[j] = a[j] - y[j]
-    _rowsum(dZ_out, db_out, 1.0 / m)
-    _weight_grads(dZ_out, A_prev, W, dA_prev_out, dW_out, 1.0 / m)
+    _output_backward(AL, Y, A_prev, W, dZ_out, dA_prev_out, dW_out, db_out, *_blas.route(AL.dtype))
 
 
 @njit

@@ -24,41 +24,38 @@ def linear_forward(A_prev, W, b, Z_out):
             Z_out[i, j] = z + b[i, 0]
 
 
-def _g(z, act, slope):
-    """The activation of one scalar."""
-    if act == Act.SIGMOID:
-        if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)  # z < 0: exp cannot overflow
-        return e / (1.0 + e)
-    if act == Act.TANH:
-        return math.tanh(z)
-    if act == Act.RELU:
-        return z if z > 0 else 0.0
-    if act == Act.LEAKY_RELU:
-        return z if z > 0 else slope * z
-    return z
+def _sigmoid(z, slope):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)  # z < 0: exp cannot overflow
+    return e / (1.0 + e)
 
 
-def _g_prime_from_output(a, act, slope):
-    """The activation's derivative, written in terms of its output ``a``."""
-    if act == Act.SIGMOID:
-        return a * (1.0 - a)
-    if act == Act.TANH:
-        return 1.0 - a * a
-    if act == Act.RELU:
-        return 1.0 if a > 0 else 0.0
-    if act == Act.LEAKY_RELU:
-        return 1.0 if a > 0 else slope
-    return 1.0
+#: Act code -> ``g(z, slope)`` of one scalar.
+ACTIVATIONS = {
+    Act.LINEAR: lambda z, slope: z,
+    Act.SIGMOID: _sigmoid,
+    Act.TANH: lambda z, slope: math.tanh(z),
+    Act.RELU: lambda z, slope: z if z > 0 else 0.0,
+    Act.LEAKY_RELU: lambda z, slope: z if z > 0 else slope * z,
+}
+#: Act code -> ``g'(a, slope)``, the derivative written in terms of the output ``a``.
+DERIVATIVES = {
+    Act.LINEAR: lambda a, slope: 1.0,
+    Act.SIGMOID: lambda a, slope: a * (1.0 - a),
+    Act.TANH: lambda a, slope: 1.0 - a * a,
+    Act.RELU: lambda a, slope: 1.0 if a > 0 else 0.0,
+    Act.LEAKY_RELU: lambda a, slope: 1.0 if a > 0 else slope,
+}
 
 
 def activation_forward(Z, act, slope, A_out):
     """``A = g(Z)`` one element at a time. See ``vectorized.activation_forward``."""
+    g = ACTIVATIONS[act]
     n, m = Z.shape
     for i in range(n):
         for j in range(m):
-            A_out[i, j] = _g(float(Z[i, j]), act, slope)
+            A_out[i, j] = g(float(Z[i, j]), slope)
 
 
 def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
@@ -69,10 +66,11 @@ def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
 
 def activation_backward(dA, A, act, slope, dZ_out):
     """``dZ = dA * g'(from A)`` one element at a time. See ``vectorized.activation_backward``."""
+    g_prime = DERIVATIVES[act]
     n, m = A.shape
     for i in range(n):
         for j in range(m):
-            dZ_out[i, j] = dA[i, j] * _g_prime_from_output(float(A[i, j]), act, slope)
+            dZ_out[i, j] = dA[i, j] * g_prime(float(A[i, j]), slope)
 
 
 def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):

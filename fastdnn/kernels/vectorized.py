@@ -29,11 +29,37 @@ def linear_forward(A_prev, W, b, Z_out):
     Z_out += b
 
 
-def _sigmoid_into(Z, out):
+def _sigmoid_into(Z, slope, out):
     # Stable for any z: exp only ever sees -|z| <= 0, so it never overflows.
     # Equivalent to 1 / (1 + exp(-z)), which overflows (with a warning) for z < -709.
     e = np.exp(-np.abs(Z))
     np.divide(np.where(Z >= 0, 1, e), 1 + e, out=out)
+
+
+def _copy_into(Z, slope, out):
+    if out is not Z:
+        out[...] = Z
+
+
+#: Act code -> ``g(Z, slope, out)``, writing ``A = g(Z)`` into ``out`` (which may be ``Z``).
+ACTIVATIONS = {
+    Act.LINEAR: _copy_into,
+    Act.SIGMOID: _sigmoid_into,
+    Act.TANH: lambda Z, slope, out: np.tanh(Z, out=out),
+    Act.RELU: lambda Z, slope, out: np.maximum(Z, 0, out=out),
+    Act.LEAKY_RELU: lambda Z, slope, out: np.multiply(
+        Z, np.where(Z > 0, 1, slope).astype(Z.dtype), out=out
+    ),
+}
+#: Act code -> ``g'(A, slope)``, the derivative written from the output ``A`` (a new array,
+#: or a scalar).
+DERIVATIVES = {
+    Act.LINEAR: lambda A, slope: A.dtype.type(1),
+    Act.SIGMOID: lambda A, slope: A * (1 - A),
+    Act.TANH: lambda A, slope: 1 - A * A,
+    Act.RELU: lambda A, slope: A > 0,
+    Act.LEAKY_RELU: lambda A, slope: np.where(A > 0, 1, slope).astype(A.dtype),
+}
 
 
 def activation_forward(Z, act, slope, A_out):
@@ -56,16 +82,7 @@ def activation_forward(Z, act, slope, A_out):
     finite for every z; tanh; relu(z) = max(z, 0); leaky_relu(z) = z if z > 0 else slope * z;
     linear(z) = z.
     """
-    if act == Act.SIGMOID:
-        _sigmoid_into(Z, A_out)
-    elif act == Act.TANH:
-        np.tanh(Z, out=A_out)
-    elif act == Act.RELU:
-        np.maximum(Z, 0, out=A_out)
-    elif act == Act.LEAKY_RELU:
-        np.multiply(Z, np.where(Z > 0, 1, slope).astype(Z.dtype), out=A_out)
-    else:
-        A_out[...] = Z
+    ACTIVATIONS[act](Z, slope, A_out)
 
 
 def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
@@ -106,16 +123,7 @@ def activation_backward(dA, A, act, slope, dZ_out):
     From the output: sigmoid ``A (1 - A)``; tanh ``1 - A^2``; relu ``A > 0``; leaky_relu
     ``1 if A > 0 else slope`` (valid for slope > 0, where sign(A) = sign(Z)); linear ``1``.
     """
-    if act == Act.SIGMOID:
-        np.multiply(dA, A * (1 - A), out=dZ_out)
-    elif act == Act.TANH:
-        np.multiply(dA, 1 - A * A, out=dZ_out)
-    elif act == Act.RELU:
-        np.multiply(dA, A > 0, out=dZ_out)
-    elif act == Act.LEAKY_RELU:
-        np.multiply(dA, np.where(A > 0, 1, slope).astype(A.dtype), out=dZ_out)
-    else:
-        dZ_out[...] = dA
+    np.multiply(dA, DERIVATIVES[act](A, slope), out=dZ_out)
 
 
 def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):

@@ -1,0 +1,95 @@
+"""The stepper of the ``jit`` backend: chunks of steps as one compiled call.
+
+Preparing it builds the layer table (offsets into the flat buffers plus the BLAS library for
+each product of the step, from :func:`fastdnn._blas.choose`) and the bundles that the compiled
+functions of :mod:`fastdnn.steppers._jit_loop` take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import _blas
+from .._layout import layer_table
+from .._numba import JIT_DISABLED
+from . import NetSpec, Stepper, Workspace
+from . import _jit_loop as loop
+
+
+def jit_table(layer_dims: Sequence[int], m: int, dtype) -> np.ndarray:
+    """The layer table of :mod:`fastdnn.steppers._jit_loop`, with the BLAS for each product."""
+    base = layer_table(layer_dims)
+    table = np.zeros((len(base), loop.TABLE_COLUMNS), dtype=np.int64)
+    table[:, :4] = base
+    codes = iter(_blas.choose(layer_dims, m, dtype))  # in the order of _blas.step_products
+    for l in range(len(base)):
+        table[l, loop.GEMM_FWD] = next(codes)
+        table[l, loop.GEMM_DW] = next(codes)
+        if l > 0:
+            table[l, loop.GEMM_DA] = next(codes)
+    return table
+
+
+def _net(spec: NetSpec, m: int) -> loop.Net:
+    blas, _ = _blas.gemm_functions(spec.dtype)
+    return loop.Net(
+        jit_table(spec.layer_dims, m, spec.dtype),
+        spec.hidden_code,
+        spec.output_code,
+        spec.loss_code,
+        float(spec.slope),
+        blas,
+    )
+
+
+def _work(ws: Workspace) -> loop.Work:
+    return loop.Work(ws.acts, ws.ZL, ws.D, ws.E, ws.Xb, ws.Yb)
+
+
+def _data(X, Y) -> loop.Data:
+    """X's storage as C-contiguous: X itself, or X.T for a Fortran-ordered X (examples
+    contiguous), flagged by ``x_t``. No copy either way."""
+    x_t = not X.flags.c_contiguous
+    return loop.Data(X.T if x_t else X, x_t, Y)
+
+
+class JitStepper(Stepper):
+    """Runs each chunk of steps as one compiled call (no Python between steps)."""
+
+    # A compiled chunk cannot be interrupted halfway; with NUMBA_DISABLE_JIT it is Python.
+    atomic = not JIT_DISABLED
+
+    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace):
+        super().__init__(spec, theta, grad, X, Y, batch_size, workspace)
+        self.data = _data(X, Y)
+        self.net = _net(spec, min(batch_size or X.shape[1], X.shape[1]))
+        self.work = _work(workspace)
+
+    def full_batch(self, n_steps, learning_rate, want_cost):
+        upd = loop.Update(self.theta, self.grad, float(learning_rate))
+        return loop.full_batch_steps(
+            self.data, self.net, self.work, upd, n_steps, want_cost, self.counter
+        )
+
+    def minibatch(self, order, first_batch, n_steps, learning_rate, want_cost):
+        upd = loop.Update(self.theta, self.grad, float(learning_rate))
+        batches = loop.Batches(order, first_batch, self.batch_size)
+        return loop.minibatch_steps(
+            self.data, batches, self.net, self.work, upd, n_steps, want_cost, self.counter
+        )
+
+    def gradient(self, X, Y, scale):
+        if X.shape[1] > self.ws.m:
+            raise ValueError(f"a block of {X.shape[1]} examples exceeds the buffers ({self.ws.m})")
+        return loop.block_gradient(
+            _data(X, Y), self.net, self.work, self.theta, self.grad, float(scale)
+        )
+
+    @classmethod
+    def forward(cls, spec, theta, X, AL_out):
+        m = X.shape[1]
+        ws = Workspace(spec.layer_dims, m, spec.dtype, minibatch=False)
+        d = _data(X, AL_out)
+        loop.forward(d.X, d.x_t, theta, _net(spec, m), _work(ws), AL_out)
