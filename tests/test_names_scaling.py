@@ -183,7 +183,7 @@ def _variant(path, meta_edit=None, entries_edit=None):
         (lambda m: m.update(feature_names=["a", "b"]), None, "feature_names must hold one name"),
         (lambda m: m.update(label_names=[1]), None, "label_names[0] must be a str"),
         (None, {"input_scale": np.array([[1.0], [0.0], [1.0]])}, "scale must be > 0"),
-        (None, {"input_mean": np.zeros((2, 1))}, "input_mean must be float64 of shape (3, 1)"),
+        (None, {"input_mean": np.zeros((2, 1))}, "input_mean has shape (2, 1)"),
         (lambda m: m.pop("arrays"), None, "lists arrays [] but the file holds"),
         (lambda m: m["arrays"].pop("input_scale"), {"input_scale": None}, "set together"),
     ],
