@@ -55,6 +55,8 @@ _HEADER_BUDGET = _MAGIC_LEN + 4 + MAX_HEADER_CHARS
 _CHUNK = 1 << 20  # payload bytes per read: the only buffer besides the caller's array
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# Deflate emits at least 2 bits per 258-byte match: no stream expands more than 1032-fold.
+_DEFLATE_MAX_RATIO = 1032
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
 
@@ -226,6 +228,15 @@ class Archive:
                 raise ArchiveError(
                     f"entry {label} is stored uncompressed but the zip directory gives it "
                     f"{info.compress_size} bytes in the file and {info.file_size} bytes of data"
+                )
+            if (
+                info.compress_type == zipfile.ZIP_DEFLATED
+                and info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 1024
+            ):
+                raise ArchiveError(
+                    f"entry {label} declares {info.file_size} bytes of data from "
+                    f"{info.compress_size} compressed bytes, more than deflate can produce "
+                    "(a damaged or forged entry)"
                 )
             if info.header_offset + info.compress_size > size:
                 raise ArchiveError(

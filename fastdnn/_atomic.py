@@ -12,6 +12,9 @@ interrupted write leaves the old file. Before anything is written the target is 
 - a symbolic link is written *through*: the file it points to is replaced (atomically, keeping
   its mode) and the link stays a link. A dangling link creates the file it points to, as
   ``open`` does.
+
+A file with several hard links gets a new file under this name only (the other names keep the
+old contents), as with any atomic replacement.
 """
 
 from __future__ import annotations

@@ -282,6 +282,16 @@ def test_entry_past_the_end_of_the_file(tmp_path, model_entries):
         fio.load_model(path)
 
 
+def test_deflate_entry_declaring_more_than_deflate_can_produce(tmp_path, model_entries):
+    header = _npy_header((4, 5))
+    data = zlib.compress(header + bytes(160))[2:-4]  # raw deflate, about 60 bytes
+    crc = zlib.crc32(header + bytes(160))
+    forged = ("W1.npy", data, zipfile.ZIP_DEFLATED, crc, GIB)  # the directory claims 1 GiB
+    path = _raw_zip(tmp_path / "m.npz", _with(model_entries, {"W1.npy": forged}))
+    with pytest.raises(ValueError, match="more than deflate can produce"):
+        fio.load_model(path)
+
+
 @linux_only
 def test_a_fifo_is_refused_not_waited_on(tmp_path):
     fifo = tmp_path / "model.npz"
