@@ -20,7 +20,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-from .io import _READ_ERRORS
+from .io import READ_ERRORS as _READ_ERRORS
 
 DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
 
