@@ -10,10 +10,12 @@ entry              shape / dtype         contents
 =================  ====================  ========================================
 ``W1`` ... ``WL``  ``(n[l], n[l-1])``    weights of layer l, in the model's dtype
 ``b1`` ... ``bL``  ``(n[l], 1)``         biases of layer l, in the model's dtype
+``input_mean``     ``(n[0], 1)`` float64  input standardisation (when the model has it)
+``input_scale``    ``(n[0], 1)`` float64  (both or neither; see ``DNN.set_input_scaling``)
 ``__fastdnn__``    0-d unicode (``<U``)  a JSON object: the metadata below
 =================  ====================  ========================================
 
-The JSON object (``format_version`` 1):
+The JSON object (``format_version`` 2; version-1 files, without the last three keys, load):
 
 ===================  ==============================  ===============================================
 key                  type                            meaning
@@ -34,6 +36,10 @@ key                  type                            meaning
                                                      non-finite cost), ``val_iterations``,
                                                      ``val_costs``, ``val_accuracy``, ``n_steps``,
                                                      ``wall_time``, ``stop_reason``
+``feature_names``    list of str (optional)          one name per input feature
+``label_names``      list of str (optional)          one name per output
+``arrays``           object (optional)               the entries beside ``W1, b1, ...``:
+                                                     ``{name: {"shape": [...], "dtype": ...}}``
 ===================  ==============================  ===============================================
 
 The metadata may also be stored as a 1-D ``uint8`` array of UTF-8 bytes; object arrays are
@@ -63,7 +69,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -75,8 +81,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import DNN
 
 FORMAT_NAME = "fastdnn.DNN"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META_KEY = "__fastdnn__"
+#: Longest feature or label name a model keeps (characters).
+MAX_NAME_CHARS = 1024
+#: Arrays a model file may hold beside W1, b1, ...: name -> shape given layer_dims. float64.
+STATE_ARRAYS = {"input_mean": lambda dims: (dims[0], 1), "input_scale": lambda dims: (dims[0], 1)}
 
 _REQUIRED_META = (
     "format",
@@ -91,6 +101,7 @@ _REQUIRED_META = (
     "n_steps",
 )
 _OPTIONAL_META = ("seed", "history")
+_OPTIONAL_META_V2 = ("feature_names", "label_names", "arrays")
 _HISTORY_LISTS = ("iterations", "costs", "val_iterations", "val_costs", "val_accuracy")
 _PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
 
@@ -106,6 +117,79 @@ _READ_ERRORS = (
     UnicodeDecodeError,
     NotImplementedError,
 )
+
+
+# --------------------------------------------------------------------------------- checks
+def check_names(names, what: str, n: int, unit: str = "input") -> tuple[str, ...] | None:
+    """``None``, or ``n`` unique non-empty strings of at most :data:`MAX_NAME_CHARS` each.
+
+    ``what`` names the argument in errors (``"feature_names"``); ``unit`` says what each name
+    is for (``"input"`` or ``"output"``).
+    """
+    if names is None:
+        return None
+    if isinstance(names, (str, bytes)) or not isinstance(names, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"{what} must be a list of str, one per {unit} ({n}), or None; "
+            f"got {type(names).__name__}"
+        )
+    names = list(names)
+    if len(names) != n:
+        raise ValueError(f"{what} must hold one name per {unit}: {n} names; got {len(names)}")
+    seen = set()
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise TypeError(f"{what}[{i}] must be a str; got {type(name).__name__}")
+        if not 0 < len(name) <= MAX_NAME_CHARS:
+            raise ValueError(
+                f"{what}[{i}] must be a non-empty str of at most {MAX_NAME_CHARS} characters; "
+                f"got {_clip(repr(name))} ({len(name)} characters)"
+            )
+        if name in seen:
+            raise ValueError(f"{what} must be unique; {_clip(repr(name))} appears twice")
+        seen.add(name)
+    return tuple(str(name) for name in names)
+
+
+def check_input_scaling(mean, scale, n_x: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Float64 ``(n_x, 1)`` read-only copies of ``mean`` and ``scale`` (or both None).
+
+    Both must be finite, of shape ``(n_x,)`` or ``(n_x, 1)``, and every scale > 0.
+    """
+    if mean is None and scale is None:
+        return None, None
+    if mean is None or scale is None:
+        raise ValueError(
+            "mean and scale are set together (both arrays, or both None to remove the "
+            f"scaling); got mean={'None' if mean is None else 'an array'} and "
+            f"scale={'None' if scale is None else 'an array'}"
+        )
+    out = []
+    for name, a in (("mean", mean), ("scale", scale)):
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+        if arr.shape not in ((n_x,), (n_x, 1)):
+            raise ValueError(
+                f"{name} must have shape ({n_x},) or ({n_x}, 1): one value per input feature "
+                f"(layer_dims[0] = {n_x}); got {arr.shape}"
+            )
+        arr = np.array(arr, dtype=np.float64).reshape(n_x, 1)  # our own copy
+        v.check_finite(arr, name)
+        arr.flags.writeable = False
+        out.append(arr)
+    if not (out[1] > 0).all():
+        i = int(np.argmin(out[1][:, 0] > 0))
+        raise ValueError(
+            f"scale must be > 0 for every feature (give 1 for a constant feature); "
+            f"got {out[1][i, 0]} at index {i}"
+        )
+    return out[0], out[1]
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """``text`` cut to about ``limit`` characters: error messages never echo a huge value."""
+    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
 
 
 # --------------------------------------------------------------------------------- saving
@@ -173,7 +257,17 @@ def save_model(net: DNN, path: str | os.PathLike) -> Path:
     }
     if net.history_ is not None:
         meta["history"] = _history_to_json(net.history_)
+    for key in ("feature_names", "label_names"):
+        names = getattr(net, key)
+        if names is not None:
+            meta[key] = list(names)
     arrays = dict(params)
+    if net.input_mean is not None:
+        arrays["input_mean"], arrays["input_scale"] = net.input_mean, net.input_scale
+        meta["arrays"] = {
+            name: {"shape": list(arrays[name].shape), "dtype": "float64"}
+            for name in ("input_mean", "input_scale")
+        }
     arrays[META_KEY] = np.array(json.dumps(meta, allow_nan=False))  # 0-d unicode, no pickle
 
     def write(f: IO[bytes]) -> None:
@@ -312,10 +406,12 @@ def load_model(
         v.check_output(output)
     entries = _read_npz(path)
     meta_raw = entries.pop(META_KEY, None)
-    params, extra = {}, []
+    params, state, extra = {}, {}, []
     for key, a in entries.items():
         if _PARAM_KEY.match(key):
             params[key] = a
+        elif key in STATE_ARRAYS and meta_raw is not None:
+            state[key] = a
         else:
             extra.append(key)
     if not params:
@@ -399,7 +495,33 @@ def load_model(
     net.n_steps_ = meta["n_steps"]
     if meta.get("history") is not None:
         net.history_ = _history_from_json(path, meta["history"])
+    mean, scale = _state_arrays(path, meta, state)
+    try:
+        net.feature_names = meta.get("feature_names")
+        net.label_names = meta.get("label_names")
+        net.set_input_scaling(mean, scale)
+    except (ValueError, TypeError) as exc:
+        raise _bad(path, f"bad metadata: {exc}") from None
     return net
+
+
+def _state_arrays(path: Path, meta: dict, state: dict):
+    """``input_mean`` and ``input_scale`` as listed in the metadata's ``arrays`` (or None)."""
+    listed = meta.get("arrays") or {}
+    if not isinstance(listed, dict):
+        raise _bad(path, f"bad metadata: arrays must be an object; got {type(listed).__name__}")
+    if set(listed) != set(state):
+        raise _bad(
+            path,
+            f"the metadata lists arrays {sorted(listed)} but the file holds {sorted(state)}",
+        )
+    for name, a in state.items():
+        shape = STATE_ARRAYS[name](meta["layer_dims"])
+        if listed[name] != {"shape": list(shape), "dtype": "float64"}:
+            raise _bad(path, f"bad metadata: arrays[{name!r}] must be shape {list(shape)}, float64")
+        if a.dtype != np.float64 or a.shape != shape:
+            raise _bad(path, f"{name} must be float64 of shape {shape}; got {a.dtype} {a.shape}")
+    return state.get("input_mean"), state.get("input_scale")
 
 
 def _param_order(key: str):
@@ -515,7 +637,10 @@ def _parse_meta(path: Path, raw: np.ndarray) -> dict:
     missing = [k for k in _REQUIRED_META if k not in meta]
     if missing:
         raise _bad(path, f"the metadata is missing {missing}")
-    extra = sorted(set(meta) - set(_REQUIRED_META) - set(_OPTIONAL_META))
+    known = set(_REQUIRED_META) | set(_OPTIONAL_META)
+    if version >= 2:
+        known |= set(_OPTIONAL_META_V2)
+    extra = sorted(set(meta) - known)
     if extra:
         raise _bad(path, f"unknown metadata keys {extra} for format_version {version}")
     try:

@@ -11,6 +11,7 @@ from . import _validation as v
 from ._layout import n_parameters, param_views
 from ._types import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
 from .backends import get_backend
+from .io import check_input_scaling, check_names
 from .model import _forward, initialize_parameters
 from .train import History, Schedule, Stepper, Workspace, run
 
@@ -50,6 +51,18 @@ class DNN:
         Gradient steps taken so far (over every call of :meth:`fit`).
     history_ : History or None
         What the last :meth:`fit` did.
+    feature_names : list of str or None
+        One name per input feature (``layer_dims[0]`` of them), e.g. a CSV file's column
+        names; None (default) when unknown. Saved with the model; checked when set (unique,
+        non-empty strings of at most 1024 characters).
+    label_names : list of str or None
+        One name per output (``layer_dims[-1]`` of them), or None. Same rules.
+    input_mean, input_scale : ndarray of shape (n_x, 1), float64, or None
+        Input standardisation, set together with :meth:`set_input_scaling` (read-only
+        here). When set, every ``X`` the model receives (``fit``, ``validation_data``,
+        ``predict``, ``predict_proba``, ``score``) is first replaced by
+        ``(X - input_mean) / input_scale``, computed in the model's dtype (one copy of ``X``);
+        the parameters then work in standardised units. Saved with the model.
 
     Examples
     --------
@@ -91,6 +104,65 @@ class DNN:
         self._workspaces: dict = {}
         self.n_steps_ = 0
         self.history_ = None
+        self._feature_names: tuple[str, ...] | None = None
+        self._label_names: tuple[str, ...] | None = None
+        self._input_mean: np.ndarray | None = None
+        self._input_scale: np.ndarray | None = None
+
+    # ----------------------------------------------------------------- names and scaling
+    @property
+    def feature_names(self) -> list[str] | None:
+        return None if self._feature_names is None else list(self._feature_names)
+
+    @feature_names.setter
+    def feature_names(self, names) -> None:
+        self._feature_names = check_names(names, "feature_names", self.layer_dims[0], "input")
+
+    @property
+    def label_names(self) -> list[str] | None:
+        return None if self._label_names is None else list(self._label_names)
+
+    @label_names.setter
+    def label_names(self, names) -> None:
+        self._label_names = check_names(names, "label_names", self.layer_dims[-1], "output")
+
+    @property
+    def input_mean(self) -> np.ndarray | None:
+        return self._input_mean
+
+    @property
+    def input_scale(self) -> np.ndarray | None:
+        return self._input_scale
+
+    def set_input_scaling(self, mean, scale) -> DNN:
+        """Standardise every input from now on: ``X -> (X - mean) / scale``.
+
+        Parameters
+        ----------
+        mean, scale : array_like of shape (n_x,) or (n_x, 1), or None
+            Per-feature shift and divisor, finite; every ``scale`` > 0 (a constant feature
+            should get scale 1). Typically the training data's mean and standard deviation.
+            Both None removes the scaling.
+
+        Returns
+        -------
+        DNN
+            ``self``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming ``mean`` or ``scale``: only one of them given, wrong shape, non-numbers,
+            NaN or inf, a scale <= 0. The model is unchanged.
+
+        Notes
+        -----
+        The model keeps float64 copies (``input_mean``, ``input_scale``, read-only). It does
+        not change the parameters: set the scaling before training, or the network sees
+        inputs in other units than it was trained on.
+        """
+        self._input_mean, self._input_scale = check_input_scaling(mean, scale, self.layer_dims[0])
+        return self
 
     # ----------------------------------------------------------------- parameters
     @property
@@ -123,7 +195,7 @@ class DNN:
 
     # ----------------------------------------------------------------- training
     def _check_data(self, X, Y, name_x="X", name_y="Y"):
-        X = _as_training_array(X, name_x, self.dtype, self.layer_dims[0])
+        X = self._input(X, name_x)
         Y = v.check_Y(Y, self.layer_dims[-1], X.shape[1], self.loss, self.dtype, name_y)
         return X, Y
 
@@ -264,7 +336,10 @@ class DNN:
         return out
 
     def _input(self, X, name="X"):
-        return _as_training_array(X, name, self.dtype, self.layer_dims[0])
+        """Checked X in the model's dtype, standardised when the model has input scaling."""
+        if self._input_mean is None:
+            return _as_training_array(X, name, self.dtype, self.layer_dims[0])
+        return _standardized(X, name, self.dtype, self._input_mean, self._input_scale)
 
     def predict_proba(self, X) -> Array:
         """The network's output ``AL`` of shape (n_y, m): probabilities for a sigmoid output."""
@@ -332,6 +407,22 @@ def _as_training_array(X, name, dtype, n_x):
         v.check_finite(arr, name)
         return arr
     return v.check_X(arr, n_x, dtype, name)
+
+
+def _standardized(X, name, dtype, mean, scale):
+    """``(X - mean) / scale`` in ``dtype``: one new array, after the checks any X gets."""
+    arr = np.asarray(X)
+    n_x = mean.shape[0]
+    if arr.dtype.kind not in "biuf" or arr.ndim != 2 or arr.size == 0 or arr.shape[0] != n_x:
+        arr = v.check_X(arr, n_x, dtype, name)  # raises the full message
+    v.check_finite(arr, name)
+    # Casting X (any real dtype) and the statistics to dtype inside the ufunc: one copy of X,
+    # in X's memory order (an F-ordered X stays F-ordered, as fit accepts).
+    with np.errstate(over="ignore"):  # an overflow becomes inf: the check below names it
+        out = np.subtract(arr, mean.astype(dtype, copy=False), dtype=dtype)
+        np.divide(out, scale.astype(dtype, copy=False), out=out)
+    v.check_finite(out, f"{name} standardised with input_mean and input_scale")
+    return out
 
 
 def _progress_bar(total):
