@@ -611,28 +611,28 @@ def _load_csv(path, f, label, n_x, feature_names, label_names) -> DataFile:
     try:
         header = _csv_header(path, text)
         features, label_col = _csv_columns(path, header, label, n_x, feature_names, label_names)
+        used = features + ([label_col] if label_col is not None else [])  # only these are read
+        rows = max(n_lines - 1, 0)
         # the parsed numbers, their transposed copy, and the parser's growing buffer
-        _check_budget(path, f"{max(n_lines - 1, 0)} rows of {len(header)} numbers",
-                      3 * 8 * max(n_lines - 1, 0) * len(header))  # fmt: skip
-        data = _read_csv_numbers(path, text, header)
+        _check_budget(path, f"{rows} rows of {len(used)} numbers", 3 * 8 * rows * len(used))
+        data = _read_csv_numbers(path, text, header, used)
     except UnicodeDecodeError as exc:
         raise _data_error(path, f"not UTF-8 text ({exc})") from None
     finally:
         text.detach()  # the binary file stays with its owner
     if data.shape[0] == 0:
         raise _data_error(path, "no examples below the header row")
-    used = features + ([label_col] if label_col is not None else [])
-    if not np.isfinite(data[:, used]).all():
-        i, j = (int(k) for k in np.argwhere(~np.isfinite(data[:, used]))[0])
+    if not np.isfinite(data).all():
+        i, j = (int(k) for k in np.argwhere(~np.isfinite(data))[0])
         raise _data_error(
-            path, f"line {i + 2}, column {header[used[j]]!r}: {data[i, used[j]]} is not a "
-            "finite number"
-        )  # fmt: skip
-    X = np.ascontiguousarray(data[:, features].T)
+            path, f"line {i + 2}, column {header[used[j]]!r}: {data[i, j]} is not a finite number"
+        )
+    n_features = len(features)
+    X = np.ascontiguousarray(data[:, :n_features].T)
     names = [header[j] for j in features]
     if label_col is None:
         return DataFile(X, None, names, None)
-    Y = np.ascontiguousarray(data[:, label_col].reshape(1, -1))
+    Y = np.ascontiguousarray(data[:, n_features:].T)
     return DataFile(X, Y, names, [header[label_col]])
 
 
@@ -717,21 +717,22 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _read_csv_numbers(path: Path, text, header: list[str]) -> np.ndarray:
-    """All cells below the header as float64 ``(m, n_cols)``: NumPy's fast parser first, then
-    a cell-by-cell pass to name the line and column of whatever it refused."""
+def _read_csv_numbers(path: Path, text, header: list[str], used: list[int]) -> np.ndarray:
+    """The cells of the columns ``used`` below the header, as float64 ``(m, len(used))``:
+    NumPy's fast parser first, then a cell-by-cell pass to name the line and column of whatever
+    it refused. Other columns are not parsed (they may hold text, such as an id)."""
     start = text.tell()
     try:
         with warnings.catch_warnings():  # "input contained no data": reported below, clearly
             warnings.simplefilter("ignore", UserWarning)
             data = np.loadtxt(text, delimiter=",", dtype=np.float64, ndmin=2, comments=None,
-                              quotechar='"')  # fmt: skip
+                              quotechar='"', usecols=used)  # fmt: skip
     except ValueError:
         data = None
-    if data is not None and (data.shape[0] == 0 or data.shape[1] == len(header)):
-        return data.reshape(-1, len(header)) if data.size == 0 else data
+    if data is not None and (data.shape[0] == 0 or data.shape[1] == len(used)):
+        return data.reshape(-1, len(used)) if data.size == 0 else data
     text.seek(start)
-    rows = []
+    values = []
     reader = csv.reader(text)
     try:
         for row in reader:
@@ -743,12 +744,12 @@ def _read_csv_numbers(path: Path, text, header: list[str]) -> np.ndarray:
                     path,
                     f"line {line} has {len(row)} cells but the header has {len(header)} columns",
                 )
-            rows.append([_cell(path, line, header[j], cell) for j, cell in enumerate(row)])
+            values.append([_cell(path, line, header[j], row[j]) for j in used])
     except csv.Error as exc:
         raise _data_error(
             path, f"line {reader.line_num + 1} cannot be read as CSV ({exc})"
         ) from None
-    return np.array(rows, dtype=np.float64).reshape(-1, len(header))
+    return np.array(values, dtype=np.float64).reshape(-1, len(used))
 
 
 def _cell(path: Path, line: int, column: str, cell: str) -> float:

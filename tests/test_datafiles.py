@@ -158,12 +158,16 @@ def test_names_are_returned(tmp_path):
 
 
 def test_feature_names_select_columns_by_name(tmp_path):
-    path = _csv(tmp_path / "d.csv", ["c", "y", "a", "extra", "b"],
-                [[3, 1, 1, 9, 2], [6, 0, 4, 9, 5]])  # fmt: skip
+    path = _csv(tmp_path / "d.csv", ["c", "y", "a", "id", "b"],
+                [[3, 1, 1, "x-17", 2], [6, 0, 4, "x-18", 5]])  # fmt: skip
     data = datafiles.read_data(path, feature_names=["a", "b", "c"], label_names=["y"])
     np.testing.assert_array_equal(data.X, [[1, 4], [2, 5], [3, 6]])  # in the model's order
     np.testing.assert_array_equal(data.Y, [[1, 0]])
     assert data.feature_names == ["a", "b", "c"] and data.label_names == ["y"]
+    # other columns are not read: text there is fine; a bad cell in a used one is named
+    path = _csv(tmp_path / "bad.csv", ["a", "b", "c", "y"], [[1, 2, "oops", 1]])
+    with pytest.raises(ValueError, match="line 2, column 'c': cannot read 'oops'"):
+        datafiles.read_data(path, feature_names=["a", "b", "c"], label_names=["y"])
     # no label column: unlabeled, whatever the number of columns
     path = _csv(tmp_path / "new.csv", ["b", "a", "c", "id"], [[2, 1, 3, 7]])
     data = datafiles.read_data(path, feature_names=["a", "b", "c"], label_names=["y"],
