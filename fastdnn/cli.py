@@ -181,7 +181,7 @@ def network_memory(layer_dims: list[int], m: int, itemsize: int, batch_size: int
 
 
 def _check_memory(layer_dims: list[int], m: int, dtype: str, batch_size: int | None,
-                  what: str) -> None:  # fmt: skip
+                  what: str, fix: str) -> None:  # fmt: skip
     """Refuse, before anything is allocated, a network that cannot fit in the memory left."""
     from .datafiles import available_memory, format_bytes
 
@@ -194,8 +194,7 @@ def _check_memory(layer_dims: list[int], m: int, dtype: str, batch_size: int | N
             f"{what} would need about {format_bytes(need)} of memory ({n_params:,} "
             f"parameters in {dtype}"
             + (f", work buffers for {width:,} examples" if m > 1 else "")
-            + f") but only {format_bytes(available)} is available; use smaller --layers"
-            + (" (or --batch-size, or --dtype float32)" if m > 1 else " (or --dtype float32)")
+            + f") but only {format_bytes(available)} is available; {fix}"
         )
 
 
@@ -220,6 +219,8 @@ def cmd_demo(args) -> int:
     from . import DNN
     from .datasets import load_planar_dataset
 
+    _check_memory([2, args.hidden_units, 1], 400, "float64", None,
+                  f"--hidden-units {args.hidden_units}", "use fewer --hidden-units")  # fmt: skip
     X, Y = load_planar_dataset()
     print(f"planar flower data: X {X.shape}, Y {Y.shape} (the course's week-3 data set)")
     net = DNN([2, args.hidden_units, 1], hidden="tanh", init="course", backend=args.backend,
@@ -300,7 +301,8 @@ def cmd_train(args) -> int:
             raise UserError("--progress needs tqdm: pip install 'fastdnn[progress]'") from None
     hidden = _hidden_layers(args)
     # the hidden layers alone, before the data is read (its size only makes it larger)
-    _check_memory([1, *hidden, 1], 1, args.dtype, None, f"--layers {' '.join(map(str, hidden))}")
+    _check_memory([1, *hidden, 1], 1, args.dtype, None, f"--layers {' '.join(map(str, hidden))}",
+                  "use smaller --layers (or --dtype float32)")  # fmt: skip
 
     from . import DNN, DivergenceError
     from .datafiles import read_data
@@ -309,7 +311,8 @@ def cmd_train(args) -> int:
     X, Y = data.X, data.Y
     m = X.shape[1]
     layer_dims = [X.shape[0], *hidden, Y.shape[0]]
-    _check_memory(layer_dims, m, args.dtype, args.batch_size, f"the network {layer_dims}")
+    _check_memory(layer_dims, m, args.dtype, args.batch_size, f"the network {layer_dims}",
+                  "use smaller --layers, --batch-size or --dtype float32")  # fmt: skip
     print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({m} examples)")
     if args.output == "sigmoid":
         values = set(Y.ravel().tolist()) - {0.0, 1.0}
