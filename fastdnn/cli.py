@@ -556,8 +556,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
                        "per row; or train_catvnoncat.h5")  # fmt: skip
     train.add_argument("--label", metavar="NAME",
                        help="CSV: the label column (default: the last column)")  # fmt: skip
-    train.add_argument("--layers", type=_hidden_sizes, nargs="+", default=None,
-                       metavar="N,N,...",
+    train.add_argument("--layers", type=_hidden_sizes, nargs="+", default=None, metavar="N",
                        help="hidden-layer sizes, as 20,7,5 or 20 7 5 (default 20,7,5); the "
                        "input size comes from the data, the output size from the labels; "
                        "'none': logistic regression")  # fmt: skip
