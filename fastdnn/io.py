@@ -143,8 +143,6 @@ __all__ = [
 META_KEY = "__fastdnn__"
 #: Most entries a model file may hold: W and b of MAX_LAYERS layers, state arrays, metadata.
 MAX_ENTRIES = 2 * MAX_LAYERS + len(STATE_ARRAYS) + 1
-# The old private name, for fastdnn.datafiles until it imports READ_ERRORS.
-_READ_ERRORS = READ_ERRORS
 _PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]{0,8})$")
 # A 0-d "<U" array stores 4 bytes a character; the .npy header adds at most a few KB.
 _META_ENTRY_BYTES = 4 * MAX_METADATA_CHARS + 16 * 1024
