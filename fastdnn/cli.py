@@ -1,8 +1,10 @@
 """The ``fastdnn`` command line: ``demo``, ``train``, ``predict``, ``bench``, ``info``.
 
-User mistakes (missing file, bad shape, bad flag value, unknown label column, a model and data
-of different sizes) print one line, ``fastdnn <command>: error: ...``, on stderr and exit with
-status 2, with no traceback. Flags are checked before any data is loaded or any training runs.
+User mistakes and hostile input (missing file, bad shape, bad flag value, unknown label column,
+a model and data of different sizes, a FIFO or device as data, a network too big for the memory,
+an output path that is one of the inputs) print one line, ``fastdnn <command>: error: ...``, on
+stderr and exit with status 2, with no traceback. Flags are checked before any data is loaded or
+any training runs. Warnings print one line each, ``fastdnn <command>: warning: ...``.
 
 A session::
 
@@ -14,15 +16,30 @@ A session::
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
+import math
 import os
 import platform
+import stat
 import sys
 import time
+import warnings
 
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, OSError)
-HIDDEN_CHOICES = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")  # fastdnn._types.ACTIVATIONS
-OUTPUT_CHOICES = ("sigmoid", "linear")  # fastdnn._types.OUTPUT_LOSS
+from . import __version__
+from ._types import ACTIVATIONS, OUTPUT_LOSS
+from ._validation import INITS
+from .backends import BACKENDS
+
+# Mistakes in the input, and what the library raises on a file or a request too big to serve.
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, OSError, csv.Error,
+               OverflowError, RecursionError, MemoryError)  # fmt: skip
+# The choices come from the library's own tables, so the two cannot drift apart.
+HIDDEN_CHOICES = tuple(ACTIVATIONS)
+OUTPUT_CHOICES = tuple(OUTPUT_LOSS)
+BACKEND_CHOICES = tuple(BACKENDS)
+INIT_CHOICES = tuple(INITS)
+DEFAULT_SEED = 1
 
 
 class UserError(Exception):
@@ -58,8 +75,6 @@ def _non_negative_int(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
-    import math
-
     try:
         value = float(text)
     except ValueError:
@@ -97,12 +112,45 @@ def _existing_file(path: str, flag: str) -> str:
 
 
 def _writable_path(path: str, flag: str) -> str:
+    """An output path that can be replaced atomically: a regular file we may write (or none)
+    in a folder we may write."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise UserError(f"{flag}: '{path}' is a folder; give a file name")
     if not os.path.isdir(folder):
         raise UserError(f"{flag}: the folder '{folder}' does not exist")
+    if os.path.lexists(path):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # a dangling symlink: writing replaces the link itself
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            raise UserError(
+                f"{flag}: '{path}' exists and is not a regular file (a device, FIFO or "
+                "socket); give the name of a file to write"
+            )
+        if not os.access(path, os.W_OK):
+            raise UserError(f"{flag}: '{path}' is not writable; it is left as it is")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{flag}: the folder '{folder}' is not writable")
     return path
+
+
+def _same_file(a: str, b: str) -> bool:
+    """True if ``a`` and ``b`` name one file: through symlinks, hard links or ``..``."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _refuse_overwriting_inputs(out: str, flag: str, inputs: dict[str, str]) -> None:
+    for input_flag, path in inputs.items():
+        if _same_file(out, path):
+            raise UserError(
+                f"{flag} '{out}' is the {input_flag} file '{path}'; writing there would "
+                f"destroy it: give {flag} another name"
+            )
 
 
 def _check_data_suffix(path: str, flag: str) -> None:
@@ -114,6 +162,56 @@ def _check_data_suffix(path: str, flag: str) -> None:
         )
 
 
+def network_memory(layer_dims: list[int], m: int, itemsize: int, batch_size: int | None) -> int:
+    """About how many bytes training and scoring ``layer_dims`` on ``m`` examples allocate.
+
+    The parameters four times (the flat buffer, its gradient twin, the divergence backup and
+    the initial parameter dict), one input copy in the model's dtype, and the work buffers of
+    :class:`fastdnn.train.Workspace` for a batch, plus a prediction chunk's activations.
+    """
+    dims = [int(n) for n in layer_dims]
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    width = min(batch_size or m, m)
+    widest = max([*dims[1:-1], dims[-1]])
+    work = width * (sum(dims[1:]) + dims[-1] + 2 * widest)
+    if batch_size is not None:
+        work += width * (dims[0] + dims[-1])
+    predict = min(m, 8192) * sum(dims[1:])
+    return itemsize * (4 * n_params + dims[0] * m + work + predict)
+
+
+def _check_memory(layer_dims: list[int], m: int, dtype: str, batch_size: int | None,
+                  what: str, fix: str) -> None:  # fmt: skip
+    """Refuse, before anything is allocated, a network that cannot fit in the memory left."""
+    from .datafiles import available_memory, format_bytes
+
+    need = network_memory(layer_dims, m, 4 if dtype == "float32" else 8, batch_size)
+    available = available_memory()
+    if available is not None and need > available:
+        n_params = sum(layer_dims[l] * (layer_dims[l - 1] + 1) for l in range(1, len(layer_dims)))
+        width = min(batch_size or m, m)
+        raise UserError(
+            f"{what} would need about {format_bytes(need)} of memory ({n_params:,} "
+            f"parameters in {dtype}"
+            + (f", work buffers for {width:,} examples" if m > 1 else "")
+            + f") but only {format_bytes(available)} is available; {fix}"
+        )
+
+
+def _blas_threads() -> str:
+    """`` (1 BLAS thread)``: what the timing of a run depends on; empty if unknown."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - a dependency
+        return ""
+    counts = sorted(
+        {int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"}
+    )
+    if not counts:  # pragma: no cover
+        return ""
+    return f" ({'/'.join(map(str, counts))} BLAS thread{'s' if counts[-1] > 1 else ''})"
+
+
 def cmd_demo(args) -> int:
     """Train the course's planar flower net (2-4-1, tanh) and report its accuracy."""
     import numpy as np
@@ -121,6 +219,8 @@ def cmd_demo(args) -> int:
     from . import DNN
     from .datasets import load_planar_dataset
 
+    _check_memory([2, args.hidden_units, 1], 400, "float64", None,
+                  f"--hidden-units {args.hidden_units}", "use fewer --hidden-units")  # fmt: skip
     X, Y = load_planar_dataset()
     print(f"planar flower data: X {X.shape}, Y {Y.shape} (the course's week-3 data set)")
     net = DNN([2, args.hidden_units, 1], hidden="tanh", init="course", backend=args.backend,
@@ -136,7 +236,8 @@ def cmd_demo(args) -> int:
                       cost_every=1000, print_cost=True)  # fmt: skip
     seconds = time.perf_counter() - t0
     accuracy = net.score(X, Y)
-    print(f"trained {history.n_steps} iterations on backend {args.backend!r} in {seconds:.2f} s")
+    print(f"trained {history.n_steps} iterations on backend {args.backend!r} in {seconds:.2f} s"
+          f"{_blas_threads()}")  # fmt: skip
     print(f"accuracy: {100 * accuracy:.2f} %  (the course's 4-unit tanh net reaches 90 %)")
     if args.plot:
         try:
@@ -149,12 +250,48 @@ def cmd_demo(args) -> int:
     return 0 if np.isfinite(accuracy) else 1
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _hidden_layers(args) -> list[int]:
+    """``--layers 20,7,5`` and ``--layers 20 7 5`` alike (each word is a list of sizes)."""
+    if args.layers is None:
+        return [20, 7, 5]
+    return [n for word in args.layers for n in word]
+
+
+def _standardize(net, X) -> None:
+    """Give ``net`` the training data's per-feature mean and standard deviation (0 -> 1)."""
+    import numpy as np
+
+    mean = X.mean(axis=1, dtype=np.float64, keepdims=True)
+    scale = X.std(axis=1, dtype=np.float64, keepdims=True)
+    scale[scale == 0] = 1.0  # a constant feature: centred, not divided by zero
+    net.set_input_scaling(mean, scale)
+
+
+def _scale_note(X) -> str | None:
+    """A hint when the features live on very different scales and are not standardised."""
+    import numpy as np
+
+    std = X.std(axis=1, dtype=np.float64)
+    std = std[std > 0]
+    if std.size < 2 or std.max() <= 100 * std.min():
+        return None
+    return (
+        f"note: the features' standard deviations range from {std.min():.3g} to "
+        f"{std.max():.3g}; --standardize often makes such data train much better"
+    )
+
+
 def cmd_train(args) -> int:
     """Train a network on a data file, print its costs and training score, save it."""
     # Every flag is checked before any data is read or any step is taken.
     _existing_file(args.data, "--data")
     _check_data_suffix(args.data, "--data")
     _writable_path(args.out, "--out")
+    _refuse_overwriting_inputs(args.out, "--out", {"--data": args.data})
     if args.batch_size is not None and args.iterations is None and args.epochs is None:
         raise UserError("--batch-size needs --epochs N (or --iterations N)")
     if args.progress:
@@ -162,15 +299,21 @@ def cmd_train(args) -> int:
             import tqdm  # noqa: F401
         except ImportError:
             raise UserError("--progress needs tqdm: pip install 'fastdnn[progress]'") from None
+    hidden = _hidden_layers(args)
+    # the hidden layers alone, before the data is read (its size only makes it larger)
+    _check_memory([1, *hidden, 1], 1, args.dtype, None, f"--layers {' '.join(map(str, hidden))}",
+                  "use smaller --layers (or --dtype float32)")  # fmt: skip
 
     from . import DNN, DivergenceError
-    from .datafiles import load_data
+    from .datafiles import read_data
 
-    X, Y = load_data(args.data, label=args.label)
-    layer_dims = [X.shape[0], *args.layers, Y.shape[0]]
-    print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({X.shape[1]} examples)")
-    net = DNN(layer_dims, hidden=args.hidden, output=args.output, init=args.init,
-              backend=args.backend, dtype=args.dtype, seed=args.seed)  # fmt: skip
+    data = read_data(args.data, label=args.label)
+    X, Y = data.X, data.Y
+    m = X.shape[1]
+    layer_dims = [X.shape[0], *hidden, Y.shape[0]]
+    _check_memory(layer_dims, m, args.dtype, args.batch_size, f"the network {layer_dims}",
+                  "use smaller --layers, --batch-size or --dtype float32")  # fmt: skip
+    print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({m} examples)")
     if args.output == "sigmoid":
         values = set(Y.ravel().tolist()) - {0.0, 1.0}
         if values:
@@ -179,14 +322,30 @@ def cmd_train(args) -> int:
                 f"the labels in '{args.data}' must be 0 or 1 for --output sigmoid; found "
                 f"{shown} (use --output linear for regression)"
             )
-    steps = (f"{args.iterations} iterations" if args.iterations is not None or args.epochs is None
-             else f"{args.epochs} epochs")  # fmt: skip
-    batch = f", mini-batches of {args.batch_size}" if args.batch_size else ", full batch"
-    print(f"training {layer_dims} hidden={args.hidden} output={args.output} for {steps}{batch}, "
-          f"learning rate {args.lr}, backend {args.backend!r}, {args.dtype}")  # fmt: skip
+    net = DNN(layer_dims, hidden=args.hidden, output=args.output, init=args.init,
+              backend=args.backend, dtype=args.dtype, seed=args.seed)  # fmt: skip
+    try:
+        net.feature_names = data.feature_names
+        net.label_names = data.label_names
+    except ValueError as exc:
+        raise UserError(f"the column names of '{args.data}': {exc}") from None
+    if args.standardize:
+        _standardize(net, X)
+        print("inputs standardised with the training data's mean and standard deviation "
+              "(saved with the model)")  # fmt: skip
+    else:
+        note = _scale_note(X)
+        if note:
+            print(note)
     iterations = args.iterations
     if iterations is None and args.epochs is None:
         iterations = 2500  # the course's deep-network default
+    steps = (_plural(iterations, "iteration") if iterations is not None
+             else _plural(args.epochs, "epoch"))  # fmt: skip
+    batch = f", mini-batches of {args.batch_size}" if args.batch_size else ", full batch"
+    print(f"training {layer_dims} hidden={args.hidden} output={args.output} for {steps}{batch}, "
+          f"learning rate {args.lr}, seed {args.seed}, backend {args.backend!r}, "
+          f"{args.dtype}")  # fmt: skip
     t0 = time.perf_counter()
     try:
         history = net.fit(X, Y, learning_rate=args.lr, num_iterations=iterations,
@@ -199,7 +358,8 @@ def cmd_train(args) -> int:
     if history.stop_reason == "interrupted":
         print(f"interrupted after {history.n_steps} iterations; saving the model as it is")
     else:
-        print(f"trained {history.n_steps} iterations in {seconds:.2f} s")
+        print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s"
+              f"{_blas_threads()}")  # fmt: skip
     score = net.score(X, Y)
     if args.output == "sigmoid":
         print(f"training accuracy: {100 * score:.2f} %")
@@ -219,13 +379,19 @@ def cmd_predict(args) -> int:
     _check_data_suffix(args.data, "--data")
     if args.out is not None:
         _writable_path(args.out, "--out")
+        _refuse_overwriting_inputs(args.out, "--out", {"--model": args.model,
+                                                       "--data": args.data})  # fmt: skip
 
-    from .datafiles import load_data
+    from .datafiles import read_data
     from .io import atomic_write, load_model
 
     net = load_model(args.model, backend=args.backend)
     n_x = net.layer_dims[0]
-    X, Y = load_data(args.data, label=args.label, n_x=n_x, require_labels=False)
+    # A CSV's columns are matched by name when the model knows its features' names; otherwise
+    # (npz, HDF5, or a model trained without names) by position.
+    data = read_data(args.data, label=args.label, n_x=n_x, feature_names=net.feature_names,
+                     label_names=net.label_names, require_labels=False)  # fmt: skip
+    X, Y = data.X, data.Y
     if X.shape[0] != n_x:
         raise UserError(
             f"the model '{args.model}' takes n_x = {n_x} features per example (layer_dims "
@@ -355,13 +521,24 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fastdnn", description="Train the deep-learning Course 1 networks fast on the CPU."
     )
+    parser.add_argument("--version", action="version", version=f"fastdnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = sub.add_parser("demo", help="train the course's planar flower net and print accuracy")
-    demo.add_argument("--backend", choices=["jit", "numpy", "naive"], default="jit")
-    demo.add_argument("--iterations", type=int, default=10000)
-    demo.add_argument("--learning-rate", type=float, default=1.2)
-    demo.add_argument("--hidden-units", type=int, default=4)
-    demo.add_argument("--seed", type=int, default=2)
+    demo = sub.add_parser(
+        "demo",
+        help="train the course's planar flower net and print accuracy",
+        description="Train the course's week-3 net (2 inputs, one tanh hidden layer, sigmoid "
+        "output) on the generated planar flower data set and print its accuracy.",
+    )
+    demo.add_argument("--backend", choices=BACKEND_CHOICES, default="jit",
+                      help="kernels to train with (default jit)")  # fmt: skip
+    demo.add_argument("--iterations", type=_positive_int, default=10000,
+                      help="gradient steps (default 10000, as the course)")  # fmt: skip
+    demo.add_argument("--learning-rate", type=_positive_float, default=1.2,
+                      help="learning rate (default 1.2, as the course)")  # fmt: skip
+    demo.add_argument("--hidden-units", type=_positive_int, default=4, metavar="N",
+                      help="units in the hidden layer (default 4, as the course)")  # fmt: skip
+    demo.add_argument("--seed", type=_non_negative_int, default=2,
+                      help="seed of the initialization (default 2, as the course)")  # fmt: skip
     demo.add_argument("--plot", metavar="PNG", default=None,
                       help="save the decision boundary to this PNG (needs matplotlib)")  # fmt: skip
     _add_threads(demo)
@@ -371,35 +548,50 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         "train",
         help="train a network on a data file and save it",
         description="Train a network on a .npz (X, Y), .csv or the course's cat .h5 file; print "
-        "the cost every --cost-every iterations and the training score; save the model.",
+        "the cost every --cost-every iterations and the training score; save the model (with "
+        "a CSV's column names, so that predict can match columns by name).",
     )
     train.add_argument("--data", required=True, metavar="FILE",
                        help=".npz with X (n_x, m) and Y (1, m); .csv with a header, one example "
                        "per row; or train_catvnoncat.h5")  # fmt: skip
     train.add_argument("--label", metavar="NAME",
                        help="CSV: the label column (default: the last column)")  # fmt: skip
-    train.add_argument("--layers", type=_hidden_sizes, default=[20, 7, 5], metavar="N,N,...",
-                       help="hidden-layer sizes (default 20,7,5); the input size comes from "
-                       "the data, the output size from the labels; 'none': logistic "
-                       "regression")  # fmt: skip
-    train.add_argument("--hidden", choices=HIDDEN_CHOICES, default="relu")
+    train.add_argument("--layers", type=_hidden_sizes, nargs="+", default=None, metavar="N",
+                       help="hidden-layer sizes, as 20,7,5 or 20 7 5 (default 20,7,5); the "
+                       "input size comes from the data, the output size from the labels; "
+                       "'none': logistic regression")  # fmt: skip
+    train.add_argument("--hidden", choices=HIDDEN_CHOICES, default="relu",
+                       help="activation of the hidden layers (default relu)")  # fmt: skip
     train.add_argument("--output", choices=OUTPUT_CHOICES, default="sigmoid",
                        help="sigmoid: 0/1 labels (cross-entropy); linear: regression")  # fmt: skip
-    train.add_argument("--init", choices=("xavier", "he", "course", "zeros"), default="xavier")
-    train.add_argument("--lr", type=_positive_float, default=0.0075, help="learning rate")
-    train.add_argument("--iterations", type=_positive_int, default=None,
+    train.add_argument("--init", choices=INIT_CHOICES, default="xavier",
+                       help="weight initialization (default xavier)")  # fmt: skip
+    train.add_argument("--standardize", action="store_true",
+                       help="standardise every feature with the training data's mean and "
+                       "standard deviation (saved with the model, applied by predict)")  # fmt: skip
+    train.add_argument("--lr", type=_positive_float, default=0.0075,
+                       help="learning rate (default 0.0075)")  # fmt: skip
+    steps = train.add_mutually_exclusive_group()
+    steps.add_argument("--iterations", type=_positive_int, default=None,
                        help="gradient steps (default 2500 unless --epochs is given)")  # fmt: skip
-    train.add_argument("--epochs", type=_positive_int, default=None)
+    steps.add_argument("--epochs", type=_positive_int, default=None,
+                       help="passes over the data (with --batch-size: mini-batch SGD)")  # fmt: skip
     train.add_argument("--batch-size", type=_positive_int, default=None,
                        help="mini-batch size (default: full batch, as the course)")  # fmt: skip
-    train.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    train.add_argument("--backend", choices=["jit", "numpy", "naive"], default="jit")
-    train.add_argument("--seed", type=_non_negative_int, default=None)
-    train.add_argument("--cost-every", type=_positive_int, default=100)
+    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                       help="the model's dtype (default float64; float32 halves memory "
+                       "traffic)")  # fmt: skip
+    train.add_argument("--backend", choices=BACKEND_CHOICES, default="jit",
+                       help="kernels to train with (default jit)")  # fmt: skip
+    train.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED,
+                       help=f"seed of the initialization and the shuffling (default "
+                       f"{DEFAULT_SEED}: two runs give the same model)")  # fmt: skip
+    train.add_argument("--cost-every", type=_positive_int, default=100,
+                       help="print the cost every N iterations (default 100)")  # fmt: skip
     train.add_argument("--progress", action="store_true", help="progress bar (needs tqdm)")
     train.add_argument("--out", required=True, metavar="MODEL.npz",
                        help="where to save the model (this exact name: no .npz is "
-                       "appended)")  # fmt: skip
+                       "appended); never one of the inputs")  # fmt: skip
     _add_threads(train)
     train.set_defaults(func=cmd_train)
 
@@ -407,31 +599,54 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         "predict",
         help="predict with a saved model",
         description="Write one prediction per example (CSV with a header) and, when the data "
-        "has labels, print the accuracy (or R^2).",
+        "has labels, print the accuracy (or R^2). A CSV's feature columns are matched by "
+        "name when the model was trained on a CSV (any order; other columns are ignored).",
     )
-    predict.add_argument("--model", required=True, metavar="MODEL.npz")
-    predict.add_argument("--data", required=True, metavar="FILE")
+    predict.add_argument("--model", required=True, metavar="MODEL.npz",
+                         help="a model saved by fastdnn train")  # fmt: skip
+    predict.add_argument("--data", required=True, metavar="FILE",
+                         help=".npz with X (n_x, m) (and Y for a score); .csv with a header, "
+                         "one example per row; or the course's cat .h5")  # fmt: skip
     predict.add_argument("--label", metavar="NAME",
-                         help="CSV: the label column (default: the last column when the file "
-                         "has one more column than the model has inputs)")  # fmt: skip
+                         help="CSV: the label column (default: the model's label column if "
+                         "present; for a model without column names, the last column when "
+                         "the file has one more column than the model has inputs)")  # fmt: skip
     predict.add_argument("--out", metavar="CSV", default=None,
                          help="where to write the predictions (default: stdout, with the "
-                         "accuracy on stderr)")  # fmt: skip
-    predict.add_argument("--backend", choices=["jit", "numpy", "naive"], default="jit")
+                         "accuracy on stderr); never one of the inputs")  # fmt: skip
+    predict.add_argument("--backend", choices=BACKEND_CHOICES, default="jit",
+                         help="kernels to predict with (default jit)")  # fmt: skip
     _add_threads(predict)
     predict.set_defaults(func=cmd_predict)
 
     _add_bench(sub, load=bench)
     info = sub.add_parser("info", help="versions, BLAS, threads, numba cache")
     info.set_defaults(func=cmd_info)
+    parser.commands = sub.choices  # name -> sub-parser: errors point to the command's help
     return parser
+
+
+def _one_line_warnings(command: str):
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"fastdnn {command}: warning: {text}", file=sys.stderr if file is None else file)
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``fastdnn`` command; return its exit status (2 for a user mistake)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(bench=bool(argv) and argv[0] == "bench")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's parser, so the hint is 'fastdnn train --help'
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(args.command)
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         _apply_threads(args)
         return args.func(args)
@@ -440,12 +655,23 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())  # so that the exit's final flush cannot fail
         return 1
     except (UserError, *USER_ERRORS) as exc:
-        message = " ".join(str(exc).split())  # one line, whatever the message
-        print(f"fastdnn {args.command}: error: {message}", file=sys.stderr)
+        print(f"fastdnn {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"fastdnn {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _message(exc: BaseException) -> str:
+    """One line for any error, saying what kind it is when its text alone would not."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, MemoryError):
+        return f"not enough memory ({text or 'MemoryError'})"
+    if isinstance(exc, RecursionError):
+        return f"the input is nested too deeply to be read ({text})"
+    if isinstance(exc, (OverflowError, csv.Error)):
+        return f"{type(exc).__name__}: {text}"
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

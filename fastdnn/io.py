@@ -1,116 +1,183 @@
-"""Saving and loading models.
+"""Saving and loading models: arrays plus metadata in one ``.npz`` file.
 
 Model files
 -----------
-:func:`save_model` writes a :class:`fastdnn.DNN` to one ``.npz`` archive (a zip of ``.npy``
+:meth:`fastdnn.DNN.save` (or :func:`save_model`) writes one ``.npz`` archive (a zip of ``.npy``
 arrays, readable with ``np.load(path)`` and no fastdnn at all). Its entries:
 
-=================  ====================  ========================================
-entry              shape / dtype         contents
-=================  ====================  ========================================
-``W1`` ... ``WL``  ``(n[l], n[l-1])``    weights of layer l, in the model's dtype
-``b1`` ... ``bL``  ``(n[l], 1)``         biases of layer l, in the model's dtype
-``__fastdnn__``    0-d unicode (``<U``)  a JSON object: the metadata below
-=================  ====================  ========================================
+=================  =======================  ===================================================
+entry              shape / dtype            contents
+=================  =======================  ===================================================
+``W1`` ... ``WL``  ``(n[l], n[l-1])``       weights of layer l, in the model's dtype
+``b1`` ... ``bL``  ``(n[l], 1)``            biases of layer l, in the model's dtype
+``input_mean``     ``(n[0], 1)``, float64   input standardisation, when the model has it (both
+``input_scale``    ``(n[0], 1)``, float64   or neither; see ``DNN.set_input_scaling``)
+``__fastdnn__``    0-d unicode (``<U``)     a JSON object: the metadata below
+=================  =======================  ===================================================
 
-The JSON object (``format_version`` 1):
+The JSON object (``format_version`` 2):
 
-===================  ==============================  ===============================================
+===================  ==============================  ===========================================
 key                  type                            meaning
-===================  ==============================  ===============================================
+===================  ==============================  ===========================================
 ``format``           ``"fastdnn.DNN"``               identifies the file as a fastdnn model
-``format_version``   int (1)                         bumped when a reader must change
+``format_version``   int (2)                         bumped when a reader must change
 ``fastdnn_version``  str                             the fastdnn that wrote the file
 ``layer_dims``       list of int                     ``[n_x, n_1, ..., n_L]``
-``hidden``           str                             hidden activation (``"relu"``, ``"tanh"``, ...)
+``hidden``           str                             hidden activation (``"relu"``, ...)
 ``output``           ``"sigmoid"`` or ``"linear"``   output activation (sets the loss)
 ``slope``            float                           negative-side slope of ``leaky_relu``
 ``dtype``            ``"float64"`` or ``"float32"``  dtype of every W and b
 ``init``             str                             initialization the model was created with
 ``n_steps``          int                             gradient steps trained so far
-``seed``             int or null (optional)          the model's seed, when it was an int
+``seed``             int or null                     the model's seed
 ``history``          object (optional)               the last ``fit``'s :class:`~fastdnn.History`:
                                                      ``iterations``, ``costs`` (null for a
                                                      non-finite cost), ``val_iterations``,
-                                                     ``val_costs``, ``val_accuracy``, ``n_steps``,
-                                                     ``wall_time``, ``stop_reason``
-===================  ==============================  ===============================================
+                                                     ``val_costs``, ``val_accuracy``,
+                                                     ``n_steps``, ``wall_time``, ``stop_reason``
+``rng``              object (optional)               the mini-batch shuffling generator's
+                                                     ``bit_generator.state`` (PCG64: ``state``,
+                                                     ``inc`` < 2**128, ``has_uint32``,
+                                                     ``uinteger``), so training continues
+                                                     after ``load`` exactly as it would have
+``feature_names``    list of str (optional)          one name per input feature
+``label_names``      list of str (optional)          one name per output
+``arrays``           object (optional)               every entry beside ``W1, b1, ...`` and the
+                                                     metadata: ``{name: {"shape": [...],
+                                                     "dtype": "..."}}``
+===================  ==============================  ===========================================
 
-The metadata may also be stored as a 1-D ``uint8`` array of UTF-8 bytes; object arrays are
-never written, and never read: files are opened with ``np.load(..., allow_pickle=False)``, so
-loading a file cannot run code. A "course-style" archive holding only ``W1, b1, ...`` (as
-``np.savez("params.npz", **parameters)`` writes from the course's notebooks) loads too; its
-activations are then given by the caller.
+``format_version`` 1 files (without ``rng``, ``feature_names``, ``label_names``, ``arrays``)
+load too. New kinds of saved state (an optimizer's buffers) are new named arrays: listed in
+``arrays`` and checked like the parameters (``fastdnn._metadata.STATE_ARRAYS``). The metadata
+may also be stored as a 1-D ``uint8`` array of UTF-8 bytes. A "course-style" archive holding
+only ``W1, b1, ...`` (as ``np.savez("params.npz", **parameters)`` writes from the course's
+notebooks) loads too; its activations are then given by the caller.
 
-Files are written atomically: to a temporary file in the target's directory, flushed to disk,
-then renamed over the target with :func:`os.replace`. An interrupted save leaves the previous
-file (if any) untouched and no partial file under the target's name. The model is saved to
-exactly the path given: ``".npz"`` is *not* appended (unlike :func:`numpy.savez`).
+Loading untrusted files
+-----------------------
+A file costs what it declares, no more. :func:`read_model` checks, in this order and before
+reading any payload: that the path is a regular file; the zip directory (at most
+``2 * MAX_LAYERS + 3`` entries, each a ``.npy``, no name twice, stored or deflated); the
+entry names (``W``/``b`` of at most :data:`MAX_LAYERS` layers, the metadata, the listed state
+arrays, nothing else); the metadata (at most :data:`MAX_METADATA_CHARS` characters, checked key
+by key); then every entry's ``.npy`` header (read through a few-kilobyte budget) against
+``layer_dims`` and the dtype, and its ``shape x itemsize`` against the size the zip directory
+gives. Only then are payloads read, in bounded chunks, straight into the model's parameter
+buffer. Object arrays are never read, so loading cannot run code. Every problem is a
+``ValueError`` naming the file and what is wrong, with any name from the file cut short.
+
+Saving
+------
+A file is written atomically (:func:`atomic_write`): to a temporary file beside the target,
+flushed to disk, then renamed over it; an interrupted save leaves the previous file untouched.
+The metadata is checked by the same code that checks it on loading, so ``save`` never writes a
+file ``load`` would refuse. The model is saved to exactly the path given (``".npz"`` is not
+appended, unlike :func:`numpy.savez`). A read-only target, a folder, a FIFO or a device is
+refused; a symbolic link is written through (the file it points to is replaced).
 
 Data files for the command line are read by :mod:`fastdnn.datafiles`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
 import math
-import numbers
 import os
 import re
-import struct
-import tempfile
-import zipfile
-import zlib
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _validation as v
+from ._archive import READ_ERRORS, Archive, ArchiveError, Header, clip, clip_name
+from ._atomic import atomic_write
+from ._layout import n_parameters, param_views
+from ._metadata import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_LAYERS,
+    MAX_METADATA_CHARS,
+    MAX_NAME_CHARS,
+    STATE_ARRAYS,
+    ModelMeta,
+    NewerFormatError,
+    check_input_scaling,
+    check_names,
+    check_seed,
+    history_record,
+    load_json,
+    metadata_json,
+    parse_metadata,
+)
+from ._types import LEAKY_SLOPE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import DNN
 
-FORMAT_NAME = "fastdnn.DNN"
-FORMAT_VERSION = 1
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MAX_ENTRIES",
+    "MAX_LAYERS",
+    "MAX_METADATA_CHARS",
+    "MAX_NAME_CHARS",
+    "META_KEY",
+    "READ_ERRORS",
+    "ModelFile",
+    "ModelMeta",
+    "atomic_write",
+    "check_input_scaling",
+    "check_names",
+    "check_seed",
+    "history_record",
+    "load_model",
+    "read_model",
+    "save_model",
+    "write_model",
+]
+
 META_KEY = "__fastdnn__"
-
-_REQUIRED_META = (
-    "format",
-    "format_version",
-    "fastdnn_version",
-    "layer_dims",
-    "hidden",
-    "output",
-    "slope",
-    "dtype",
-    "init",
-    "n_steps",
-)
-_OPTIONAL_META = ("seed", "history")
-_HISTORY_LISTS = ("iterations", "costs", "val_iterations", "val_costs", "val_accuracy")
-_PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
-
-# What a damaged or foreign file can raise while numpy/zipfile read it.
-_READ_ERRORS = (
-    ValueError,
-    OSError,
-    EOFError,
-    zipfile.BadZipFile,
-    zlib.error,
-    struct.error,
-    KeyError,
-    UnicodeDecodeError,
-    NotImplementedError,
-)
+#: Most entries a model file may hold: W and b of MAX_LAYERS layers, state arrays, metadata.
+MAX_ENTRIES = 2 * MAX_LAYERS + len(STATE_ARRAYS) + 1
+_PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]{0,8})$")
+# A 0-d "<U" array stores 4 bytes a character; the .npy header adds at most a few KB.
+_META_ENTRY_BYTES = 4 * MAX_METADATA_CHARS + 16 * 1024
 
 
-# --------------------------------------------------------------------------------- saving
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file's checked contents, as :func:`read_model` returns them (no model built).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file read.
+    meta : ModelMeta
+        The checked metadata (defaults, for a course-style file).
+    theta : ndarray of shape (n_parameters,), the model's dtype
+        Every ``W`` and ``b`` in one flat buffer, laid out as :class:`fastdnn.DNN` keeps them.
+    arrays : dict of str to ndarray
+        The state arrays the file holds (``input_mean``, ``input_scale``), read-only.
+    """
+
+    path: Path
+    meta: ModelMeta
+    theta: np.ndarray
+    arrays: Mapping[str, np.ndarray]
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The course's dict ``{"W1", "b1", ...}``: views into :attr:`theta`."""
+        return param_views(self.theta, self.meta.layer_dims)
+
+
+# ------------------------------------------------------------------------------ public calls
 def save_model(net: DNN, path: str | os.PathLike) -> Path:
-    """Save a model to a ``.npz`` file, atomically.
+    """Save a model to a ``.npz`` file, atomically: the same as ``net.save(path)``.
 
     Parameters
     ----------
@@ -118,7 +185,8 @@ def save_model(net: DNN, path: str | os.PathLike) -> Path:
         The model. Its parameters must be finite.
     path : str or path-like
         Where to write, exactly: ``".npz"`` is not appended. An existing file is replaced
-        only once the new one is complete (see the module docstring for the format).
+        only once the new one is complete (see the module docstring for the format, and for
+        the targets that are refused).
 
     Returns
     -------
@@ -130,11 +198,11 @@ def save_model(net: DNN, path: str | os.PathLike) -> Path:
     TypeError
         If ``net`` is not a :class:`fastdnn.DNN`.
     ValueError
-        If the parameters hold NaN or inf (:func:`load_model` would refuse the file).
-    FileNotFoundError
-        If the folder of ``path`` does not exist.
-    IsADirectoryError
-        If ``path`` is a folder.
+        If the model holds something :func:`load_model` would refuse (NaN or inf
+        parameters), or ``path`` is a FIFO or a device.
+    FileNotFoundError, IsADirectoryError, PermissionError
+        If the folder of ``path`` does not exist, ``path`` is a folder, or it cannot be
+        written (read-only file or folder).
 
     Examples
     --------
@@ -145,126 +213,13 @@ def save_model(net: DNN, path: str | os.PathLike) -> Path:
     >>> load_model(path).layer_dims
     [3, 2, 1]
     """
-    from . import __version__
-    from .network import DNN
+    from .network import DNN  # here, not at the top: network imports this module
 
     if not isinstance(net, DNN):
         raise TypeError(f"net must be a fastdnn.DNN; got {type(net).__name__}")
-    path = Path(os.fspath(path))
-    params = net.params
-    for key, a in params.items():
-        if not np.isfinite(a).all():
-            raise ValueError(
-                f"cannot save the model to '{path}': parameter {key} holds non-finite values "
-                "(NaN or inf), which load_model refuses; retrain with a smaller learning rate"
-            )
-    meta = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "fastdnn_version": __version__,
-        "layer_dims": [int(n) for n in net.layer_dims],
-        "hidden": net.hidden,
-        "output": net.output,
-        "slope": float(net.slope),
-        "dtype": net.dtype.name,
-        "init": net.init,
-        "n_steps": int(net.n_steps_),
-        "seed": _json_seed(net.seed),
-    }
-    if net.history_ is not None:
-        meta["history"] = _history_to_json(net.history_)
-    arrays = dict(params)
-    arrays[META_KEY] = np.array(json.dumps(meta, allow_nan=False))  # 0-d unicode, no pickle
-
-    def write(f: IO[bytes]) -> None:
-        np.savez(f, **arrays)  # a file object: savez appends no suffix
-
-    atomic_write(path, write)
-    return path
+    return net.save(path)
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    The temporary file is flushed and fsync'ed before :func:`os.replace`, which is atomic on
-    POSIX and Windows: readers see the old file or the new one, never a mix. On any error
-    (including ``KeyboardInterrupt``) the temporary file is removed and ``path`` is untouched.
-    A new file gets the usual permissions (``0o666`` less the umask); a replaced file keeps
-    its mode.
-    """
-    path = Path(os.fspath(path))
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write '{path}': the folder '{folder}' does not exist")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write '{path}': it is a folder; give a file name")
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except OSError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # there is no read-only query; set and restore at once
-    os.umask(mask)
-    return mask
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse
-        pass
-    finally:
-        os.close(fd)
-
-
-def _json_seed(seed):
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    return None  # a Generator or SeedSequence cannot be written as JSON
-
-
-def _json_float(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _history_to_json(history) -> dict:
-    out = {}
-    for f in dataclasses.fields(history):
-        value = getattr(history, f.name)
-        if f.name in _HISTORY_LISTS:
-            conv = int if f.name.endswith("iterations") else _json_float
-            out[f.name] = [conv(x) for x in value]
-        elif f.name == "n_steps":
-            out[f.name] = int(value)
-        elif f.name == "wall_time":
-            out[f.name] = _json_float(value)
-        else:
-            out[f.name] = str(value)
-    return out
-
-
-# --------------------------------------------------------------------------------- loading
 def load_model(
     path: str | os.PathLike,
     backend: str | None = None,
@@ -273,6 +228,8 @@ def load_model(
     output: str | None = None,
 ) -> DNN:
     """Load a model written by :func:`save_model`, or a course-style ``W1, b1, ...`` archive.
+
+    The same as :meth:`fastdnn.DNN.load`.
 
     Parameters
     ----------
@@ -289,301 +246,352 @@ def load_model(
     -------
     DNN
         Parameters bitwise equal to the saved ones, with the saved ``hidden``, ``output``,
-        ``slope``, ``dtype``, ``init``, ``n_steps_`` (and ``seed``, ``history_`` when stored).
+        ``slope``, ``dtype``, ``init``, ``seed``, ``n_steps_``, ``history_``, names, input
+        scaling and shuffling state.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        Naming the file and what is wrong, for anything but a valid model: not a zip archive,
-        truncated or corrupted, pickled (object) arrays, another format, a newer
-        ``format_version``, missing or extra entries, shapes that disagree with
-        ``layer_dims``, a dtype other than the recorded one, unknown activations, non-finite
-        values.
+        Naming the file and what is wrong, for anything but a valid model (see "Loading
+        untrusted files" in the module docstring).
     """
-    from .network import DNN
+    from .network import DNN  # here, not at the top: network imports this module
 
+    return DNN.load(path, backend, hidden=hidden, output=output)
+
+
+def read_model(
+    path: str | os.PathLike, *, hidden: str | None = None, output: str | None = None
+) -> ModelFile:
+    """Read and check a model file; return its metadata and arrays (no model is built).
+
+    Parameters and errors are those of :func:`load_model`; see the module docstring for the
+    order of the checks.
+    """
     path = Path(os.fspath(path))
-    backend = v.check_backend("jit" if backend is None else backend)
     if hidden is not None:
         v.check_activation("hidden", hidden)
     if output is not None:
         v.check_output(output)
-    entries = _read_npz(path)
-    meta_raw = entries.pop(META_KEY, None)
-    params, extra = {}, []
-    for key, a in entries.items():
-        if _PARAM_KEY.match(key):
-            params[key] = a
-        else:
-            extra.append(key)
-    if not params:
-        raise _bad(
-            path,
-            f"no parameters W1, b1, ...; its entries are {sorted(entries) or 'none'}"
-            + (
-                " (is this a data file? load it with fastdnn.datafiles.load_data)"
-                if {"X", "Y", "x", "y"} & set(entries)
-                else ""
-            ),
-        )
-    if extra:
-        raise _bad(
-            path,
-            f"unexpected entries {sorted(extra)}; a model holds W1, b1, ..., WL, bL "
-            f"and {META_KEY!r} only",
-        )
-    L = max(int(_PARAM_KEY.match(k).group(2)) for k in params)
-    expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
-    if set(params) != expected:
-        raise _bad(
-            path,
-            f"parameters missing for a {L}-layer network: "
-            f"{sorted(expected - set(params), key=_param_order)}",
-        )
-
-    if meta_raw is None:  # course-style: W1, b1, ... only
-        for key in sorted(params, key=_param_order):
-            _check_param_array(path, key, params[key], None)
-        try:
-            checked, dims, dtype = v.check_params(params)
-        except (ValueError, TypeError) as exc:
-            raise _bad(path, str(exc)) from None
-        net = DNN(
-            dims,
-            hidden=hidden or "relu",
-            output=output or "sigmoid",
-            init="zeros" if len(dims) == 2 else "xavier",
-            backend=backend,
-            dtype=dtype,
-        )
-        net.set_params(checked)
-        return net
-
-    meta = _parse_meta(path, meta_raw)
-    dims = meta["layer_dims"]
-    dtype = np.dtype(meta["dtype"])
-    if len(dims) - 1 != L:
-        raise _bad(
-            path,
-            f"layer_dims {dims} describe {len(dims) - 1} layers but the file "
-            f"holds parameters for {L}",
-        )
-    for l in range(1, L + 1):
-        for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
-            _check_param_array(path, key, params[key], dtype)
-            if params[key].shape != shape:
-                raise _bad(
-                    path,
-                    f"{key} has shape {params[key].shape} but layer_dims {dims} require {shape}",
-                )
-    for name, value in (("hidden", hidden), ("output", output)):
-        if value is not None and value != meta[name]:
-            raise ValueError(
-                f"{name}={value!r} was given but '{path}' is a fastdnn model saved with "
-                f"{name}={meta[name]!r}; leave {name} out to use the saved one"
-            )
-    net = DNN(
-        dims,
-        hidden=meta["hidden"],
-        output=meta["output"],
-        init="zeros" if len(dims) == 2 else "xavier",
-        backend=backend,
-        dtype=dtype,
-        seed=meta.get("seed"),
-        slope=meta["slope"],
-    )
-    net.init = meta["init"]
-    net.set_params(params)
-    net.n_steps_ = meta["n_steps"]
-    if meta.get("history") is not None:
-        net.history_ = _history_from_json(path, meta["history"])
-    return net
-
-
-def _param_order(key: str):
-    m = _PARAM_KEY.match(key)
-    return (int(m.group(2)), m.group(1) == "b") if m else (0, False)
-
-
-def _bad(path: Path, what: str) -> ValueError:
-    return ValueError(f"cannot load a fastdnn model from '{path}': {what}")
-
-
-def _read_npz(path: Path) -> dict:
-    """Every entry of an npz archive, read in full with pickles refused."""
-    if not path.exists():
-        raise FileNotFoundError(f"model file not found: '{path}'")
-    if path.is_dir():
-        raise _bad(path, "it is a folder, not a .npz file")
-    if path.stat().st_size == 0:
-        raise _bad(path, "the file is empty (0 bytes)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):  # pragma: no cover
-                raise TypeError
-            entries = {}
-            for key in archive.files:
-                try:
-                    value = archive[key]
-                except _READ_ERRORS as exc:
-                    if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
-                        raise _bad(
-                            path,
-                            f"entry {key!r} holds pickled Python objects (an "
-                            "object array); fastdnn never unpickles, since that can "
-                            "run code",
-                        ) from None
-                    raise _bad(
-                        path,
-                        f"entry {key!r} is corrupted or truncated ({type(exc).__name__}: {exc})",
-                    ) from None
-                if not isinstance(value, np.ndarray):
-                    raise _bad(path, f"entry {key!r} is not a .npy array")
-                entries[key] = value
-    except AttributeError:  # pragma: no cover
-        raise _bad(path, "not a .npz archive") from None
-    except TypeError:
-        raise _bad(path, "it is a single .npy array, not a .npz archive") from None
-    except ValueError as exc:
-        if str(exc).startswith("cannot load a fastdnn model"):
-            raise
-        if "pickle" in str(exc).lower():  # np.load's answer for bytes that are neither format
-            raise _bad(path, "not a .npz archive (not a zip file, nor a .npy array)") from None
-        raise _bad(path, f"not a readable .npz archive ({exc})") from None
-    except zipfile.BadZipFile as exc:
-        raise _bad(path, f"not a valid .npz (zip) archive, or a truncated one ({exc})") from None
+        with Archive(path, MAX_ENTRIES) as archive:
+            n_layers = _check_names(archive.names)
+            if META_KEY in archive.names:
+                meta = _read_metadata(archive)
+                _check_activations(path, meta, hidden, output)
+                headers = _check_entries(archive, n_layers, meta)
+            else:
+                meta, headers = _course_style(archive, n_layers, hidden, output)
+            theta = _read_params(archive, headers, meta)
+            arrays = _read_state(archive, headers, meta)
     except FileNotFoundError:
-        raise
-    except _READ_ERRORS as exc:
-        raise _bad(
-            path, f"the file is damaged or unreadable ({type(exc).__name__}: {exc})"
-        ) from None
-    return entries
-
-
-def _check_param_array(path: Path, key: str, a: np.ndarray, dtype: np.dtype | None) -> None:
-    if a.dtype.kind not in "biuf":
-        raise _bad(path, f"{key} has dtype {a.dtype}; parameters must be real numbers")
-    if dtype is not None and a.dtype != dtype:
-        raise _bad(path, f"{key} has dtype {a.dtype} but the file records dtype {dtype.name}")
-    if a.ndim != 2 and not (key.startswith("b") and dtype is None and a.ndim == 1):
-        raise _bad(path, f"{key} must be 2-D; got shape {a.shape}")
-    if a.size == 0:
-        raise _bad(path, f"{key} is empty (shape {a.shape})")
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise _bad(path, f"{key} holds a non-finite value ({a[bad]} at index {bad})")
-
-
-def _parse_meta(path: Path, raw: np.ndarray) -> dict:
-    """The metadata JSON, validated key by key."""
-    if raw.dtype.kind == "U" and raw.ndim == 0:
-        text = str(raw[()])
-    elif raw.dtype == np.uint8 and raw.ndim == 1:
-        try:
-            text = raw.tobytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise _bad(path, f"{META_KEY!r} is not UTF-8 text") from None
-    else:
-        raise _bad(
-            path,
-            f"{META_KEY!r} must be a 0-d unicode array or 1-D uint8 bytes; got "
-            f"dtype {raw.dtype}, shape {raw.shape}",
-        )
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _bad(path, f"{META_KEY!r} is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise _bad(path, f"{META_KEY!r} must be a JSON object; got {type(meta).__name__}")
-    if meta.get("format") != FORMAT_NAME:
-        raise _bad(path, f"format is {meta.get('format')!r}, expected {FORMAT_NAME!r}")
-    version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _bad(path, f"format_version must be a positive integer; got {version!r}")
-    if version > FORMAT_VERSION:
+        raise FileNotFoundError(f"model file not found: '{path}'") from None
+    except NewerFormatError as exc:
         from . import __version__
 
         raise _bad(
             path,
-            f"it has format_version {version} (written by fastdnn "
-            f"{meta.get('fastdnn_version', '?')}), but this fastdnn ({__version__}) reads "
-            f"format_version {FORMAT_VERSION} at most; upgrade fastdnn to load it",
-        )
-    missing = [k for k in _REQUIRED_META if k not in meta]
-    if missing:
-        raise _bad(path, f"the metadata is missing {missing}")
-    extra = sorted(set(meta) - set(_REQUIRED_META) - set(_OPTIONAL_META))
-    if extra:
-        raise _bad(path, f"unknown metadata keys {extra} for format_version {version}")
+            f"it has format_version {exc.version} (written by fastdnn {exc.writer}), but this "
+            f"fastdnn ({__version__}) reads format_version {FORMAT_VERSION} at most; upgrade "
+            "fastdnn to load it",
+        ) from None
+    except ArchiveError as exc:
+        raise _bad(path, str(exc)) from None
+    return ModelFile(path, meta, theta, arrays)
+
+
+def write_model(
+    path: str | os.PathLike,
+    meta: ModelMeta,
+    theta: np.ndarray,
+    arrays: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """Write a model file atomically, after checking it as :func:`read_model` would.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The target (see :func:`atomic_write` for what is refused).
+    meta : ModelMeta
+        The metadata; ``format_version`` and ``fastdnn_version`` are written as this
+        fastdnn's.
+    theta : ndarray of shape (n_parameters,)
+        Every ``W`` and ``b``, flat, in ``meta.dtype``.
+    arrays : dict of str to ndarray, optional
+        The state arrays ``meta.arrays`` names.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` and the problem, for anything a reader would refuse; nothing is
+        written then.
+    """
+    from . import __version__  # here: the package imports this module before defining it
+
+    path = Path(os.fspath(path))
+    arrays = dict(arrays or {})
+
+    def refuse(what: str) -> ValueError:
+        return ValueError(f"cannot save the model to '{path}': {what}")
+
     try:
-        dims = meta["layer_dims"]
-        if not isinstance(dims, list):
-            raise TypeError(f"layer_dims must be a list of positive integers; got {dims!r}")
-        meta["layer_dims"] = v.check_layer_dims(dims)
-        v.check_activation("hidden", meta["hidden"])
-        v.check_output(meta["output"])
-        if meta["dtype"] not in v.FLOAT_DTYPES:
-            raise ValueError(f"dtype must be 'float64' or 'float32'; got {meta['dtype']!r}")
-        v.check_choice(meta["init"], "init", v.INITS)
-        meta["slope"] = v.check_positive_finite(meta["slope"], "slope")
-        n_steps = meta["n_steps"]
-        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
-            raise ValueError(f"n_steps must be a non-negative integer; got {n_steps!r}")
-        seed = meta.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or null; got {seed!r}")
-        if not isinstance(meta["fastdnn_version"], str):
-            raise ValueError(f"fastdnn_version must be a string; got {meta['fastdnn_version']!r}")
+        text = metadata_json(meta, __version__)
+        if len(text) > MAX_METADATA_CHARS:
+            raise ValueError(
+                f"the metadata would be {len(text)} characters; a model file holds at most "
+                f"{MAX_METADATA_CHARS} (a very long history or very many feature names)"
+            )
+        checked = parse_metadata(load_json(text))  # the checks load runs
     except (ValueError, TypeError) as exc:
-        raise _bad(path, f"bad metadata: {exc}") from None
-    return meta
+        raise refuse(f"{exc}; load would refuse such a file") from None
+    dtype = np.dtype(checked.dtype)
+    size = n_parameters(checked.layer_dims)
+    if not isinstance(theta, np.ndarray) or theta.dtype != dtype or theta.shape != (size,):
+        raise refuse(f"theta must be a {dtype.name} array of shape ({size},) for the metadata")
+    params = param_views(theta, checked.layer_dims)
+    for key, a in params.items():
+        if not _all_finite(a):
+            raise refuse(
+                f"parameter {key} holds non-finite values (NaN or inf), which load_model "
+                "refuses; retrain with a smaller learning rate"
+            )
+    if sorted(arrays) != sorted(checked.arrays):
+        raise refuse(f"the arrays {sorted(arrays)} differ from the listed {sorted(meta.arrays)}")
+    for name, a in arrays.items():
+        shape, array_dtype = checked.array_spec(name)
+        if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != array_dtype:
+            raise refuse(f"{name} must be a {array_dtype.name} array of shape {shape}")
+    try:
+        n_x = checked.layer_dims[0]
+        check_input_scaling(arrays.get("input_mean"), arrays.get("input_scale"), n_x)
+    except (ValueError, TypeError) as exc:
+        raise refuse(f"input scaling: {exc}") from None
+    entries = {**params, **arrays, META_KEY: np.array(text)}  # 0-d unicode: no pickle
+
+    def write(f) -> None:
+        np.savez(f, **entries)  # a file object: savez appends no suffix
+
+    atomic_write(path, write)
+    return path
 
 
-def _history_from_json(path: Path, h):
-    from .train import History
+# ------------------------------------------------------------------------------ reading steps
+def _bad(path: Path, what: str) -> ValueError:
+    return ValueError(f"cannot load a fastdnn model from '{path}': {clip(what, 2000)}")
 
-    def bad(what):
-        return _bad(path, f"bad metadata: history {what}")
 
-    if not isinstance(h, dict):
-        raise bad(f"must be a JSON object; got {type(h).__name__}")
-    names = {f.name for f in dataclasses.fields(History)}
-    unknown = sorted(set(h) - names)
-    if unknown:
-        raise bad(f"has unknown keys {unknown}")
-    kwargs = {}
-    for name in _HISTORY_LISTS:
-        values = h.get(name, [])
-        if not isinstance(values, list):
-            raise bad(f"{name} must be a list; got {type(values).__name__}")
-        if name.endswith("iterations"):
-            if not all(isinstance(x, int) and not isinstance(x, bool) for x in values):
-                raise bad(f"{name} must hold integers")
-            kwargs[name] = list(values)
-        else:
-            if not all(
-                x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
-                for x in values
-            ):
-                raise bad(f"{name} must hold numbers (or null)")
-            kwargs[name] = [math.nan if x is None else float(x) for x in values]
-    if len(kwargs["costs"]) != len(kwargs["iterations"]):
-        raise bad(f"has {len(kwargs['costs'])} costs for {len(kwargs['iterations'])} iterations")
-    n_steps = h.get("n_steps", 0)
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
-        raise bad(f"n_steps must be a non-negative integer; got {n_steps!r}")
-    wall = h.get("wall_time", 0.0)
-    if wall is not None and (isinstance(wall, bool) or not isinstance(wall, (int, float))):
-        raise bad(f"wall_time must be a number; got {wall!r}")
-    stop = h.get("stop_reason", "completed")
-    if not isinstance(stop, str):
-        raise bad(f"stop_reason must be a string; got {stop!r}")
-    return History(
-        n_steps=n_steps,
-        wall_time=math.nan if wall is None else float(wall),
-        stop_reason=stop,
-        **kwargs,
+def _name_list(names) -> str:
+    names = sorted(names, key=_param_order)
+    shown = ", ".join(clip_name(n) for n in names[:10])
+    return f"[{shown}{f', ... ({len(names) - 10} more)' if len(names) > 10 else ''}]"
+
+
+def _param_order(key: str):
+    m = _PARAM_KEY.match(key)
+    return (0, int(m.group(2)), m.group(1) == "b", "") if m else (1, 0, False, key)
+
+
+def _check_names(names: list[str]) -> int:
+    """Refuse unexpected or missing entry names; return the number of layers the W/b give."""
+    layers, unexpected = {}, []
+    for name in names:
+        m = _PARAM_KEY.match(name)
+        if m:
+            layers[name] = int(m.group(2))  # at most 9 digits
+        elif name != META_KEY and name not in STATE_ARRAYS:
+            unexpected.append(name)
+    if not layers:
+        hint = {"X", "Y", "x", "y"} & set(names)
+        raise ArchiveError(
+            f"no parameters W1, b1, ...; its entries are {_name_list(names) if names else 'none'}"
+            + (" (is this a data file? load it with fastdnn.datafiles.load_data)" if hint else "")
+        )
+    if unexpected:
+        raise ArchiveError(
+            f"unexpected entries {_name_list(unexpected)}; a model holds W1, b1, ..., WL, bL, "
+            f"{META_KEY!r} and the arrays its metadata lists ({', '.join(STATE_ARRAYS)})"
+        )
+    n_layers = max(layers.values())
+    if n_layers > MAX_LAYERS:
+        raise ArchiveError(
+            f"entry {clip_name(max(layers, key=layers.get))} is for layer {n_layers}, but a "
+            f"model file holds at most {MAX_LAYERS} layers"
+        )
+    missing = {f"{p}{l}" for l in range(1, n_layers + 1) for p in "Wb"} - set(layers)
+    if missing:
+        raise ArchiveError(
+            f"parameters missing for a {n_layers}-layer network: {_name_list(missing)}"
+        )
+    return n_layers
+
+
+def _read_metadata(archive: Archive) -> ModelMeta:
+    """The metadata entry, bounded, parsed and checked key by key."""
+    size = archive.size(META_KEY)
+    if size > _META_ENTRY_BYTES:
+        raise ArchiveError(
+            f"{META_KEY!r} holds {size} bytes; the metadata of a model is at most "
+            f"{MAX_METADATA_CHARS} characters"
+        )
+    header = archive.header(META_KEY, kinds="biufU")
+    if not (
+        (header.dtype.kind == "U" and header.shape == ())
+        or (header.dtype == np.uint8 and len(header.shape) == 1)
+    ):
+        raise ArchiveError(
+            f"{META_KEY!r} must be a 0-d unicode array or 1-D uint8 bytes; got dtype "
+            f"{header.dtype}, shape {clip(str(header.shape))}"
+        )
+    raw = archive.read(META_KEY, header, header.dtype)
+    try:
+        text = str(raw[()]) if header.dtype.kind == "U" else raw.tobytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ArchiveError(f"{META_KEY!r} is not UTF-8 text") from None
+    if len(text) > MAX_METADATA_CHARS:
+        raise ArchiveError(
+            f"{META_KEY!r} holds {len(text)} characters; at most {MAX_METADATA_CHARS}"
+        )
+    try:
+        return parse_metadata(load_json(text))
+    except NewerFormatError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ArchiveError(f"bad metadata: {exc}") from None
+
+
+def _check_activations(path: Path, meta: ModelMeta, hidden, output) -> None:
+    for name, value in (("hidden", hidden), ("output", output)):
+        if value is not None and value != getattr(meta, name):
+            raise ValueError(
+                f"{name}={value!r} was given but '{path}' is a fastdnn model saved with "
+                f"{name}={getattr(meta, name)!r}; leave {name} out to use the saved one"
+            )
+
+
+def _check_entries(archive: Archive, n_layers: int, meta: ModelMeta) -> dict[str, Header]:
+    """Every entry's header against the metadata, before any payload is read."""
+    dims = meta.layer_dims
+    if len(dims) - 1 != n_layers:
+        raise ArchiveError(
+            f"layer_dims {list(dims)} describe {len(dims) - 1} layers but the file holds "
+            f"parameters for {n_layers}"
+        )
+    state = sorted(n for n in archive.names if n in STATE_ARRAYS)
+    if state != sorted(meta.arrays):
+        raise ArchiveError(
+            f"the metadata lists arrays {sorted(meta.arrays)} but the file holds {state}"
+        )
+    expected = {}
+    for l in range(1, n_layers + 1):
+        expected[f"W{l}"] = ((dims[l], dims[l - 1]), np.dtype(meta.dtype))
+        expected[f"b{l}"] = ((dims[l], 1), np.dtype(meta.dtype))
+    for name in meta.arrays:
+        expected[name] = meta.array_spec(name)
+    headers = {}
+    for name, (shape, dtype) in expected.items():
+        header = archive.header(name)
+        if header.dtype.newbyteorder("=") != dtype:
+            raise ArchiveError(
+                f"{name} has dtype {header.dtype} but the file records dtype {dtype.name}"
+            )
+        if len(header.shape) != len(shape):
+            got = clip(str(header.shape))
+            raise ArchiveError(f"{name} must be {len(shape)}-D; got shape {got}")
+        if header.shape != shape:
+            raise ArchiveError(
+                f"{name} has shape {clip(str(header.shape))} but layer_dims {list(dims)} "
+                f"require {shape}"
+            )
+        headers[name] = header
+    return headers
+
+
+def _course_style(archive: Archive, n_layers: int, hidden, output):
+    """Metadata for an archive of ``W1, b1, ...`` only, from its headers' shapes."""
+    state = [n for n in archive.names if n in STATE_ARRAYS]
+    if state:
+        raise ArchiveError(f"unexpected entries {_name_list(state)} in a file without metadata")
+    headers, dims = {}, []
+    for l in range(1, n_layers + 1):
+        W, b = archive.header(f"W{l}"), archive.header(f"b{l}")
+        if len(W.shape) != 2 or 0 in W.shape:
+            raise ArchiveError(f"W{l} must be 2-D and not empty; got shape {clip(str(W.shape))}")
+        n, n_prev = W.shape
+        if l > 1 and n_prev != dims[-1]:
+            raise ArchiveError(
+                f"W{l} has shape {W.shape}: its {n_prev} columns must equal the {dims[-1]} "
+                f"rows of W{l - 1}"
+            )
+        if b.shape not in ((n, 1), (n,)):
+            raise ArchiveError(
+                f"b{l} must have shape ({n}, 1) to match W{l}; got {clip(str(b.shape))}"
+            )
+        dims += [n_prev, n] if l == 1 else [n]
+        headers[f"W{l}"], headers[f"b{l}"] = W, b
+    if max(dims) > 2**31 - 1:
+        raise ArchiveError(f"layer_dims {clip(str(dims))} hold a width above 2**31 - 1")
+    float32 = all(h.dtype.newbyteorder("=") == np.float32 for h in headers.values())
+    meta = ModelMeta(
+        layer_dims=tuple(dims),
+        hidden=hidden or "relu",
+        output=output or "sigmoid",
+        slope=LEAKY_SLOPE,
+        dtype="float32" if float32 else "float64",
+        init="zeros" if len(dims) == 2 else "xavier",
+        format_version=0,  # not a fastdnn file
     )
+    return meta, headers
+
+
+def _read_params(archive: Archive, headers: dict[str, Header], meta: ModelMeta) -> np.ndarray:
+    """Every W and b, read straight into one flat buffer, each checked finite."""
+    dtype = np.dtype(meta.dtype)
+    size = n_parameters(meta.layer_dims)
+    try:
+        theta = np.empty(size, dtype=dtype)
+    except (MemoryError, ValueError):
+        raise ArchiveError(
+            f"its {size} parameters need {size * dtype.itemsize} bytes, which cannot be "
+            "allocated here"
+        ) from None
+    for key, view in param_views(theta, meta.layer_dims).items():
+        archive.read_into(key, headers[key], view)
+        _check_finite(key, view)
+    return theta
+
+
+def _read_state(archive: Archive, headers: dict[str, Header], meta: ModelMeta) -> dict:
+    arrays = {}
+    for name in meta.arrays:
+        shape, dtype = meta.array_spec(name)
+        arrays[name] = archive.read(name, headers[name], dtype)
+        _check_finite(name, arrays[name])
+        arrays[name].flags.writeable = False
+    if "input_mean" in arrays or "input_scale" in arrays:
+        try:
+            check_input_scaling(
+                arrays.get("input_mean"), arrays.get("input_scale"), meta.layer_dims[0]
+            )
+        except (ValueError, TypeError) as exc:
+            raise ArchiveError(f"bad input scaling: {exc}") from None
+    return arrays
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    # A sum allocates nothing; only a non-finite (or overflowing) sum pays for the mask.
+    return math.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) or bool(
+        np.isfinite(a).all()
+    )
+
+
+def _check_finite(key: str, a: np.ndarray) -> None:
+    if not _all_finite(a):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ArchiveError(f"{key} holds a non-finite value ({a[where]} at index {where})")

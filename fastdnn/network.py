@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -11,6 +14,16 @@ from . import _validation as v
 from ._layout import n_parameters, param_views
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
 from .backends import get_stepper
+from .io import (
+    ModelFile,
+    ModelMeta,
+    check_input_scaling,
+    check_names,
+    check_seed,
+    history_record,
+    read_model,
+    write_model,
+)
 from .model import initialize_parameters
 from .steppers import NetSpec, Workspace
 from .train import History, Schedule, run
@@ -38,12 +51,18 @@ class DNN:
         float32 halves memory traffic; inputs are converted once.
     seed : int, optional
         Seeds the initialization and the mini-batch shuffling: the same seed, backend, dtype
-        and thread count give bitwise-identical results.
+        and thread count give bitwise-identical results. An integer in ``[0, 2**128)`` or
+        None (fresh entropy); anything else (a list, a float, a Generator) raises a
+        ``TypeError``/``ValueError`` naming ``seed``, since the seed is saved with the model.
     slope : float, default 0.01
         Negative-side slope of leaky_relu.
 
     Attributes
     ----------
+    layer_dims, dtype, init, seed
+        As given; read-only (the parameter buffer is built from them).
+    hidden, output, slope, backend
+        As given; may be changed, and are checked when set (``loss`` follows ``output``).
     params : dict
         The course's ``{"W1", "b1", ...}``: read-only views into the model's flat parameter
         buffer (always current; copy them to keep a snapshot).
@@ -51,6 +70,18 @@ class DNN:
         Gradient steps taken so far (over every call of :meth:`fit`).
     history_ : History or None
         What the last :meth:`fit` did.
+    feature_names : list of str or None
+        One name per input feature (``layer_dims[0]`` of them), e.g. a CSV file's column
+        names; None (default) when unknown. Saved with the model; checked when set (unique,
+        non-empty strings of at most 1024 characters).
+    label_names : list of str or None
+        One name per output (``layer_dims[-1]`` of them), or None. Same rules.
+    input_mean, input_scale : ndarray of shape (n_x, 1), float64, or None
+        Input standardisation, set together with :meth:`set_input_scaling` (read-only
+        here). When set, every ``X`` the model receives (``fit``, ``validation_data``,
+        ``predict``, ``predict_proba``, ``score``) is first replaced by
+        ``(X - input_mean) / input_scale``, computed in the model's dtype (one copy of ``X``);
+        the parameters then work in standardised units. Saved with the model.
 
     Examples
     --------
@@ -73,25 +104,160 @@ class DNN:
         seed: int | None = None,
         slope: float = LEAKY_SLOPE,
     ):
-        self.layer_dims = v.check_layer_dims(layer_dims)
-        self.hidden = v.check_activation("hidden", hidden)
-        self.output = v.check_output(output)
-        self.init = v.check_choice(init, "init", v.INITS)
-        self.backend = v.check_backend(backend)
-        self.dtype = v.check_dtype(dtype)
-        self.seed = seed
-        self.slope = v.check_positive_finite(slope, "slope")
-        self.loss = OUTPUT_LOSS[self.output]
-        params = initialize_parameters(self.layer_dims, init, seed, self.dtype)
-        self._theta = np.empty(n_parameters(self.layer_dims), dtype=self.dtype)
-        for key, view in param_views(self._theta, self.layer_dims).items():
+        self._configure(layer_dims, hidden, output, init, backend, dtype, seed, slope)
+        # The one place a DNN draws its initial weights (load and from_params draw nothing).
+        params = initialize_parameters(self._layer_dims, self._init, self._seed, self._dtype)
+        for key, view in param_views(self._theta, self._layer_dims).items():
             view[...] = params[key]
+
+    def _configure(self, layer_dims, hidden, output, init, backend, dtype, seed, slope,
+                   theta=None) -> None:  # fmt: skip
+        """Check every setting, then allocate; draws nothing (``theta``: adopt this buffer)."""
+        self._layer_dims = v.check_layer_dims(layer_dims)
+        self.hidden = hidden
+        self.output = output
+        self._init = v.check_choice(init, "init", v.INITS)
+        self.backend = backend
+        self._dtype = v.check_dtype(dtype)
+        self._seed = check_seed(seed)
+        self.slope = slope
+        size = n_parameters(self._layer_dims)
+        if theta is None:
+            theta = np.empty(size, dtype=self._dtype)
+        elif theta.dtype != self._dtype or theta.shape != (size,) or not theta.flags.writeable:
+            raise ValueError(f"theta must be a writeable {self._dtype.name} array of ({size},)")
+        self._theta = theta
         self._grad = np.zeros_like(self._theta)
         # Shuffling draws from its own stream, so it never shifts the initialization's draws.
-        self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        self._rng = np.random.default_rng(np.random.SeedSequence(self._seed).spawn(1)[0])
         self._workspace = None  # reused by the next fit of the same batch width
         self.n_steps_ = 0
         self.history_ = None
+        self._feature_names: tuple[str, ...] | None = None
+        self._label_names: tuple[str, ...] | None = None
+        self._input_mean: np.ndarray | None = None
+        self._input_scale: np.ndarray | None = None
+
+    # ----------------------------------------------------------------- settings
+    # Fixed at construction (the buffers depend on them): layer_dims, dtype, init, seed.
+    # Settable, and checked when set, so that a model never holds a value that fit would
+    # trip over or that load would refuse: hidden, output, slope, backend, n_steps_.
+    @property
+    def layer_dims(self) -> list[int]:
+        return list(self._layer_dims)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def init(self) -> str:
+        return self._init
+
+    @property
+    def seed(self) -> int | None:
+        return self._seed
+
+    @property
+    def loss(self) -> str:
+        return OUTPUT_LOSS[self._output_name]
+
+    @property
+    def hidden(self) -> str:
+        return self._hidden
+
+    @hidden.setter
+    def hidden(self, value: str) -> None:
+        self._hidden = v.check_activation("hidden", value)
+
+    @property
+    def output(self) -> str:
+        return self._output_name
+
+    @output.setter
+    def output(self, value: str) -> None:
+        self._output_name = v.check_output(value)
+
+    @property
+    def slope(self) -> float:
+        return self._slope
+
+    @slope.setter
+    def slope(self, value: float) -> None:
+        self._slope = v.check_positive_finite(value, "slope")
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._backend = v.check_backend(value)
+
+    @property
+    def n_steps_(self) -> int:
+        return self._n_steps
+
+    @n_steps_.setter
+    def n_steps_(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"n_steps_ must be a non-negative integer; got {value!r}")
+        self._n_steps = int(value)
+
+    # ----------------------------------------------------------------- names and scaling
+    @property
+    def feature_names(self) -> list[str] | None:
+        return None if self._feature_names is None else list(self._feature_names)
+
+    @feature_names.setter
+    def feature_names(self, names) -> None:
+        self._feature_names = check_names(names, "feature_names", self.layer_dims[0], "input")
+
+    @property
+    def label_names(self) -> list[str] | None:
+        return None if self._label_names is None else list(self._label_names)
+
+    @label_names.setter
+    def label_names(self, names) -> None:
+        self._label_names = check_names(names, "label_names", self.layer_dims[-1], "output")
+
+    @property
+    def input_mean(self) -> np.ndarray | None:
+        return self._input_mean
+
+    @property
+    def input_scale(self) -> np.ndarray | None:
+        return self._input_scale
+
+    def set_input_scaling(self, mean, scale) -> DNN:
+        """Standardise every input from now on: ``X -> (X - mean) / scale``.
+
+        Parameters
+        ----------
+        mean, scale : array_like of shape (n_x,) or (n_x, 1), or None
+            Per-feature shift and divisor, finite; every ``scale`` > 0 (a constant feature
+            should get scale 1). Typically the training data's mean and standard deviation.
+            Both None removes the scaling.
+
+        Returns
+        -------
+        DNN
+            ``self``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming ``mean`` or ``scale``: only one of them given, wrong shape, non-numbers,
+            NaN or inf, a scale <= 0. The model is unchanged.
+
+        Notes
+        -----
+        The model keeps float64 copies (``input_mean``, ``input_scale``, read-only). It does
+        not change the parameters: set the scaling before training, or the network sees
+        inputs in other units than it was trained on.
+        """
+        self._input_mean, self._input_scale = check_input_scaling(mean, scale, self.layer_dims[0])
+        return self
 
     # ----------------------------------------------------------------- parameters
     @property
@@ -114,17 +280,45 @@ class DNN:
 
     @classmethod
     def from_params(
-        cls, params: Params, hidden: str = "relu", output: str = "sigmoid", **kwargs
+        cls,
+        params: Params,
+        hidden: str = "relu",
+        output: str = "sigmoid",
+        *,
+        init: str | None = None,
+        backend: Backend = "jit",
+        dtype=None,
+        seed: int | None = None,
+        slope: float = LEAKY_SLOPE,
     ) -> DNN:
-        """A model holding a copy of course-style parameters (e.g. from the course's code)."""
-        _, dims, dtype = v.check_params(params, kwargs.pop("dtype", None))
-        net = cls(dims, hidden=hidden, output=output, init="zeros" if len(dims) == 2 else "xavier",
-                  dtype=dtype, **kwargs)  # fmt: skip
-        return net.set_params(params)
+        """A model holding a copy of course-style parameters (e.g. from the course's code).
+
+        Parameters
+        ----------
+        params : dict
+            ``{"W1", "b1", ..., "WL", "bL"}`` with consistent shapes; ``layer_dims`` is read
+            off them. Copied: the caller's arrays are never written to.
+        hidden, output, backend, seed, slope
+            As for :class:`DNN` (``seed`` then only seeds the mini-batch shuffling).
+        init : str, optional
+            Recorded only (nothing is drawn); default ``"zeros"`` for logistic regression,
+            else ``"xavier"``.
+        dtype : {"float64", "float32"}, optional
+            Default float32 when every parameter is float32, else float64.
+        """
+        if dtype is not None:
+            dtype = v.check_dtype(dtype)
+        checked, dims, dtype = v.check_params(params, dtype)
+        init = ("zeros" if len(dims) == 2 else "xavier") if init is None else init
+        net = cls.__new__(cls)
+        net._configure(dims, hidden, output, init, backend, dtype, seed, slope)
+        for key, view in param_views(net._theta, dims).items():
+            view[...] = checked[key]
+        return net
 
     # ----------------------------------------------------------------- training
     def _check_data(self, X, Y, name_x="X", name_y="Y"):
-        X = _as_training_array(X, name_x, self.dtype, self.layer_dims[0])
+        X = self._input(X, name_x)
         Y = v.check_Y(Y, self.layer_dims[-1], X.shape[1], self.loss, self.dtype, name_y)
         return X, Y
 
@@ -266,7 +460,10 @@ class DNN:
         return out
 
     def _input(self, X, name="X"):
-        return _as_training_array(X, name, self.dtype, self.layer_dims[0])
+        """Checked X in the model's dtype, standardised when the model has input scaling."""
+        if self._input_mean is None:
+            return _as_training_array(X, name, self.dtype, self.layer_dims[0])
+        return _standardized(X, name, self.dtype, self._input_mean, self._input_scale)
 
     def predict_proba(self, X) -> Array:
         """The network's output ``AL`` of shape (n_y, m): probabilities for a sigmoid output."""
@@ -297,14 +494,46 @@ class DNN:
         return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
 
     # ----------------------------------------------------------------- files
-    def save(self, path):
-        """Save to a ``.npz`` file, atomically; returns the path written.
+    def save(self, path) -> Path:
+        """Save to a ``.npz`` file, atomically; returns ``path``.
 
-        See :func:`fastdnn.io.save_model` for the format.
+        Everything :meth:`load` restores is saved: parameters, activations, ``slope``,
+        ``dtype``, ``init``, ``seed``, ``n_steps_``, ``history_``, the names, the input
+        scaling, and the state of the mini-batch shuffling generator, so that training
+        continued after ``load`` gives bitwise the result of training on without saving.
+
+        ``path`` is written exactly (no ``".npz"`` appended). A read-only file or folder
+        raises ``PermissionError``, a folder ``IsADirectoryError``, a FIFO or device
+        ``ValueError``; a symbolic link is written through (the file it points to is
+        replaced, the link stays). See :mod:`fastdnn.io` for the format.
         """
-        from .io import save_model
-
-        return save_model(self, path)
+        path = Path(os.fspath(path))
+        arrays = {}
+        if self._input_mean is not None:
+            arrays = {"input_mean": self._input_mean, "input_scale": self._input_scale}
+        try:
+            history = None if self.history_ is None else history_record(self.history_)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"cannot save the model to '{path}': history_ must be a fastdnn.History "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
+        meta = ModelMeta(
+            layer_dims=tuple(self._layer_dims),
+            hidden=self._hidden,
+            output=self._output_name,
+            slope=self._slope,
+            dtype=self._dtype.name,
+            init=self._init,
+            n_steps=self._n_steps,
+            seed=self._seed,
+            history=history,
+            rng_state=self._rng.bit_generator.state,
+            feature_names=self._feature_names,
+            label_names=self._label_names,
+            arrays=tuple(arrays),
+        )
+        return write_model(path, meta, self._theta, arrays)
 
     @classmethod
     def load(cls, path, backend: Backend | None = None, *, hidden: str | None = None,
@@ -312,11 +541,28 @@ class DNN:
         """Load a model saved by :meth:`save`, or a course-style ``{"W1", "b1", ...}`` npz.
 
         ``hidden`` and ``output`` name the activations of a course-style file (default relu
-        and sigmoid). See :func:`fastdnn.io.load_model`.
+        and sigmoid). Nothing is drawn at random: the parameters are read into the model's
+        buffer. See :func:`fastdnn.io.load_model` for the errors.
         """
-        from .io import load_model
+        backend = v.check_backend("jit" if backend is None else backend)
+        return cls._from_model_file(read_model(path, hidden=hidden, output=output), backend)
 
-        return load_model(path, backend=backend, hidden=hidden, output=output)
+    @classmethod
+    def _from_model_file(cls, contents: ModelFile, backend: str) -> DNN:
+        """The model a checked file describes, its parameter buffer adopted (no copy)."""
+        meta = contents.meta
+        net = cls.__new__(cls)
+        net._configure(meta.layer_dims, meta.hidden, meta.output, meta.init, backend,
+                       meta.dtype, meta.seed, meta.slope, theta=contents.theta)  # fmt: skip
+        net.n_steps_ = meta.n_steps
+        if meta.history is not None:
+            net.history_ = History(**meta.history)
+        if meta.rng_state is not None:
+            net._rng.bit_generator.state = meta.rng_state
+        net._feature_names, net._label_names = meta.feature_names, meta.label_names
+        if contents.arrays:
+            net.set_input_scaling(contents.arrays["input_mean"], contents.arrays["input_scale"])
+        return net
 
     def __repr__(self) -> str:
         return (
@@ -334,6 +580,22 @@ def _as_training_array(X, name, dtype, n_x):
         v.check_finite(arr, name)
         return arr
     return v.check_X(arr, n_x, dtype, name)
+
+
+def _standardized(X, name, dtype, mean, scale):
+    """``(X - mean) / scale`` in ``dtype``: one new array, after the checks any X gets."""
+    arr = np.asarray(X)
+    n_x = mean.shape[0]
+    if arr.dtype.kind not in "biuf" or arr.ndim != 2 or arr.size == 0 or arr.shape[0] != n_x:
+        arr = v.check_X(arr, n_x, dtype, name)  # raises the full message
+    v.check_finite(arr, name)
+    # Casting X (any real dtype) and the statistics to dtype inside the ufunc: one copy of X,
+    # in X's memory order (an F-ordered X stays F-ordered, as fit accepts).
+    with np.errstate(over="ignore"):  # an overflow becomes inf: the check below names it
+        out = np.subtract(arr, mean.astype(dtype, copy=False), dtype=dtype)
+        np.divide(out, scale.astype(dtype, copy=False), out=out)
+    v.check_finite(out, f"{name} standardised with input_mean and input_scale")
+    return out
 
 
 def _progress_bar(total):

@@ -2,6 +2,8 @@
 
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +17,24 @@ REPO = Path(__file__).resolve().parents[1]
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 
-def fastdnn(*args, cwd):
-    """Run ``python -m fastdnn *args``; the package is taken from this checkout."""
+def fastdnn(*args, cwd, timeout=300, memory_cap=None):
+    """Run ``python -m fastdnn *args``; the package is taken from this checkout.
+
+    ``memory_cap``: bytes of address space (RLIMIT_AS) the command may use, so that a
+    regression fails with a MemoryError instead of exhausting the machine.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+
+    def cap():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
+
     return subprocess.run(
         [sys.executable, "-m", "fastdnn", *map(str, args)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=cap if memory_cap else None,
     )  # fmt: skip
 
 
@@ -71,6 +84,7 @@ def test_demo_with_one_blas_thread(tmp_path):
     result = fastdnn("demo", "--threads", "1", "--iterations", "200", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "trained 200 iterations" in result.stdout
+    assert "(1 BLAS thread)" in result.stdout  # the timing says what it depends on
 
 
 def test_info(tmp_path):
@@ -123,6 +137,7 @@ def test_train_then_predict_csv(tmp_path, data):
     assert "X (4, 200), Y (1, 200)" in result.stdout
     net = DNN.load(tmp_path / "m.npz")
     assert net.layer_dims == [4, 5, 3, 1] and net.dtype == np.float32
+    assert net.feature_names == ["f1", "f2", "f3", "f4"] and net.label_names == ["label"]
 
     result = fastdnn("predict", "--model", "m.npz", "--data", data / "train.csv", "--label",
                      "label", "--out", "p.csv", cwd=tmp_path)  # fmt: skip
@@ -192,13 +207,25 @@ def _mistakes(data, model3, tmp):
                          "takes n_x = 3 features per example"),
         "n_x mismatch csv": (["predict", "--model", model3, "--data", data / "train.csv"],
                              "takes n_x = 3 features per example"),
+        "--iterations and --epochs": ([*train, "--iterations", "10", "--epochs", "5"],
+                                      "argument --epochs: not allowed with argument --iterations"),
+        "unknown flag": ([*train, "--hiden", "tanh"],
+                         "unrecognized arguments: --hiden tanh (see 'fastdnn train --help')"),
+        "csv header over the csv field limit": (["train", "--data", _long_header(tmp), "--out",
+                                                 tmp / "m.npz"], "the header row cannot be read"),
     }  # fmt: skip
+
+
+def _long_header(tmp):
+    (tmp / "long.csv").write_text("a" * 140_000 + ",y\n1,0\n")  # csv's field limit: 131,072
+    return tmp / "long.csv"
 
 
 MISTAKES = ["missing data file", "missing model file", "bad --layers", "zero in --layers",
             "negative --lr", "text --lr", "bad --iterations", "bad --hidden", "bad --threads",
             "missing --out folder", "unknown label column", "bad shape", "damaged model",
-            "n_x mismatch", "n_x mismatch csv"]  # fmt: skip
+            "n_x mismatch", "n_x mismatch csv", "--iterations and --epochs", "unknown flag",
+            "csv header over the csv field limit"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", MISTAKES)
@@ -213,3 +240,208 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path, data, model3, case):
     assert fragment in lines[0], lines[0]
     assert "Cost after" not in result.stdout  # flags and files are checked before training
     assert not (tmp_path / "m.npz").exists()
+
+
+def _one_error_line(result, command, *fragments):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"fastdnn {command}: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+# ----------------------------------------------------------------------------- hostile input
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_as_data_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "x.csv")
+    result = fastdnn("train", "--data", "x.csv", "--out", "m.npz", cwd=tmp_path, timeout=60)
+    _one_error_line(result, "train", "'x.csv' is a FIFO (named pipe), not a regular file")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS: Linux only")
+def test_a_network_too_big_for_the_memory_is_refused_before_allocating(tmp_path, data):
+    # --layers 100000000 on 4 inputs: 6e8 parameters, 4.8 GB each copy; the cap leaves ~2 GB
+    result = fastdnn("train", "--data", data / "train.npz", "--layers", "100000000", "--out",
+                     "m.npz", cwd=tmp_path, memory_cap=3 * 2**30)  # fmt: skip
+    _one_error_line(result, "train", "--layers 100000000 would need about", "GiB of memory",
+                    "300,000,001 parameters in float64", "is available")  # fmt: skip
+
+
+@pytest.mark.parametrize("error", [MemoryError("cannot allocate"), OverflowError("too big"),
+                                   RecursionError("maximum recursion depth exceeded")])  # fmt: skip
+def test_library_errors_are_one_line_and_exit_2(monkeypatch, capsys, error):
+    from fastdnn import cli
+
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_info", fail)
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fastdnn info: error: "), err
+    assert str(error) in err
+
+
+def test_warnings_are_one_line(tmp_path, data):
+    result = fastdnn("train", "--data", data / "train.npz", "--layers", "3", "--init", "zeros",
+                     "--iterations", "5", "--out", "m.npz", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastdnn train: warning: init='zeros'"), lines
+
+
+# ----------------------------------------------------------------------------- column names
+@pytest.fixture(scope="module")
+def named_model(tmp_path_factory):
+    """A model trained (as far as its names go) on columns f1..f4 and label."""
+    path = tmp_path_factory.mktemp("named") / "named.npz"
+    net = DNN([4, 3, 1], seed=0)
+    net.feature_names = ["f1", "f2", "f3", "f4"]
+    net.label_names = ["label"]
+    net.save(path)
+    return path
+
+
+def test_predict_matches_csv_columns_by_name(tmp_path, data, named_model):
+    X, Y = np.load(data / "train.npz")["X"], np.load(data / "train.npz")["Y"]
+    expected = DNN.load(named_model).predict_proba(X)
+    rows = [f"{int(y)},{d!r},7,{b!r},{a!r},{c!r}\n"
+            for (a, b, c, d), y in zip(X.T.tolist(), Y[0], strict=True)]  # fmt: skip
+    (tmp_path / "shuffled.csv").write_text("label,f4,id,f2,f1,f3\n" + "".join(rows))
+    result = fastdnn("predict", "--model", named_model, "--data", "shuffled.csv", "--out",
+                     "p.csv", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(table[:, 1], expected[0], rtol=1e-15, atol=0)
+    assert "accuracy on shuffled.csv" in result.stdout  # the label column found by its name
+
+
+def test_predict_names_a_missing_feature_column(tmp_path, data, named_model):
+    # The issue: one feature column fewer than the model; by position, the label column
+    # was silently taken as the fourth feature.
+    X, Y = np.load(data / "train.npz")["X"], np.load(data / "train.npz")["Y"]
+    rows = [f"{a!r},{b!r},{c!r},{int(y)}\n"
+            for (a, b, c, _), y in zip(X.T.tolist(), Y[0], strict=True)]  # fmt: skip
+    (tmp_path / "three.csv").write_text("f1,f2,f3,label\n" + "".join(rows))
+    result = fastdnn("predict", "--model", named_model, "--data", "three.csv", "--out", "p.csv",
+                     cwd=tmp_path)  # fmt: skip
+    _one_error_line(result, "predict", "no column 'f4', a feature the model was trained on")
+    assert not (tmp_path / "p.csv").exists()
+
+
+# ----------------------------------------------------------------------------- outputs
+def _inputs_as_outputs(tmp, data, model):
+    shutil.copy(data / "train.npz", tmp / "d.npz")
+    shutil.copy(model, tmp / "model.npz")
+    os.symlink(tmp / "d.npz", tmp / "link.npz")
+    os.link(tmp / "model.npz", tmp / "hard.npz")
+    train = ["train", "--data", "d.npz", "--iterations", "5", "--out"]
+    predict = ["predict", "--model", "model.npz", "--data", "d.npz", "--out"]
+    return {
+        "train --out the data": ([*train, "d.npz"], "'d.npz' is the --data file 'd.npz'"),
+        "train --out a symlink to the data": ([*train, "link.npz"], "is the --data file"),
+        "predict --out the model": ([*predict, "model.npz"], "is the --model file"),
+        "predict --out a hard link to the model": ([*predict, "hard.npz"], "is the --model file"),
+        "predict --out the data via ..": ([*predict, "../" + tmp.name + "/d.npz"],
+                                          "is the --data file"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["train --out the data", "train --out a symlink to the data",
+                                  "predict --out the model",
+                                  "predict --out a hard link to the model",
+                                  "predict --out the data via .."])  # fmt: skip
+def test_an_output_is_never_an_input(tmp_path, data, named_model, case):
+    args, fragment = _inputs_as_outputs(tmp_path, data, named_model)[case]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    result = fastdnn(*args, cwd=tmp_path)
+    _one_error_line(result, args[0], fragment)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_an_output_that_is_not_a_regular_file_is_left_alone(tmp_path, data, named_model):
+    os.mkfifo(tmp_path / "out.csv")
+    result = fastdnn("predict", "--model", named_model, "--data", data / "train.npz", "--out",
+                     "out.csv", cwd=tmp_path, timeout=60)  # fmt: skip
+    _one_error_line(result, "predict", "'out.csv' exists and is not a regular file")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "out.csv").st_mode)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anything")
+def test_a_read_only_output_is_left_alone(tmp_path, data, named_model):
+    (tmp_path / "p.csv").write_text("keep me")
+    os.chmod(tmp_path / "p.csv", 0o444)
+    result = fastdnn("predict", "--model", named_model, "--data", data / "train.npz", "--out",
+                     "p.csv", cwd=tmp_path)  # fmt: skip
+    _one_error_line(result, "predict", "'p.csv' is not writable")
+    assert (tmp_path / "p.csv").read_text() == "keep me"
+
+
+# ----------------------------------------------------------------------------- new users
+def test_version(tmp_path):
+    from fastdnn import __version__
+
+    result = fastdnn("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"fastdnn {__version__}"
+
+
+def test_default_seed_is_fixed_and_printed(tmp_path, data):
+    runs = [fastdnn("train", "--data", data / "train.npz", "--layers", "6", "--lr", "0.5",
+                    "--cost-every", "500", "--out", f"m{i}.npz", cwd=tmp_path)
+            for i in range(2)]  # fmt: skip
+    for result in runs:
+        assert result.returncode == 0, result.stderr
+        assert "for 2500 iterations" in result.stdout and ", seed 1," in result.stdout
+    costs = [[line for line in r.stdout.splitlines() if line.startswith("Cost")] for r in runs]
+    assert len(costs[0]) == 5 and costs[0] == costs[1]
+    assert _accuracy(runs[0].stdout, "training accuracy") == _accuracy(
+        runs[1].stdout, "training accuracy"
+    )
+
+
+def test_layers_may_be_given_unquoted(tmp_path, data):
+    result = fastdnn("train", "--data", data / "train.npz", "--layers", "6", "3,2",
+                     "--iterations", "5", "--out", "m.npz", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert DNN.load(tmp_path / "m.npz").layer_dims == [4, 6, 3, 2, 1]
+
+
+def test_every_option_has_help_and_choices_come_from_the_library():
+    from fastdnn import BACKENDS, cli
+    from fastdnn._types import ACTIVATIONS, OUTPUT_LOSS
+    from fastdnn._validation import INITS
+
+    parser = cli.build_parser()
+    for name in ("demo", "train", "predict"):
+        for action in parser.commands[name]._actions:
+            assert action.help, f"fastdnn {name} {action.option_strings} has no help text"
+    choices = {a.dest: a.choices for a in parser.commands["train"]._actions if a.choices}
+    assert choices["hidden"] == tuple(ACTIVATIONS)
+    assert choices["output"] == tuple(OUTPUT_LOSS)
+    assert choices["init"] == tuple(INITS)
+    assert choices["backend"] == tuple(BACKENDS)
+
+
+def test_standardize(tmp_path):
+    """Unscaled breast-cancer features (standard deviations 0.003 to 570) train once
+    standardised: standardised logistic regression separates this data set to about 98 %."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    bunch = datasets.load_breast_cancer()
+    header = [n.replace(" ", "_") for n in bunch.feature_names] + ["malignant"]
+    rows = [",".join(map(repr, x.tolist())) + f",{int(y)}\n"
+            for x, y in zip(bunch.data, bunch.target, strict=True)]  # fmt: skip
+    (tmp_path / "bc.csv").write_text(",".join(header) + "\n" + "".join(rows))
+    result = fastdnn("train", "--data", "bc.csv", "--layers", "none", "--lr", "0.5",
+                     "--iterations", "300", "--standardize", "--out", "bc.npz",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _accuracy(result.stdout, "training accuracy") >= 97.0
+    net = DNN.load(tmp_path / "bc.npz")
+    np.testing.assert_allclose(net.input_mean[:, 0], bunch.data.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(net.input_scale[:, 0], bunch.data.std(axis=0), rtol=1e-12)
+    result = fastdnn("predict", "--model", "bc.npz", "--data", "bc.csv", "--out", "p.csv",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _accuracy(result.stdout, "accuracy on bc.csv") >= 97.0

@@ -352,18 +352,40 @@ def test_nn_model_planar_run(planar, capsys):
     # reproducible to ~2e-4 there.
     np.testing.assert_allclose(ours[7:], published[7:], rtol=5e-4)
     accuracy = float(np.mean(shallow.predict(p, X) == Y)) * 100
-    assert int(accuracy) == 90  # G W3A1 Expected Output: "Accuracy: 90%" (printed with %d)
+    # G W3A1 Expected Output: "Accuracy: 90%" (printed with %d). After the chaotic stretch
+    # above, two BLAS kernels end one example apart (90.5 vs 90.75 measured): what is robust
+    # is the printed 90 (90 <= accuracy < 91), not the exact count.
+    assert int(accuracy) == 90
+
+
+# The published sweep is reproducible only where gradient descent is stable. Measured on one
+# Intel Xeon (AVX-512) by running the sweep under OpenBLAS's SkylakeX and Haswell kernels:
+# for n_h = 1..5 the two runs end with outputs equal to 1.3e-12, and the example nearest the
+# decision boundary sits 1.2e-4 away from 0.5, so the accuracy is exact on any CPU. For
+# n_h = 20 and 50, lr = 1.2 makes the last ~1000 iterations chaotic: last-bit differences of
+# the BLAS kernels grow until the two runs' outputs differ by up to 0.5 on some examples, and
+# the accuracies land one example apart (20: 90.75 vs 91.0; 50: 90.5 vs 90.25). There the
+# course's printed value is itself a tie-break of its machine's rounding; what is robust is
+# the level the course teaches (a larger hidden layer fits the flower to ~90-91 %), asserted
+# to within 1 point (4 of the 400 examples).
+SWEEP_EXACT = {1: 67.5, 2: 67.25, 3: 90.75, 4: 90.5, 5: 91.25}
+SWEEP_CHAOTIC = {20: 90.75, 50: 90.25}
+BOUNDARY_MARGIN = 1e-6  # far above the 1e-12 drift measured between BLAS kernels
 
 
 def test_hidden_layer_sizes_planar(planar):
     X, Y = planar
     # G W3A1 notebook output: "Accuracy for {n_h} hidden units: {} %" after 5000 iterations.
-    published = {1: 67.5, 2: 67.25, 3: 90.75, 4: 90.5, 5: 91.25, 20: 90.75, 50: 90.25}
-    for n_h, acc in published.items():
+    for n_h, acc in {**SWEEP_EXACT, **SWEEP_CHAOTIC}.items():
         p = shallow.nn_model(X, Y, n_h, num_iterations=5000)
+        A2, _ = shallow.forward_propagation(X, p)
         ours = float(np.mean(shallow.predict(p, X) == Y)) * 100
-        # n_h = 20 ends one point (of 400) away: the same rounding sensitivity as above.
-        assert abs(ours - acc) <= (0.25 if n_h == 20 else 1e-9), n_h
+        if n_h in SWEEP_EXACT:
+            # Exact only because no example is near the boundary: check that premise too.
+            assert np.abs(A2 - 0.5).min() > BOUNDARY_MARGIN, n_h
+            assert ours == acc, n_h
+        else:
+            assert abs(ours - acc) <= 1.0, n_h
 
 
 # --- week 4: step by step ------------------------------------------------------------------------
