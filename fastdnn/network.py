@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numbers
 import os
+import threading
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +29,24 @@ from .io import (
 )
 from .model import initialize_parameters
 from .steppers import NetSpec, Workspace
-from .train import History, Schedule, run
+from .train import History, Schedule, not_learning, run
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
+
+
+@dataclass
+class _FitPlan:
+    """The checked arguments of one :meth:`DNN.fit`."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    learning_rate: float
+    n_steps: int
+    batch_size: int | None
+    cost_every: int
+    callbacks: list
+    validation: tuple | None
+    on_divergence: str
 
 
 class DNN:
@@ -131,6 +149,7 @@ class DNN:
         # Shuffling draws from its own stream, so it never shifts the initialization's draws.
         self._rng = np.random.default_rng(np.random.SeedSequence(self._seed).spawn(1)[0])
         self._workspace = None  # reused by the next fit of the same batch width
+        self._fitting = threading.Lock()  # held by the one fit allowed at a time
         self.n_steps_ = 0
         self.history_ = None
         self._feature_names: tuple[str, ...] | None = None
@@ -384,6 +403,22 @@ class DNN:
         DivergenceError
             See ``on_divergence``.
         """
+        if not self._fitting.acquire(blocking=False):
+            raise RuntimeError(
+                "fit is already running on this DNN in another thread; two fits at once would "
+                "interleave their steps on the same parameters. Train copies of the model "
+                "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
+            )
+        try:
+            plan = self._plan(X, Y, learning_rate, num_iterations, epochs, batch_size,
+                              cost_every, callbacks, validation_data, on_divergence)  # fmt: skip
+            return self._train(plan, print_cost, progress)
+        finally:
+            self._fitting.release()
+
+    def _plan(self, X, Y, learning_rate, num_iterations, epochs, batch_size, cost_every,
+              callbacks, validation_data, on_divergence) -> _FitPlan:  # fmt: skip
+        """Every argument of :meth:`fit` checked, before any work."""
         lr = v.check_positive_finite(learning_rate, "learning_rate")
         cost_every = v.check_positive_int(cost_every, "cost_every")
         v.check_choice(on_divergence, "on_divergence", ("raise", "warn"))
@@ -408,36 +443,52 @@ class DNN:
         callbacks = list(callbacks or [])
         if not all(callable(c) for c in callbacks):
             raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
-        bar = _progress_bar(n_steps) if progress else None
+        return _FitPlan(X, Y, lr, n_steps, batch_size, cost_every, callbacks, val, on_divergence)
 
+    def _train(self, plan: _FitPlan, print_cost: bool, progress: bool) -> History:
+        bar = _progress_bar(plan.n_steps) if progress else None
         _blas.apply_env_threads()
-        self._workspace = Workspace.reuse(self._workspace, self.layer_dims, batch_size or m,
-                                          self.dtype, batch_size is not None)  # fmt: skip
-        stepper = get_stepper(self.backend)(self._spec(), self._theta, self._grad, X, Y,
-                                                    batch_size, self._workspace)  # fmt: skip
+        m = plan.X.shape[1]
+        minibatch = plan.batch_size is not None
+        self._workspace = Workspace.reuse(
+            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
+        )
+        stepper = get_stepper(self.backend)(
+            self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size, self._workspace
+        )
         history = History()
 
         def on_cost(iteration, cost):
             if print_cost:
                 print(f"Cost after iteration {iteration}: {cost}")
-            if val is not None:
+            if plan.validation is not None:
                 history.val_iterations.append(iteration)
-                history.val_costs.append(self._cost(*val))
+                history.val_costs.append(self._cost(*plan.validation))
                 if self.output == "sigmoid":
-                    history.val_accuracy.append(self._accuracy(*val))
-            stops = [bool(cb(iteration, cost, self)) for cb in callbacks]  # call every one
+                    history.val_accuracy.append(self._accuracy(*plan.validation))
+            stops = [bool(cb(iteration, cost, self)) for cb in plan.callbacks]  # call every one
             return any(stops)
 
         try:
-            result = run(stepper, Schedule(n_steps, batch_size, m), lr,
-                         start_iteration=self.n_steps_, cost_every=cost_every, rng=self._rng,
-                         on_cost=on_cost, on_divergence=on_divergence, progress=bar,
-                         history=history)  # fmt: skip
+            result = run(
+                stepper,
+                Schedule(plan.n_steps, plan.batch_size, m),
+                plan.learning_rate,
+                start_iteration=self.n_steps_,
+                cost_every=plan.cost_every,
+                rng=self._rng,
+                on_cost=on_cost,
+                on_divergence=plan.on_divergence,
+                progress=bar,
+                history=history,
+            )
         finally:
             if bar is not None:
                 bar.close()
             self.n_steps_ += int(stepper.counter[0])
         self.history_ = result
+        if result.stop_reason == "completed" and (why := not_learning(result, plan.Y, self.loss)):
+            warnings.warn(why, RuntimeWarning, stacklevel=3)
         return result
 
     # ----------------------------------------------------------------- inference
@@ -563,6 +614,18 @@ class DNN:
         if contents.arrays:
             net.set_input_scaling(contents.arrays["input_mean"], contents.arrays["input_scale"])
         return net
+
+    def __getstate__(self) -> dict:
+        # A lock cannot be pickled or copied (scikit-learn pickles fitted estimators); a copy
+        # gets a lock of its own. The work buffers are scratch space: not worth the bytes.
+        state = self.__dict__.copy()
+        del state["_fitting"]
+        state["_workspace"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._fitting = threading.Lock()
 
     def __repr__(self) -> str:
         return (

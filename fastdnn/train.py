@@ -214,3 +214,40 @@ class _Loop:
         if not self.stepper.atomic or not self.stepper.is_finite():
             self.stepper.restore(self.backup)
             self.stepper.counter[0] = self.backup_steps
+
+
+def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
+    """Why training looks like it learned nothing, or None.
+
+    Two signs, from the costs recorded (at least three after the first): the cost did not move
+    at all (saturated units: often a learning rate far too large), or it ends no lower than
+    the cost of predicting the label frequencies (or the mean, for regression) for every
+    example, which a network that ignores its inputs reaches.
+    """
+    iters = history.iterations[1:]
+    costs = [float(c) for c in history.costs[1:]]
+    if len(costs) < 3 or not all(math.isfinite(c) for c in costs):
+        return None
+    Y64 = Y.astype(np.float64)
+    if loss == "bce":
+        p = np.clip(Y64.mean(axis=1), 1e-300, 1 - 1e-16)
+        baseline = float(np.sum(-(p * np.log(p) + (1 - p) * np.log1p(-p))))
+        what = "the label frequencies"
+    else:
+        baseline = float(0.5 * np.sum(Y64.var(axis=1)))
+        what = "the mean of the targets"
+    recent = float(np.mean(costs[-3:]))
+    no_better = baseline > 0 and recent >= 0.99 * baseline
+    if max(costs) - min(costs) <= 1e-9 * max(abs(costs[0]), 1e-300) and recent > 1.01 * baseline:
+        return (
+            f"the cost stayed at {costs[0]:.6g} from iteration {iters[0]} to {iters[-1]}: the "
+            "network is not learning. A learning rate that is far too large saturates the units "
+            "(try a smaller one); unscaled inputs do the same (standardise them)."
+        )
+    if no_better:
+        return (
+            f"after {history.n_steps} steps the cost ({recent:.4g}) is no lower than that of "
+            f"predicting {what} for every example ({baseline:.4g}): the network has not "
+            "learned from its inputs. Standardise the inputs, or try another learning rate."
+        )
+    return None

@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose
 
 import fastdnn
 from fastdnn import DNN
+from fastdnn.datasets import load_planar_dataset
 
 from .conftest import tolerance
 
@@ -229,3 +230,83 @@ def test_regression_score_is_r2():
     net = DNN([3, 1], output="linear", init="zeros", seed=0)
     net.fit(X, Y, learning_rate=0.5, num_iterations=500)
     assert net.score(X, Y) > 0.999
+
+
+# ---------------------------------------------------------------- silent non-learning
+def _fit_warnings(net, X, Y, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.fit(X, Y, **kwargs)
+    return [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_cost_that_does_not_move_is_reported():
+    # lr 500 drives every relu unit of the planar net dead: the cost is constant afterwards.
+    X, Y = load_planar_dataset()
+    msgs = _fit_warnings(DNN([2, 4, 1], seed=1), X, Y, learning_rate=500, num_iterations=1000)
+    assert any("the cost stayed at" in m and "not learning" in m for m in msgs), msgs
+
+
+def test_no_better_than_the_label_frequencies_is_reported():
+    # Inputs that carry no information: the best a network can do is the base rate.
+    X, Y = load_planar_dataset()
+    msgs = _fit_warnings(
+        DNN([2, 4, 1], seed=1), np.zeros_like(X), Y, learning_rate=0.5, num_iterations=1000
+    )
+    assert any("label frequencies" in m for m in msgs), msgs
+    X, _ = data(3, 50)
+    y = np.random.default_rng(0).normal(5.0, 2.0, (1, 50))
+    msgs = _fit_warnings(
+        DNN([3, 1], output="linear", init="zeros", seed=0), np.zeros_like(X), y,
+        learning_rate=0.1, num_iterations=500,
+    )  # fmt: skip
+    assert any("mean of the targets" in m for m in msgs), msgs
+
+
+def test_a_network_that_learns_gets_no_warning():
+    X, Y = load_planar_dataset()
+    msgs = _fit_warnings(DNN([2, 4, 1], hidden="tanh", seed=2), X, Y, learning_rate=1.2,
+                         num_iterations=1000)  # fmt: skip
+    assert msgs == []
+
+
+# ---------------------------------------------------------------- one fit at a time
+def test_a_second_concurrent_fit_on_the_same_model_is_refused():
+    import threading
+
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    inside, release = threading.Event(), threading.Event()
+
+    def wait_inside(iteration, cost, model):
+        inside.set()
+        release.wait(10)
+
+    worker = threading.Thread(
+        target=net.fit, args=(X, Y), kwargs={"num_iterations": 3, "cost_every": 1,
+                                              "callbacks": [wait_inside]},
+    )  # fmt: skip
+    worker.start()
+    assert inside.wait(30)
+    before = net.params["W1"].copy()
+    with pytest.raises(RuntimeError, match="fit is already running on this DNN"):
+        net.fit(X, Y, num_iterations=5)
+    np.testing.assert_array_equal(net.params["W1"], before)  # the refused call did nothing
+    release.set()
+    worker.join(30)
+    assert net.n_steps_ == 3
+    net.fit(X, Y, num_iterations=2)  # free again afterwards
+    assert net.n_steps_ == 5
+
+
+def test_a_model_pickles_and_copies_after_fit():
+    import copy
+    import pickle
+
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    net.fit(X, Y, num_iterations=3)
+    for other in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        np.testing.assert_array_equal(other.predict_proba(X), net.predict_proba(X))
+        other.fit(X, Y, num_iterations=1)  # its own lock and buffers
+    assert net.n_steps_ == 3

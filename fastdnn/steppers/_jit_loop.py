@@ -75,19 +75,28 @@ class Work(NamedTuple):
 
 
 class Update(NamedTuple):
-    """How the parameters move: gradient descent on the flat buffers."""
+    """How the parameters move: gradient descent on the flat buffers.
+
+    The hyper-parameters live in an array, written before each call, so that the bundle is
+    built once per stepper: Numba's dispatcher grows an internal cache for every new tuple
+    object it is handed (bounded, but it showed as memory growing with the iterations).
+    """
 
     theta: np.ndarray
     grad: np.ndarray
-    learning_rate: float
+    hyper: np.ndarray  #: float64 [learning_rate]
+
+
+LEARNING_RATE = 0  # index into Update.hyper
 
 
 class Batches(NamedTuple):
-    """One epoch's mini-batches: the shuffled ``order``, the first batch, the batch size."""
+    """One epoch's mini-batches: the shuffled ``order``, the batch size, and where to start
+    (``first[0]``, a batch index, written before each call)."""
 
     order: np.ndarray
-    first: int
     size: int
+    first: np.ndarray
 
 
 @njit
@@ -162,7 +171,7 @@ def _step(data, net, work, upd, want_cost):
     _forward(data.X, data.x_t, upd.theta, net, work, m)
     cost = _cost(data.Y, net, work) if want_cost else np.nan
     _backward(data.X, data.x_t, data.Y, upd.theta, upd.grad, net, work, 1.0 / m)
-    update(upd.theta, upd.grad, upd.learning_rate)
+    update(upd.theta, upd.grad, upd.hyper[LEARNING_RATE])
     return cost
 
 
@@ -217,12 +226,12 @@ def gather_batch(data, order, start, b, work):
 @njit
 def minibatch_steps(data, batches, net, work, upd, n_steps, want_cost, counter):
     """``n_steps`` mini-batch steps over ``batches.order`` (one epoch's shuffle), starting at
-    batch ``batches.first``; the last batch of an epoch may be smaller. Returns the cost of
+    batch ``batches.first[0]``; the last batch of an epoch may be smaller. Returns the cost of
     the first batch's forward pass if ``want_cost``."""
     m = batches.order.shape[0]
     cost = np.nan
     for s in range(n_steps):
-        start = (batches.first + s) * batches.size
+        start = (batches.first[0] + s) * batches.size
         b = min(batches.size, m - start)
         batch = gather_batch(data, batches.order, start, b, work)
         c = _step(batch, net, work, upd, want_cost and s == 0)

@@ -66,16 +66,26 @@ class JitStepper(Stepper):
         self.data = _data(X, Y)
         self.net = _net(spec, min(batch_size or X.shape[1], X.shape[1]))
         self.work = _work(workspace)
+        # Bundles are built once: their contents change, not the objects (see loop.Update).
+        self.upd = loop.Update(theta, grad, np.zeros(1))
+        m = X.shape[1] if batch_size is not None else 0
+        self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64))
+        self._order = None
 
     def full_batch(self, n_steps, learning_rate, want_cost):
-        upd = loop.Update(self.theta, self.grad, float(learning_rate))
+        upd = self.upd
+        upd.hyper[loop.LEARNING_RATE] = learning_rate
         return loop.full_batch_steps(
             self.data, self.net, self.work, upd, n_steps, want_cost, self.counter
         )
 
     def minibatch(self, order, first_batch, n_steps, learning_rate, want_cost):
-        upd = loop.Update(self.theta, self.grad, float(learning_rate))
-        batches = loop.Batches(order, first_batch, self.batch_size)
+        upd, batches = self.upd, self.batches
+        upd.hyper[loop.LEARNING_RATE] = learning_rate
+        if order is not self._order:  # a new epoch's shuffle
+            batches.order[...] = order
+            self._order = order
+        batches.first[0] = first_batch
         return loop.minibatch_steps(
             self.data, batches, self.net, self.work, upd, n_steps, want_cost, self.counter
         )

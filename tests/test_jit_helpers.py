@@ -1,0 +1,153 @@
+"""The jitted loop's private helpers against the naive twin, on random shapes.
+
+The public kernels are compared in ``test_kernels_agree.py``; the training loop is built from
+the underscored helpers of :mod:`fastdnn.kernels.jit` and :mod:`fastdnn.steppers._jit_loop`,
+so each of those is checked here on its own, not only end to end.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+import fastdnn
+from fastdnn import DNN
+from fastdnn._types import Act
+from fastdnn.kernels import jit, naive
+from fastdnn.steppers import Workspace
+from fastdnn.steppers import _jit_loop as loop
+from fastdnn.steppers.jit import JitStepper
+
+from .conftest import tolerance
+from .strategies import activations, random_array, seeds, small_dim, small_m
+
+dtypes = st.sampled_from([np.float64, np.float32])
+
+
+def naive_forward(Z, b, act, slope):
+    """``g(Z + b)`` and ``Z + b`` with the naive kernels."""
+    Zb = (Z + b).astype(Z.dtype)
+    A = np.empty_like(Z)
+    naive.activation_forward(Zb, int(act), slope, A)
+    return Zb, A
+
+
+@given(n=small_dim, m=small_m, act=activations, dtype=dtypes, seed=seeds)
+def test_bias_activation_all_three_ways(n, m, act, dtype, seed):
+    rng = np.random.default_rng(seed)
+    Z0 = random_array(rng, (n, m), dtype)
+    b = random_array(rng, (n, 1), dtype)
+    rtol, atol = tolerance(dtype)
+    Zb, A_ref = naive_forward(Z0, b, act, 0.05)
+    # Two arrays: Z keeps Z + b, A gets g(Z + b).
+    Z, A = Z0.copy(), np.empty_like(Z0)
+    jit._bias_activation(Z, b, int(act), 0.05, A)
+    assert_allclose(Z, Zb, rtol=rtol, atol=atol)
+    assert_allclose(A, A_ref, rtol=rtol, atol=atol)
+    # In place: only g(Z + b) is kept.
+    Z = Z0.copy()
+    jit._bias_activation(Z, b, int(act), 0.05, Z)
+    assert_allclose(Z, A_ref, rtol=rtol, atol=atol)
+    # No bias: A = g(Z), Z untouched.
+    Z, A = Z0.copy(), np.empty_like(Z0)
+    _, A_nob = naive_forward(Z0, np.zeros_like(b), act, 0.05)
+    jit._bias_activation(Z, None, int(act), 0.05, A)
+    assert_allclose(A, A_nob, rtol=rtol, atol=atol)
+    np.testing.assert_array_equal(Z, Z0)
+
+
+@given(n=small_dim, m=small_m, act=activations, dtype=dtypes, seed=seeds)
+def test_activation_mask_and_row_sums(n, m, act, dtype, seed):
+    rng = np.random.default_rng(seed)
+    dA = random_array(rng, (n, m), dtype)
+    A = random_array(rng, (n, m), dtype)
+    if act in (Act.SIGMOID, Act.TANH):
+        A = (np.abs(A) / 2).astype(dtype)  # a sigmoid or tanh output
+    rtol, atol = tolerance(dtype)
+    dZ_ref = np.empty_like(A)
+    naive.activation_backward(dA, A, int(act), 0.05, dZ_ref)
+    db_ref = np.array([[sum(float(x) for x in row) * 0.25] for row in dZ_ref])
+    dZ, db = np.empty_like(A), np.empty((n, 1), dtype)
+    jit._activation_mask(dA, A, int(act), 0.05, dZ, db, 0.25)
+    assert_allclose(dZ, dZ_ref, rtol=rtol, atol=atol)
+    assert_allclose(db, db_ref, rtol=rtol, atol=atol)
+    dZ2 = np.empty_like(A)
+    jit._activation_mask(dA, A, int(act), 0.05, dZ2, None, 1.0)  # no db
+    assert_allclose(dZ2, dZ_ref, rtol=rtol, atol=atol)
+    db2 = np.empty((n, 1), dtype)
+    jit._row_sums(dZ_ref, db2, 0.25)
+    assert_allclose(db2, db_ref, rtol=rtol, atol=atol)
+
+
+@given(n=small_dim, m=small_m, dtype=dtypes, seed=seeds)
+def test_output_delta(n, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    AL = (np.abs(random_array(rng, (n, m), dtype)) / 2).astype(dtype)
+    Y = (rng.random((n, m)) < 0.5).astype(dtype)
+    rtol, atol = tolerance(dtype)
+    dZ_ref = np.empty_like(AL)
+    dA_prev, dW, db_ref = np.empty((0, 0), dtype), np.empty((n, 1), dtype), np.empty((n, 1), dtype)
+    naive.output_backward(AL, Y, np.ones((1, m), dtype), np.ones((n, 1), dtype), dZ_ref, dA_prev,
+                          dW, db_ref)  # fmt: skip
+    dZ, db = np.empty_like(AL), np.empty((n, 1), dtype)
+    jit._output_delta(AL, Y, 1.0 / m, dZ, db)  # the loop's pre-scaled delta
+    assert_allclose(dZ, dZ_ref / m, rtol=rtol, atol=atol)
+    assert_allclose(db, db_ref, rtol=rtol, atol=atol)
+
+
+@given(k=st.integers(0, 40), seed=seeds)
+def test_sum8_is_the_sum_in_float64(k, seed):
+    x = np.random.default_rng(seed).uniform(-1, 1, k)
+    assert_allclose(jit._sum8(x), sum(float(v) for v in x), rtol=1e-13, atol=1e-15)
+    x32 = x.astype(np.float32)
+    assert_allclose(jit._sum8(x32), sum(float(v) for v in x32), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("x_t", [False, True], ids=["X (n_x, m)", "X stored (m, n_x)"])
+def test_gather_batch_copies_the_chosen_examples(x_t):
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((5, 11)), rng.random((2, 11))
+    ws = Workspace([5, 3, 2], 4, np.float64, minibatch=True)
+    data = loop.Data(np.ascontiguousarray(X.T) if x_t else X, x_t, Y)
+    work = loop.Work(ws.acts, ws.ZL, ws.D, ws.E, ws.Xb, ws.Yb)
+    order = rng.permutation(11).astype(np.int64)
+    batch = loop.gather_batch(data, order, 4, 4, work)
+    idx = order[4:8]
+    assert batch.x_t  # always stored (b, n_x)
+    np.testing.assert_array_equal(batch.X, X[:, idx].T)
+    np.testing.assert_array_equal(batch.Y, Y[:, idx])
+
+
+@pytest.mark.parametrize("backend", ["naive", "numpy", "jit"])
+@pytest.mark.parametrize("dims", [[4, 1], [4, 5, 3, 2]], ids=["logistic", "deep"])
+def test_block_gradients_add_up_to_the_full_batch_gradient(backend, dims):
+    """The gradient-only entry: blocks with scale 1/m_total sum to the functional gradient."""
+    rng = np.random.default_rng(1)
+    m = 13
+    X = rng.uniform(-1, 1, (dims[0], m))
+    Y = (rng.random((dims[-1], m)) < 0.5).astype(float)
+    net = DNN(dims, hidden="tanh", backend=backend, seed=2)
+    AL, caches = fastdnn.model_forward(X, net.params, "tanh", backend="numpy")
+    expected = fastdnn.model_backward(AL, Y, caches, "tanh", backend="numpy")
+    stepper = fastdnn.backends.get_stepper(backend)(
+        net._spec(), net._theta, net._grad, X, Y, None, Workspace(dims, m, np.float64, False)
+    )
+    total, cost = np.zeros_like(net._grad), 0.0
+    for cols in (slice(0, 5), slice(5, 6), slice(6, 13)):  # uneven blocks
+        cost += stepper.gradient(np.ascontiguousarray(X[:, cols]), Y[:, cols], 1.0 / m)
+        total += net._grad
+    grads = fastdnn._layout.param_views(total, dims, prefix="d")
+    for key, value in expected.items():
+        assert_allclose(grads[key], value, rtol=1e-12, atol=1e-14, err_msg=key)
+    assert_allclose(cost, fastdnn.compute_cost(AL, Y), rtol=1e-12)
+
+
+def test_forward_is_the_predict_route():
+    rng = np.random.default_rng(3)
+    X = rng.random((6, 9))
+    net = DNN([6, 4, 2], hidden="relu", seed=0)
+    AL = np.empty((2, 9))
+    JitStepper.forward(net._spec(), net._theta, np.asfortranarray(X), AL)
+    expected, _ = fastdnn.model_forward(X, net.params, backend="naive")
+    assert_allclose(AL, expected, rtol=1e-12)
