@@ -99,11 +99,14 @@ def check_layer_dims(layer_dims) -> list[int]:
     return [int(n) for n in dims]
 
 
-def as_float_array(a, name: str, dtype: np.dtype, ndim: int = 2) -> np.ndarray:
+def as_float_array(
+    a, name: str, dtype: np.dtype, ndim: int = 2, *, finite: bool = True
+) -> np.ndarray:
     """Convert to a C-contiguous array of ``dtype`` (one copy at most), refusing non-numbers.
 
     Integer, unsigned, bool and float inputs convert; object, string, complex and other
-    dtypes raise ``TypeError``. Empty arrays and NaN/inf raise ``ValueError``.
+    dtypes raise ``TypeError``. Empty arrays and (when ``finite``) NaN/inf raise
+    ``ValueError``.
     """
     arr = np.asarray(a)
     kind = arr.dtype.kind
@@ -118,7 +121,8 @@ def as_float_array(a, name: str, dtype: np.dtype, ndim: int = 2) -> np.ndarray:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(arr, name)
+    if finite:
+        check_finite(arr, name)
     return arr
 
 
@@ -182,10 +186,20 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
     return arr
 
 
+def common_dtype(arrays) -> np.dtype:
+    """The dtype a set of arrays computes in: that of its float64 and float32 members.
+
+    float32 when every float64-or-float32 array is float32, else float64. Int, bool and other
+    float arrays (float16, longdouble) do not vote: they are converted to it.
+    """
+    f32, f64 = FLOAT_DTYPES["float32"], FLOAT_DTYPES["float64"]
+    votes = {dt for dt in (getattr(a, "dtype", None) for a in arrays) if dt == f32 or dt == f64}
+    return f32 if votes == {f32} else f64
+
+
 def param_dtype(params: Mapping) -> np.dtype:
-    """float32 when every parameter is float32, else float64."""
-    kinds = {np.asarray(v).dtype for v in params.values()}
-    return np.dtype(np.float32) if kinds == {np.dtype(np.float32)} else np.dtype(np.float64)
+    """The parameters' dtype: float32 when every float parameter is float32, else float64."""
+    return common_dtype(np.asarray(v) for v in params.values())
 
 
 def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int], np.dtype]:
@@ -236,3 +250,117 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
         dims.append(n)
         out[f"W{l}"], out[f"b{l}"] = W, b
     return out, dims, dtype
+
+
+#: The fields of a :class:`fastdnn.model.LayerCache`, in order.
+CACHE_FIELDS = ("A_prev", "W", "b", "A")
+
+
+def check_caches(
+    caches, unchanged: type | None = None
+) -> tuple[list[tuple[np.ndarray, ...]], np.dtype]:
+    """The caches of :func:`fastdnn.model_forward`, checked for the backward kernels.
+
+    ``caches`` must be a non-empty list (or tuple) with one entry per layer, each a
+    ``LayerCache`` or plain 4-tuple ``(A_prev, W, b, A)`` of 2-D real arrays with shapes
+    ``(n[l-1], m)``, ``(n[l], n[l-1])``, ``(n[l], 1)``, ``(n[l], m)``, every layer's
+    ``A_prev`` the shape of the previous layer's ``A``, and finite values.
+
+    Parameters
+    ----------
+    caches : list of LayerCache
+    unchanged : type, optional
+        Entries of this type are known to hold arrays that were checked for NaN/inf when they
+        were made (:func:`fastdnn.model_forward`'s own): they get every check but that sum.
+
+    Returns
+    -------
+    caches : list of tuple
+        The arrays, C-contiguous, in one dtype (:func:`common_dtype`: float32 when every float
+        array is float32, else float64; int, bool and other floats are converted to it).
+    dtype : numpy.dtype
+
+    Notes
+    -----
+    The work is O(number of arrays), plus one finiteness sum per distinct array of the
+    entries that are not ``unchanged`` (layer l's ``A`` is layer l+1's ``A_prev``: one sum).
+    """
+    if not isinstance(caches, (list, tuple)):
+        raise TypeError(
+            "caches must be the list of LayerCache (A_prev, W, b, A) returned by "
+            f"model_forward; got {type(caches).__name__}"
+        )
+    if not caches:
+        raise ValueError(
+            "caches must hold one LayerCache (A_prev, W, b, A) per layer; got an empty "
+            f"{type(caches).__name__}"
+        )
+    for l, entry in enumerate(caches):
+        if not isinstance(entry, tuple):
+            raise TypeError(
+                f"caches[{l}] must be a LayerCache (A_prev, W, b, A) as model_forward returns "
+                f"(a namedtuple or 4-tuple); got {type(entry).__name__}"
+            )
+        if len(entry) != 4:
+            hint = (
+                " (the course's ((A_prev, W, b), Z) caches belong to fastdnn.course.deep)"
+                if len(entry) == 2
+                else ""
+            )
+            raise ValueError(
+                f"caches[{l}] must hold 4 arrays (A_prev, W, b, A); got {len(entry)}{hint}"
+            )
+    dtypes = {getattr(a, "dtype", None) for entry in caches for a in entry}
+    if len(dtypes) == 1 and dtypes <= set(FLOAT_DTYPES.values()):
+        dtype = dtypes.pop()  # the usual case, decided without a generator
+    else:
+        dtype = common_dtype(a for entry in caches for a in entry)
+    checked = []
+    seen: dict[int, np.ndarray] = {}  # id -> checked array: one check per distinct array
+    prev_A = None
+    for l, entry in enumerate(caches):
+        arrays = []
+        finite = type(entry) is not unchanged
+        for field, a in zip(CACHE_FIELDS, entry, strict=True):
+            if not finite and (
+                type(a) is np.ndarray
+                and a.dtype == dtype
+                and a.ndim == 2
+                and a.size
+                and a.flags.c_contiguous
+            ):
+                arrays.append(a)  # as_float_array would return it as it is: skip the call
+                continue
+            arr = seen.get(id(a))
+            if arr is None:
+                arr = as_float_array(a, f"caches[{l}].{field}", dtype, finite=finite)
+                if finite:  # an array summed once need not be summed again
+                    seen[id(a)] = arr
+            arrays.append(arr)
+        A_prev, W, b, A = arrays
+        n, n_prev = W.shape
+        if A_prev.shape[0] != n_prev:
+            raise ValueError(
+                f"caches[{l}].A_prev must have {n_prev} rows, the columns of caches[{l}].W "
+                f"(W is (n[l], n[l-1]), A_prev (n[l-1], m)); got shape {A_prev.shape} and W "
+                f"of shape {W.shape}"
+            )
+        if prev_A is not None and A_prev.shape != prev_A.shape:
+            raise ValueError(
+                f"caches[{l}].A_prev has shape {A_prev.shape} but caches[{l - 1}].A has shape "
+                f"{prev_A.shape}: a layer's input is the previous layer's output (pass the "
+                "caches of one model_forward call, in order)"
+            )
+        if b.shape != (n, 1):
+            raise ValueError(
+                f"caches[{l}].b must have shape ({n}, 1) to match caches[{l}].W of shape "
+                f"{W.shape}; got {b.shape}"
+            )
+        if A.shape != (n, A_prev.shape[1]):
+            raise ValueError(
+                f"caches[{l}].A must have shape (n[l], m) = ({n}, {A_prev.shape[1]}) (the rows "
+                f"of W, the columns of A_prev); got {A.shape}"
+            )
+        checked.append((A_prev, W, b, A))
+        prev_A = A
+    return checked, dtype

@@ -43,6 +43,29 @@ class LayerCache(NamedTuple):
     A: Array  #: (n[l], m), the layer's output
 
 
+class _ForwardCache(LayerCache):
+    """A :class:`LayerCache` as :func:`model_forward` made it.
+
+    Its arrays are checked inputs (``X``, the parameters) or were computed from them, so
+    :func:`model_backward` checks their shapes, dtypes and layouts (cheap, and an array can be
+    reshaped in place) but does not sum them again for NaN: the functional API's per-step
+    cost stays what it was. ``_replace`` and ``_make`` give a plain :class:`LayerCache`,
+    checked in full.
+    """
+
+    __slots__ = ()
+
+    def _replace(self, **changes) -> LayerCache:
+        return LayerCache(*self)._replace(**changes)
+
+    @classmethod
+    def _make(cls, iterable) -> LayerCache:
+        return LayerCache._make(iterable)
+
+    def __repr__(self) -> str:
+        return repr(LayerCache(*self))
+
+
 def _init_scale(init: str, n_prev: int) -> float:
     if init == "course":
         return 0.01
@@ -127,7 +150,7 @@ def _forward(X, params, L, hidden_code, output_code, slope, kernels):
         Z = np.empty((W.shape[0], X.shape[1]), dtype=X.dtype)
         # A_out is Z itself: only A is kept (every derivative is written from A).
         kernels.linear_activation_forward(A, W, b, act, slope, Z, Z)
-        caches.append(LayerCache(A, W, b, Z))
+        caches.append(_ForwardCache(A, W, b, Z))
         A = Z
     return A, caches
 
@@ -258,15 +281,16 @@ def model_backward(
     kernels = get_backend(v.check_backend(backend))
     hidden_code, _ = _act_codes(hidden, output)
     slope = v.check_positive_finite(slope, "slope")
-    if not isinstance(caches, (list, tuple)) or not caches:
-        raise TypeError("caches must be the non-empty list returned by model_forward")
-    L = len(caches)
-    dtype = caches[-1].A.dtype
+    # Every array reaches a kernel, and the jit kernels index without bounds checks: all
+    # shapes, dtypes and layouts are checked here (a wrong b once wrote past a buffer).
+    checked, dtype = v.check_caches(caches, unchanged=_ForwardCache)
+    L = len(checked)
+    last_A = checked[-1][3]
     AL = v.as_float_array(AL, "AL", dtype)
-    if AL.shape != caches[-1].A.shape:
+    if AL.shape != last_A.shape:
         raise ValueError(
             f"AL has shape {AL.shape} but the last cache holds an output of shape "
-            f"{caches[-1].A.shape}: pass the AL and caches of the same model_forward call"
+            f"{last_A.shape}: pass the AL and caches of the same model_forward call"
         )
     Y = v.check_Y(Y, AL.shape[0], AL.shape[1], OUTPUT_LOSS[output], dtype)
     grads: Grads = {}
@@ -274,7 +298,7 @@ def model_backward(
     no_output = np.empty((0, 0), dtype=dtype)
     dA = None
     for l in range(L, 0, -1):
-        A_prev, W, b, A = caches[l - 1]
+        A_prev, W, b, A = checked[l - 1]
         dW = np.empty_like(W)
         db = np.empty_like(b)
         dA_prev = np.empty((W.shape[1], m), dtype=dtype) if l > 1 else no_output
