@@ -8,8 +8,10 @@ already has the right dtype and layout); nothing the caller owns is ever written
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,12 +21,24 @@ from .backends import BACKENDS
 
 FLOAT_DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 INITS = ("course", "xavier", "he", "zeros")
+#: Counts (iterations, sizes) become int64 in the compiled loop and the layer table.
+INT64_MAX = int(np.iinfo(np.int64).max)
+#: Arrays up to this size are checked for NaN with a mask (at most 4 KiB), larger ones summed.
+_MASK_SIZE = 4096
+#: Below this many bytes an allocation is not worth asking the system about.
+_SMALL_ALLOCATION = 256 * 2**20
+
+
+def _show(value) -> str:
+    """``repr(value)``, shortened: a 10**400 must not make a 400-digit error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:24]}...{text[-12:]} ({len(text)} characters)"
 
 
 def check_choice(value, name: str, choices) -> str:
     """``value`` must be one of ``choices`` (strings)."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
+        raise ValueError(f"{name} must be one of {sorted(choices)}; got {_show(value)}")
     return value
 
 
@@ -52,30 +66,53 @@ def check_dtype(dtype) -> np.dtype:
     """``"float64"`` or ``"float32"`` (or the equivalent NumPy dtype)."""
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):  # what np.dtype raises for anything it cannot read
         dt = None
     if dt is None or dt not in FLOAT_DTYPES.values():
-        raise ValueError(f"dtype must be 'float64' or 'float32'; got {dtype!r}")
+        raise ValueError(f"dtype must be 'float64' or 'float32'; got {_show(dtype)}")
     return dt
 
 
 def check_positive_finite(value, name: str) -> float:
-    """A real number > 0 and finite (learning rates, slopes)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive finite number; got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
+    """A real number > 0 that is finite *as a float64* (learning rates, slopes).
 
-
-def check_positive_int(value, name: str) -> int:
-    """An integer > 0 (``bool`` is refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    Python and NumPy numbers, ``Fraction`` and ``Decimal`` are accepted; the check is made
+    on ``float(value)``, the number training uses: a ``10**400`` (which ``float`` cannot
+    hold) or a ``Fraction(1, 10**400)`` (which it rounds to 0) is refused like ``inf`` or 0.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, decimal.Decimal)
+    ):
         raise TypeError(
-            f"{name} must be a positive integer; got {value!r} ({type(value).__name__})"
+            f"{name} must be a positive finite number; got {type(value).__name__} {_show(value)}"
+        )
+    try:
+        as_float = float(value)
+    except (OverflowError, ValueError):  # a huge int or Fraction; a signalling Decimal NaN
+        raise ValueError(
+            f"{name} must be a positive finite number; got {_show(value)}, which a float64 "
+            "cannot hold"
+        ) from None
+    if not (math.isfinite(as_float) and as_float > 0):
+        underflow = " (it rounds to 0.0 as a float64)" if as_float == 0 and value != 0 else ""
+        raise ValueError(f"{name} must be a positive finite number; got {_show(value)}{underflow}")
+    return as_float
+
+
+def check_positive_int(value, name: str, maximum: int = INT64_MAX) -> int:
+    """An integer in ``[1, maximum]`` (``bool`` is refused).
+
+    The default bound is the int64 range, which every count that reaches compiled code or a
+    layer table must fit.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive integer; got {_show(value)} ({type(value).__name__})"
         )
     if value <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        raise ValueError(f"{name} must be a positive integer; got {_show(value)}")
+    if value > maximum:
+        raise ValueError(f"{name} must be a positive integer <= {maximum}; got {_show(value)}")
     return int(value)
 
 
@@ -91,12 +128,79 @@ def check_layer_dims(layer_dims) -> list[int]:
         raise ValueError(
             f"layer_dims must list at least the input and output sizes (2 entries); got {dims!r}"
         )
-    for l, n in enumerate(dims):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-            raise TypeError(f"layer_dims[{l}] must be a positive integer; got {n!r}")
-        if n <= 0:
-            raise ValueError(f"layer_dims[{l}] must be a positive integer; got {n!r}")
-    return [int(n) for n in dims]
+    return [check_positive_int(n, f"layer_dims[{l}]") for l, n in enumerate(dims)]
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def memory_limit() -> tuple[int, str] | None:
+    """``(bytes, where the limit comes from)``: the most this process could ever allocate.
+
+    The smallest of physical memory, a cgroup v2 limit (containers) and the headroom left by
+    ``RLIMIT_AS`` (``ulimit -v``); None when none of them can be read.
+    """
+    limits = []
+    try:
+        limits.append((os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "physical memory"))
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            text = f.read().strip()
+        if text.isdigit():
+            limits.append((int(text), "the cgroup memory limit, /sys/fs/cgroup/memory.max"))
+    except OSError:
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as f:  # pages of address space already in use
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append((max(soft - used, 0), "what RLIMIT_AS (ulimit -v) leaves"))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_memory(nbytes: int, what: str, fix: str) -> None:
+    """Refuse, before allocating, ``nbytes`` that this process can never get.
+
+    ``what`` says what would be allocated and ``fix`` how to need less; both go into the
+    ``ValueError``. Small requests (< 256 MiB) are not checked.
+    """
+    if nbytes < _SMALL_ALLOCATION:
+        return
+    limit = memory_limit()
+    if limit is not None and nbytes > limit[0]:
+        raise ValueError(
+            f"{what} would need about {_format_bytes(nbytes)}, more than the "
+            f"{_format_bytes(limit[0])} this process can use ({limit[1]}); {fix}"
+        )
+
+
+def check_network_memory(layer_dims: Sequence[int], dtype: np.dtype, copies: int, what: str):
+    """Refuse a network whose parameters cannot fit in memory, saying how much they need.
+
+    ``copies`` flat parameter buffers of ``dtype`` (the parameters; a DNN adds its training
+    buffer and gradient) plus the float64 draw of the largest ``W`` (twice: the draw and its
+    scaling).
+    """
+    n_params = sum(layer_dims[l] * (layer_dims[l - 1] + 1) for l in range(1, len(layer_dims)))
+    largest_W = max(layer_dims[l] * layer_dims[l - 1] for l in range(1, len(layer_dims)))
+    nbytes = copies * n_params * np.dtype(dtype).itemsize + 2 * largest_W * 8
+    check_memory(
+        nbytes,
+        f"{what} with layer_dims {_show(list(layer_dims))} has {n_params:,} parameters: it",
+        "use smaller layers (layer l has n[l] * n[l-1] weights; the first, n[1] * n_x)",
+    )
 
 
 def as_float_array(
@@ -108,7 +212,12 @@ def as_float_array(
     dtypes raise ``TypeError``. Empty arrays and (when ``finite``) NaN/inf raise
     ``ValueError``.
     """
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, and the like
+        raise ValueError(
+            f"{name} must be a {ndim}-D array of numbers; NumPy cannot make an array of it ({exc})"
+        ) from None
     kind = arr.dtype.kind
     if kind not in "biuf":
         raise TypeError(
@@ -129,14 +238,21 @@ def as_float_array(
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` naming the first NaN or inf in ``arr``.
 
-    Sums first: any NaN or inf makes the sum non-finite, and a sum allocates nothing (an
-    ``isfinite`` mask of a 60000 x 784 input would be 47 MB). Only a non-finite sum (or an
-    overflowing one) pays for the mask, to say where.
+    Small arrays: an ``isfinite`` mask, as cheap as a sum at that size. Large ones are summed
+    first: any NaN or inf makes the sum non-finite, and a sum allocates nothing (a mask of a
+    60000 x 784 input would be 47 MB). Only a non-finite sum (or one that overflows: finite
+    values near 1e308 are valid, and say nothing) pays for the mask, to say where.
     """
-    # np.add.reduce, not np.sum: the same reduction without np.sum's Python wrapper, which
-    # was most of the cost of validating the small arrays of a functional-API step.
-    if arr.dtype.kind != "f" or math.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
+    if arr.dtype.kind != "f":
         return
+    if arr.size <= _MASK_SIZE:
+        if np.isfinite(arr).all():
+            return
+    else:
+        # np.add.reduce, not np.sum: the same reduction without np.sum's Python wrapper.
+        with np.errstate(over="ignore"):
+            if math.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
+                return
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
         where = bad[0]

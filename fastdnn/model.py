@@ -104,7 +104,8 @@ def initialize_parameters(
     Raises
     ------
     ValueError
-        Unknown ``init`` or ``dtype``, or ``layer_dims`` not positive integers.
+        Unknown ``init`` or ``dtype``, ``layer_dims`` not positive integers, or parameters
+        that cannot fit in this process's memory (said before allocating, with the size).
 
     Examples
     --------
@@ -115,6 +116,7 @@ def initialize_parameters(
     dims = v.check_layer_dims(layer_dims)
     v.check_choice(init, "init", v.INITS)
     dt = v.check_dtype(dtype)
+    v.check_network_memory(dims, dt, copies=1, what="initialize_parameters")
     if init == "zeros" and len(dims) > 2:
         warnings.warn(
             "init='zeros' with hidden layers: every unit of a layer gets the same gradient, so "

@@ -81,6 +81,8 @@ class DNN:
         self.seed = seed
         self.slope = v.check_positive_finite(slope, "slope")
         self.loss = OUTPUT_LOSS[self.output]
+        # The initial draw, the parameters and their gradients: refused before allocating.
+        v.check_network_memory(self.layer_dims, self.dtype, copies=3, what="DNN")
         params = initialize_parameters(self.layer_dims, init, seed, self.dtype)
         self._theta = np.empty(n_parameters(self.layer_dims), dtype=self.dtype)
         for key, view in param_views(self._theta, self.layer_dims).items():
