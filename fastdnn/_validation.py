@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._types import ACTIVATIONS, LOSSES, OUTPUT_LOSS
-from .backends import BACKENDS
+from ._types import ACTIVATIONS, BACKEND_NAMES, LOSSES, OUTPUT_LOSS
 
 FLOAT_DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 INITS = ("course", "xavier", "he", "zeros")
@@ -44,7 +43,7 @@ def check_choice(value, name: str, choices) -> str:
 
 def check_backend(backend) -> str:
     """A valid backend name."""
-    return check_choice(backend, "backend", BACKENDS)
+    return check_choice(backend, "backend", BACKEND_NAMES)
 
 
 def check_activation(name: str, value) -> str:

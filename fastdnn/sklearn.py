@@ -53,6 +53,7 @@ except ImportError as exc:  # not installed, or older than 1.6 (no validate_data
     ) from exc
 
 from . import _validation as v
+from ._types import ActivationName, Backend, DTypeName, InitName
 from .network import DNN
 from .train import DivergenceError
 
@@ -135,16 +136,16 @@ class _DNNBase(BaseEstimator):
     def __init__(
         self,
         hidden_layer_sizes=(100,),
-        activation="relu",
+        activation: ActivationName = "relu",
         *,
         learning_rate_init=0.1,
         max_iter=200,
         batch_size=None,
         cost_every=10,
         warm_start=False,
-        init="xavier",
-        backend="jit",
-        dtype="float64",
+        init: InitName = "xavier",
+        backend: Backend = "jit",
+        dtype: DTypeName = "float64",
         random_state=None,
         verbose=False,
     ):
@@ -484,16 +485,16 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     def __init__(
         self,
         hidden_layer_sizes=(100,),
-        activation="relu",
+        activation: ActivationName = "relu",
         *,
         learning_rate_init=0.01,
         max_iter=200,
         batch_size=None,
         cost_every=10,
         warm_start=False,
-        init="xavier",
-        backend="jit",
-        dtype="float64",
+        init: InitName = "xavier",
+        backend: Backend = "jit",
+        dtype: DTypeName = "float64",
         random_state=None,
         verbose=False,
         normalize_y=True,

@@ -28,10 +28,12 @@ and the seeding.
 
 Seeding and the two ``initialize_parameters_deep``
 --------------------------------------------------
-The course has two: the step-by-step one (``np.random.seed(3)``, ``randn * 0.01``), which is the
-public :func:`initialize_parameters_deep` here, and the application's ``dnn_app_utils_v3`` one
-(``np.random.seed(1)``, ``randn / sqrt(layer_dims[l-1])``), which :func:`L_layer_model` uses, as
-the application does, and which gives its published cost of 0.771749 at iteration 0.
+The course has two: the step-by-step one (``np.random.seed(3)``, ``randn * 0.01``), which is
+:func:`initialize_parameters_deep` here, and the application's ``dnn_app_utils_v3`` one
+(``np.random.seed(1)``, ``randn / sqrt(layer_dims[l-1])``), which is
+:func:`initialize_parameters_deep_app`: :func:`L_layer_model` uses it, as the application does,
+and it gives the published cost of 0.771749 at iteration 0. ``DNN.from_params`` trains
+fastdnn's network from either.
 :func:`initialize_parameters` (seed 1, ``randn * 0.01``) is the same in both assignments.
 
 Where fastdnn differs from the course: the application's models print the last iteration's cost
@@ -54,6 +56,7 @@ __all__ = [
     "compute_cost",
     "initialize_parameters",
     "initialize_parameters_deep",
+    "initialize_parameters_deep_app",
     "linear_activation_backward",
     "linear_activation_forward",
     "linear_backward",
@@ -266,11 +269,39 @@ def initialize_parameters_deep(layer_dims):
     return _deep_parameters(layer_dims, lambda W, n_prev: W * 0.01)
 
 
-def _initialize_parameters_deep_app(layer_dims):
-    """The application's ``initialize_parameters_deep`` (``dnn_app_utils_v3.py``, W4A2).
+def initialize_parameters_deep_app(layer_dims):
+    """Parameters of an L-layer network, the application's version (W4A2).
 
-    ``np.random.seed(1)``, then ``W[l] = randn(layer_dims[l], layer_dims[l-1]) /
-    sqrt(layer_dims[l-1])`` and zero biases.
+    The ``initialize_parameters_deep`` of the application's ``dnn_app_utils_v3.py``, which
+    :func:`L_layer_model` uses: ``np.random.seed(1)``, then ``W[l] = randn(layer_dims[l],
+    layer_dims[l-1]) / sqrt(layer_dims[l-1])`` and zero biases. It gives the course's published
+    run on the cat data (cost 0.771749 at iteration 0 for ``[12288, 20, 7, 5, 1]``).
+
+    Parameters
+    ----------
+    layer_dims : sequence of int
+        Sizes of the layers, input first.
+
+    Returns
+    -------
+    parameters : dict
+        ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"``; ``W[l]`` is (layer_dims[l], layer_dims[l-1])
+        and ``b[l]`` is (layer_dims[l], 1), float64.
+
+    See Also
+    --------
+    initialize_parameters_deep : The step-by-step version (seed 3, ``randn * 0.01``).
+    fastdnn.DNN.from_params : Train fastdnn's network from these exact weights.
+
+    Examples
+    --------
+    Start :class:`fastdnn.DNN` from the course's initial weights, as the application does:
+
+    >>> from fastdnn import DNN
+    >>> start = initialize_parameters_deep_app([12288, 20, 7, 5, 1])
+    >>> net = DNN.from_params(start, hidden="relu", output="sigmoid")
+    >>> net.layer_dims, bool((net.params["W1"] == start["W1"]).all())
+    ([12288, 20, 7, 5, 1], True)
     """
     np.random.seed(1)
     return _deep_parameters(layer_dims, lambda W, n_prev: W / np.sqrt(n_prev))
@@ -590,7 +621,7 @@ def L_layer_model(
     np.random.seed(1)
     costs = []
     X = _kernel_input(X, backend)
-    parameters = _initialize_parameters_deep_app(layers_dims)
+    parameters = initialize_parameters_deep_app(layers_dims)
     for i in range(num_iterations):
         AL, caches = L_model_forward(X, parameters, backend=backend)
         cost = compute_cost(AL, Y)
