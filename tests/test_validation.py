@@ -235,9 +235,10 @@ def test_ragged_input_names_the_argument():
         fastdnn.model_forward([[1.0, 2.0], [3.0], [4.0, 5.0]], P)
 
 
-def test_large_finite_values_pass_the_finite_check_without_an_overflow_warning():
-    # Summing finite values near 1e308 overflows; that must not warn (nor raise under -W
-    # error) and must not be mistaken for NaN. Small arrays use a mask, large ones a sum.
+def test_large_finite_values_pass_the_finite_check_even_when_warnings_are_errors():
+    # Summing finite values near 1e308 overflows: under -W error that warning became an
+    # exception out of validation. It must neither raise nor be mistaken for NaN; large arrays
+    # (summed under np.errstate) do not even warn.
     from fastdnn import _validation as v
 
     for shape in ((3, 2), (3, 5000)):
@@ -250,6 +251,10 @@ def test_large_finite_values_pass_the_finite_check_without_an_overflow_warning()
             ValueError, match=rf"X must be finite; found nan at index \(2, {shape[1] - 1}\)"
         ):
             v.check_X(X, 3, np.dtype(np.float64))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        v.check_X(np.full((3, 5000), 1e308), 3, np.dtype(np.float64))
+    assert not caught
 
 
 _MEMORY_CAP = """
