@@ -13,8 +13,9 @@ For each, this script runs
    course's NumPy expression, so this column is the course's arithmetic; with
    ``backend="jit"`` the same functions do their matrix products on fastdnn's kernels;
 2. the same network as ``fastdnn.DNN(layers, hidden="relu")``, started from the course's very
-   initial weights (the course's initializer with its seed, handed over with
-   ``DNN.from_params``), trained with fastdnn on each backend asked for.
+   initial weights (the course's own initializers with their seeds,
+   ``fastdnn.course.deep.initialize_parameters`` and ``initialize_parameters_deep_app``, handed
+   over with ``DNN.from_params``), trained with fastdnn on each backend asked for.
 
 It prints one table per network: the costs at iterations 0, 100, 2400 and 2499 and the train
 and test accuracy beside the values the course published, how far each run is from the
@@ -34,11 +35,9 @@ else ``$FASTDNN_DATA``, else ``../shared/data``. The ``naive`` backend is not of
 its pure-Python loops would take hours on 12288-pixel images.
 """
 
-# ruff: noqa: NPY002 - the course's legacy global RNG (np.random.seed/randn) is the contract.
 from __future__ import annotations
 
 import _common as c
-import numpy as np
 
 import fastdnn
 from fastdnn.course import deep
@@ -46,23 +45,6 @@ from fastdnn.course import deep
 LEARNING_RATE = 0.0075
 NUM_ITERATIONS = 2500
 RECORDED = list(range(0, NUM_ITERATIONS, 100)) + [NUM_ITERATIONS - 1]  # what the course prints
-
-
-def course_app_initialize_parameters_deep(layers_dims):
-    """The application's ``initialize_parameters_deep`` (``dnn_app_utils_v3.py``).
-
-    This is what ``L_layer_model`` starts from: ``np.random.seed(1)`` and weights scaled by
-    ``1 / sqrt(n_prev)``. (The step-by-step assignment's version, public in
-    ``fastdnn.course.deep.initialize_parameters_deep``, seeds 3 and scales by 0.01: it would
-    not give the course's published costs.)
-    """
-    np.random.seed(1)
-    parameters = {}
-    for l in range(1, len(layers_dims)):
-        n, n_prev = layers_dims[l], layers_dims[l - 1]
-        parameters["W" + str(l)] = np.random.randn(n, n_prev) / np.sqrt(n_prev)
-        parameters["b" + str(l)] = np.zeros((n, 1))
-    return parameters
 
 
 # The two networks, with what the course published for each (the same values and sources as
@@ -90,7 +72,9 @@ MODELS = {
         "title": "4-layer model (12288, 20, 7, 5, 1): L_layer_model",
         "layers": (12288, 20, 7, 5, 1),
         "course_fn": deep.L_layer_model,
-        "initial": lambda: course_app_initialize_parameters_deep((12288, 20, 7, 5, 1)),
+        # The application's initializer (seed 1, randn / sqrt(n_prev)), which L_layer_model
+        # starts from; the step-by-step initialize_parameters_deep (seed 3, * 0.01) is not it.
+        "initial": lambda: deep.initialize_parameters_deep_app((12288, 20, 7, 5, 1)),
         "costs": {0: "0.771749", 100: "0.672053", 2400: "0.092878", 2499: "0.088439"},
         "train": 0.985645933014,
         "test": 0.8,

@@ -15,13 +15,16 @@ If neither library exposes cblas (another BLAS vendor), the jitted loop falls ba
 from __future__ import annotations
 
 import ctypes
+import numbers
 import os
 import threading
 import time
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from . import _env
 from ._numba import njit
 
 USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS = 0, 1, 2, 3
@@ -120,7 +123,7 @@ def gemm_functions(dtype) -> tuple[Blas, frozenset]:
     key = np.dtype(dtype).name
     with _lock:
         if key not in _functions:
-            paths = _library_paths() if os.environ.get("FASTDNN_BLAS", "default") != "numba" else {}
+            paths = _library_paths() if _env.SETTINGS.blas != "numba" else {}
             found, available = [], {USE_NUMBA_DOT}
             for code, lib in ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy")):
                 dll = ctypes.CDLL(paths[lib]) if lib in paths else None
@@ -310,7 +313,7 @@ _FORCED = {
 
 
 def _rule() -> str:
-    return os.environ.get("FASTDNN_BLAS", "default") or "default"
+    return _env.SETTINGS.blas
 
 
 def default_library(dtype, available) -> int:
@@ -326,7 +329,7 @@ def default_library(dtype, available) -> int:
 def choose(layer_dims, m: int, dtype) -> list[int]:
     """The ``USE_*`` code for each product of :func:`step_products`.
 
-    ``FASTDNN_BLAS`` selects the rule:
+    ``FASTDNN_BLAS`` selects the rule (read and validated once, by :mod:`fastdnn._env`):
 
     ``default`` (unset)
         Deterministic, so the same seed gives the same bits in every process: every product
@@ -398,29 +401,74 @@ def choose(layer_dims, m: int, dtype) -> list[int]:
     return codes
 
 
-def set_num_threads(n: int) -> None:
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def set_num_threads(n: int) -> int:
     """Set the number of BLAS threads of both OpenBLAS builds (NumPy's and SciPy's).
 
     On a shared 2-core machine, a 2-thread BLAS slows down badly when another process holds a
     core: ``set_num_threads(1)`` is then faster. The ``FASTDNN_NUM_THREADS`` environment
     variable does the same at the first training call.
+
+    Parameters
+    ----------
+    n : int
+        Threads, at least 1. More threads than the cores this process may run on only make
+        them take turns, so ``n`` is **clamped** to that number of cores, with a
+        ``RuntimeWarning`` (e.g. 99999 on a 2-core machine gives 2 threads).
+
+    Returns
+    -------
+    int
+        The number of threads set.
+
+    Raises
+    ------
+    TypeError
+        ``n`` is not an integer.
+    ValueError
+        ``n`` is less than 1.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer number of threads; got {n!r}")
+    return _set_threads(n, "n")
+
+
+def _set_threads(n, name: str) -> int:
+    """:func:`set_num_threads`, with ``name`` for the value in messages."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive integer number of threads; got {type(n).__name__} {n!r}"
+        )
+    if n < 1:
+        raise ValueError(f"{name} must be a positive integer number of threads; got {n!r}")
+    cores = usable_cores()
+    if n > cores:
+        warnings.warn(
+            f"{name}={n} BLAS threads is more than the {cores} cores this process may run "
+            f"on: using {cores}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        n = cores
     from threadpoolctl import threadpool_limits
 
     _library_paths()  # make sure SciPy's BLAS is loaded, so the limit reaches it too
-    threadpool_limits(limits=n, user_api="blas")
+    threadpool_limits(limits=int(n), user_api="blas")
+    return int(n)
 
 
 def apply_env_threads() -> None:
-    """Apply ``FASTDNN_NUM_THREADS`` if set (once per process)."""
-    value = os.environ.get("FASTDNN_NUM_THREADS")
-    if value and not getattr(apply_env_threads, "done", False):
+    """Apply ``FASTDNN_NUM_THREADS`` once per process, at the first training call.
+
+    The value was validated at import (:mod:`fastdnn._env`): an invalid one never gets here,
+    so every call behaves the same. Above the core count it is clamped, with one warning.
+    """
+    n = _env.SETTINGS.num_threads
+    if n is not None and not getattr(apply_env_threads, "done", False):
         apply_env_threads.done = True
-        try:
-            set_num_threads(int(value))
-        except ValueError:
-            raise ValueError(
-                f"FASTDNN_NUM_THREADS must be a positive integer; got {value!r}"
-            ) from None
+        _set_threads(n, "FASTDNN_NUM_THREADS")

@@ -3,8 +3,8 @@
 Every jitted function in fastdnn is decorated with :func:`njit` from this module, so the options
 below apply everywhere (a test fails if a module passes numba options itself).
 
-Environment overrides
----------------------
+Environment overrides (read and validated by :mod:`fastdnn._env`)
+------------------------------------------------------------------
 ``FASTDNN_CACHE=0``
     Do not write compiled code to Numba's on-disk cache (default: cache, so a second process,
     e.g. the command line, does not recompile).
@@ -13,6 +13,11 @@ Environment overrides
     default: no benchmark has shown a gain worth the changed rounding. A warning says it is on.
 ``NUMBA_DISABLE_JIT=1``
     Numba's own switch: every kernel then runs as plain Python (slow, but the tests pass).
+
+Where nothing can be cached (a read-only install with a read-only or missing home folder and
+no ``NUMBA_CACHE_DIR``: system-wide installs, containers), Numba refuses ``cache=True`` when a
+function is decorated, which used to make ``import fastdnn`` fail. fastdnn then compiles in
+memory instead, with one ``RuntimeWarning`` (see :func:`njit`).
 """
 
 from __future__ import annotations
@@ -22,18 +27,12 @@ import warnings
 
 import numba
 
+from ._env import SETTINGS
 
-def _env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() not in {"0", "false", "no", "off"}
-
-
-CACHE: bool = _env_flag("FASTDNN_CACHE", True)
+CACHE: bool = SETTINGS.cache
 # Never 'nnan'/'ninf': divergence detection relies on NaN and inf propagating.
 FASTMATH: bool | set[str] = (
-    {"nsz", "arcp", "contract", "afn", "reassoc"} if _env_flag("FASTDNN_FASTMATH", False) else False
+    {"nsz", "arcp", "contract", "afn", "reassoc"} if SETTINGS.fast_math else False
 )
 if FASTMATH:
     warnings.warn(
@@ -96,9 +95,34 @@ if CACHE:
 
 
 def njit(func=None, **overrides):
-    """``numba.njit`` with fastdnn's options; usable bare (``@njit``) or called."""
-    options = {"cache": CACHE, "fastmath": FASTMATH, "nogil": True, "error_model": "numpy"}
-    options.update(overrides)
-    if func is None:
-        return lambda f: numba.njit(**options)(f)
-    return numba.njit(**options)(func)
+    """``numba.njit`` with fastdnn's options; usable bare (``@njit``) or called.
+
+    If Numba finds no folder to cache into, caching is turned off for the rest of the process
+    (:data:`CACHE` becomes False) with one ``RuntimeWarning``: compiling in memory costs time
+    at each start, never correctness, and an import must not fail because of a cache.
+    """
+
+    def decorate(f):
+        options = {"cache": CACHE, "fastmath": FASTMATH, "nogil": True, "error_model": "numpy"}
+        options.update(overrides)
+        try:
+            return numba.njit(**options)(f)
+        except RuntimeError as exc:  # "cannot cache function ...: no locator available ..."
+            if not options["cache"] or "cannot cache" not in str(exc):
+                raise
+            _disable_cache(exc)
+            return numba.njit(**{**options, "cache": False})(f)
+
+    return decorate if func is None else decorate(func)
+
+
+def _disable_cache(reason: Exception) -> None:
+    global CACHE
+    CACHE = False
+    warnings.warn(
+        f"fastdnn: Numba cannot cache compiled code here ({reason}); compiling in memory "
+        "instead, once per process. Set NUMBA_CACHE_DIR to a writable folder to keep compiled "
+        "code between runs, or FASTDNN_CACHE=0 to silence this warning.",
+        RuntimeWarning,
+        stacklevel=3,
+    )

@@ -18,14 +18,16 @@ Array = NDArray[np.floating]
 Params = dict[str, Array]
 Grads = dict[str, Array]
 Backend = Literal["naive", "numpy", "jit"]
+#: The backend names, for validation without importing the kernels (the registry that maps
+#: them to kernel modules is :data:`fastdnn.backends.BACKENDS`; a test keeps the two equal).
+BACKEND_NAMES: tuple[str, ...] = ("naive", "numpy", "jit")
 ActivationName = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+#: The output activations fastdnn can train (each has a loss, see :data:`OUTPUT_LOSS`).
 OutputName = Literal["sigmoid", "linear"]
 LossName = Literal["bce", "mse"]
 InitName = Literal["course", "xavier", "he", "zeros"]
 DTypeName = Literal["float64", "float32"]
 
-#: The backends, by name (the registry that maps them to code is :mod:`fastdnn.backends`).
-BACKEND_NAMES: tuple[str, ...] = ("naive", "numpy", "jit")
 INITS: tuple[str, ...] = ("course", "xavier", "he", "zeros")
 
 

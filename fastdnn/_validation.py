@@ -8,29 +8,42 @@ already has the right dtype and layout); nothing the caller owns is ever written
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._types import ACTIVATIONS, LOSSES, OUTPUT_LOSS
-from .backends import BACKENDS
+from ._types import ACTIVATIONS, BACKEND_NAMES, LOSSES, OUTPUT_LOSS
+from ._types import INITS as INITS  # re-exported: validation names its choices
 
 FLOAT_DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
-INITS = ("course", "xavier", "he", "zeros")
+#: Counts (iterations, sizes) become int64 in the compiled loop and the layer table.
+INT64_MAX = int(np.iinfo(np.int64).max)
+#: Larger arrays are summed for NaN under np.errstate (its ~1 us is then negligible).
+_QUIET_SUM_SIZE = 4096
+#: Below this many bytes an allocation is not worth asking the system about.
+_SMALL_ALLOCATION = 256 * 2**20
+
+
+def _show(value) -> str:
+    """``repr(value)``, shortened: a 10**400 must not make a 400-digit error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:24]}...{text[-12:]} ({len(text)} characters)"
 
 
 def check_choice(value, name: str, choices) -> str:
     """``value`` must be one of ``choices`` (strings)."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
+        raise ValueError(f"{name} must be one of {sorted(choices)}; got {_show(value)}")
     return value
 
 
 def check_backend(backend) -> str:
     """A valid backend name."""
-    return check_choice(backend, "backend", BACKENDS)
+    return check_choice(backend, "backend", BACKEND_NAMES)
 
 
 def check_activation(name: str, value) -> str:
@@ -52,30 +65,53 @@ def check_dtype(dtype) -> np.dtype:
     """``"float64"`` or ``"float32"`` (or the equivalent NumPy dtype)."""
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):  # what np.dtype raises for anything it cannot read
         dt = None
     if dt is None or dt not in FLOAT_DTYPES.values():
-        raise ValueError(f"dtype must be 'float64' or 'float32'; got {dtype!r}")
+        raise ValueError(f"dtype must be 'float64' or 'float32'; got {_show(dtype)}")
     return dt
 
 
 def check_positive_finite(value, name: str) -> float:
-    """A real number > 0 and finite (learning rates, slopes)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive finite number; got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
+    """A real number > 0 that is finite *as a float64* (learning rates, slopes).
 
-
-def check_positive_int(value, name: str) -> int:
-    """An integer > 0 (``bool`` is refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    Python and NumPy numbers, ``Fraction`` and ``Decimal`` are accepted; the check is made
+    on ``float(value)``, the number training uses: a ``10**400`` (which ``float`` cannot
+    hold) or a ``Fraction(1, 10**400)`` (which it rounds to 0) is refused like ``inf`` or 0.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, decimal.Decimal)
+    ):
         raise TypeError(
-            f"{name} must be a positive integer; got {value!r} ({type(value).__name__})"
+            f"{name} must be a positive finite number; got {type(value).__name__} {_show(value)}"
+        )
+    try:
+        as_float = float(value)
+    except (OverflowError, ValueError):  # a huge int or Fraction; a signalling Decimal NaN
+        raise ValueError(
+            f"{name} must be a positive finite number; got {_show(value)}, which a float64 "
+            "cannot hold"
+        ) from None
+    if not (math.isfinite(as_float) and as_float > 0):
+        underflow = " (it rounds to 0.0 as a float64)" if as_float == 0 and value != 0 else ""
+        raise ValueError(f"{name} must be a positive finite number; got {_show(value)}{underflow}")
+    return as_float
+
+
+def check_positive_int(value, name: str, maximum: int = INT64_MAX) -> int:
+    """An integer in ``[1, maximum]`` (``bool`` is refused).
+
+    The default bound is the int64 range, which every count that reaches compiled code or a
+    layer table must fit.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive integer; got {_show(value)} ({type(value).__name__})"
         )
     if value <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        raise ValueError(f"{name} must be a positive integer; got {_show(value)}")
+    if value > maximum:
+        raise ValueError(f"{name} must be a positive integer <= {maximum}; got {_show(value)}")
     return int(value)
 
 
@@ -91,21 +127,96 @@ def check_layer_dims(layer_dims) -> list[int]:
         raise ValueError(
             f"layer_dims must list at least the input and output sizes (2 entries); got {dims!r}"
         )
-    for l, n in enumerate(dims):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-            raise TypeError(f"layer_dims[{l}] must be a positive integer; got {n!r}")
-        if n <= 0:
-            raise ValueError(f"layer_dims[{l}] must be a positive integer; got {n!r}")
-    return [int(n) for n in dims]
+    return [check_positive_int(n, f"layer_dims[{l}]") for l, n in enumerate(dims)]
 
 
-def as_float_array(a, name: str, dtype: np.dtype, ndim: int = 2) -> np.ndarray:
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def memory_limit() -> tuple[int, str] | None:
+    """``(bytes, where the limit comes from)``: the most this process could ever allocate.
+
+    The smallest of physical memory, a cgroup v2 limit (containers) and the headroom left by
+    ``RLIMIT_AS`` (``ulimit -v``); None when none of them can be read.
+    """
+    limits = []
+    try:
+        limits.append((os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "physical memory"))
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            text = f.read().strip()
+        if text.isdigit():
+            limits.append((int(text), "the cgroup memory limit, /sys/fs/cgroup/memory.max"))
+    except OSError:
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as f:  # pages of address space already in use
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append((max(soft - used, 0), "what RLIMIT_AS (ulimit -v) leaves"))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_memory(nbytes: int, what: str, fix: str) -> None:
+    """Refuse, before allocating, ``nbytes`` that this process can never get.
+
+    ``what`` says what would be allocated and ``fix`` how to need less; both go into the
+    ``ValueError``. Small requests (< 256 MiB) are not checked.
+    """
+    if nbytes < _SMALL_ALLOCATION:
+        return
+    limit = memory_limit()
+    if limit is not None and nbytes > limit[0]:
+        raise ValueError(
+            f"{what} would need about {_format_bytes(nbytes)}, more than the "
+            f"{_format_bytes(limit[0])} this process can use ({limit[1]}); {fix}"
+        )
+
+
+def check_network_memory(layer_dims: Sequence[int], dtype: np.dtype, copies: int, what: str):
+    """Refuse a network whose parameters cannot fit in memory, saying how much they need.
+
+    ``copies`` flat parameter buffers of ``dtype`` (the parameters; a DNN adds its training
+    buffer and gradient) plus the float64 draw of the largest ``W`` (twice: the draw and its
+    scaling).
+    """
+    n_params = sum(layer_dims[l] * (layer_dims[l - 1] + 1) for l in range(1, len(layer_dims)))
+    largest_W = max(layer_dims[l] * layer_dims[l - 1] for l in range(1, len(layer_dims)))
+    nbytes = copies * n_params * np.dtype(dtype).itemsize + 2 * largest_W * 8
+    check_memory(
+        nbytes,
+        f"{what} with layer_dims {_show(list(layer_dims))} has {n_params:,} parameters: it",
+        "use smaller layers (layer l has n[l] * n[l-1] weights; the first, n[1] * n_x)",
+    )
+
+
+def as_float_array(
+    a, name: str, dtype: np.dtype, ndim: int = 2, *, finite: bool = True
+) -> np.ndarray:
     """Convert to a C-contiguous array of ``dtype`` (one copy at most), refusing non-numbers.
 
     Integer, unsigned, bool and float inputs convert; object, string, complex and other
-    dtypes raise ``TypeError``. Empty arrays and NaN/inf raise ``ValueError``.
+    dtypes raise ``TypeError``. Empty arrays and (when ``finite``) NaN/inf raise
+    ``ValueError``.
     """
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, and the like
+        raise ValueError(
+            f"{name} must be a {ndim}-D array of numbers; NumPy cannot make an array of it ({exc})"
+        ) from None
     kind = arr.dtype.kind
     if kind not in "biuf":
         raise TypeError(
@@ -118,7 +229,8 @@ def as_float_array(a, name: str, dtype: np.dtype, ndim: int = 2) -> np.ndarray:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(arr, name)
+    if finite:
+        check_finite(arr, name)
     return arr
 
 
@@ -126,13 +238,26 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` naming the first NaN or inf in ``arr``.
 
     Sums first: any NaN or inf makes the sum non-finite, and a sum allocates nothing (an
-    ``isfinite`` mask of a 60000 x 784 input would be 47 MB). Only a non-finite sum (or an
-    overflowing one) pays for the mask, to say where.
+    ``isfinite`` mask of a 60000 x 784 input would be 47 MB). Only a non-finite sum pays for
+    the mask, to say where; so does a sum that overflows, since finite values near 1e308 are
+    valid input and say nothing. Large arrays sum under ``errstate(over="ignore")``; small
+    ones (whose sum overflows only for values above 1e304) skip that context manager, which
+    would double their cost, and only catch the overflow warning turned into an error.
     """
+    if arr.dtype.kind != "f":
+        return
     # np.add.reduce, not np.sum: the same reduction without np.sum's Python wrapper, which
     # was most of the cost of validating the small arrays of a functional-API step.
-    if arr.dtype.kind != "f" or math.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
-        return
+    if arr.size <= _QUIET_SUM_SIZE:
+        try:
+            if math.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
+                return
+        except (RuntimeWarning, FloatingPointError):  # -W error, or np.seterr(over="raise")
+            pass
+    else:
+        with np.errstate(over="ignore"):
+            if math.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
+                return
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
         where = bad[0]
@@ -182,10 +307,23 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
     return arr
 
 
+def common_dtype(arrays) -> np.dtype:
+    """The dtype a set of arrays computes in: that of its float64 and float32 members.
+
+    float32 when every float64-or-float32 array is float32, else float64. Int, bool and other
+    float arrays (float16, longdouble) do not vote: they are converted to it.
+    """
+    f32, f64 = FLOAT_DTYPES["float32"], FLOAT_DTYPES["float64"]
+    votes = {dt for dt in (getattr(a, "dtype", None) for a in arrays) if dt == f32 or dt == f64}
+    return f32 if votes == {f32} else f64
+
+
 def param_dtype(params: Mapping) -> np.dtype:
-    """float32 when every parameter is float32, else float64."""
-    kinds = {np.asarray(v).dtype for v in params.values()}
-    return np.dtype(np.float32) if kinds == {np.dtype(np.float32)} else np.dtype(np.float64)
+    """The parameters' dtype: float32 when every float parameter is float32, else float64."""
+    dtypes = {np.asarray(v).dtype for v in params.values()}
+    if len(dtypes) == 1 and dtypes <= set(FLOAT_DTYPES.values()):
+        return dtypes.pop()  # the usual case, decided without a generator
+    return common_dtype(np.asarray(v) for v in params.values())
 
 
 def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int], np.dtype]:
@@ -236,3 +374,117 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
         dims.append(n)
         out[f"W{l}"], out[f"b{l}"] = W, b
     return out, dims, dtype
+
+
+#: The fields of a :class:`fastdnn.model.LayerCache`, in order.
+CACHE_FIELDS = ("A_prev", "W", "b", "A")
+
+
+def check_caches(
+    caches, unchanged: type | None = None
+) -> tuple[list[tuple[np.ndarray, ...]], np.dtype]:
+    """The caches of :func:`fastdnn.model_forward`, checked for the backward kernels.
+
+    ``caches`` must be a non-empty list (or tuple) with one entry per layer, each a
+    ``LayerCache`` or plain 4-tuple ``(A_prev, W, b, A)`` of 2-D real arrays with shapes
+    ``(n[l-1], m)``, ``(n[l], n[l-1])``, ``(n[l], 1)``, ``(n[l], m)``, every layer's
+    ``A_prev`` the shape of the previous layer's ``A``, and finite values.
+
+    Parameters
+    ----------
+    caches : list of LayerCache
+    unchanged : type, optional
+        Entries of this type are known to hold arrays that were checked for NaN/inf when they
+        were made (:func:`fastdnn.model_forward`'s own): they get every check but that sum.
+
+    Returns
+    -------
+    caches : list of tuple
+        The arrays, C-contiguous, in one dtype (:func:`common_dtype`: float32 when every float
+        array is float32, else float64; int, bool and other floats are converted to it).
+    dtype : numpy.dtype
+
+    Notes
+    -----
+    The work is O(number of arrays), plus one finiteness sum per distinct array of the
+    entries that are not ``unchanged`` (layer l's ``A`` is layer l+1's ``A_prev``: one sum).
+    """
+    if not isinstance(caches, (list, tuple)):
+        raise TypeError(
+            "caches must be the list of LayerCache (A_prev, W, b, A) returned by "
+            f"model_forward; got {type(caches).__name__}"
+        )
+    if not caches:
+        raise ValueError(
+            "caches must hold one LayerCache (A_prev, W, b, A) per layer; got an empty "
+            f"{type(caches).__name__}"
+        )
+    for l, entry in enumerate(caches):
+        if not isinstance(entry, tuple):
+            raise TypeError(
+                f"caches[{l}] must be a LayerCache (A_prev, W, b, A) as model_forward returns "
+                f"(a namedtuple or 4-tuple); got {type(entry).__name__}"
+            )
+        if len(entry) != 4:
+            hint = (
+                " (the course's ((A_prev, W, b), Z) caches belong to fastdnn.course.deep)"
+                if len(entry) == 2
+                else ""
+            )
+            raise ValueError(
+                f"caches[{l}] must hold 4 arrays (A_prev, W, b, A); got {len(entry)}{hint}"
+            )
+    dtypes = {getattr(a, "dtype", None) for entry in caches for a in entry}
+    if len(dtypes) == 1 and dtypes <= set(FLOAT_DTYPES.values()):
+        dtype = dtypes.pop()  # the usual case, decided without a generator
+    else:
+        dtype = common_dtype(a for entry in caches for a in entry)
+    checked = []
+    seen: dict[int, np.ndarray] = {}  # id -> checked array: one check per distinct array
+    prev_A = None
+    for l, entry in enumerate(caches):
+        arrays = []
+        finite = type(entry) is not unchanged
+        for field, a in zip(CACHE_FIELDS, entry, strict=True):
+            if not finite and (
+                type(a) is np.ndarray
+                and a.dtype == dtype
+                and a.ndim == 2
+                and a.size
+                and a.flags.c_contiguous
+            ):
+                arrays.append(a)  # as_float_array would return it as it is: skip the call
+                continue
+            arr = seen.get(id(a))
+            if arr is None:
+                arr = as_float_array(a, f"caches[{l}].{field}", dtype, finite=finite)
+                if finite:  # an array summed once need not be summed again
+                    seen[id(a)] = arr
+            arrays.append(arr)
+        A_prev, W, b, A = arrays
+        n, n_prev = W.shape
+        if A_prev.shape[0] != n_prev:
+            raise ValueError(
+                f"caches[{l}].A_prev must have {n_prev} rows, the columns of caches[{l}].W "
+                f"(W is (n[l], n[l-1]), A_prev (n[l-1], m)); got shape {A_prev.shape} and W "
+                f"of shape {W.shape}"
+            )
+        if prev_A is not None and A_prev.shape != prev_A.shape:
+            raise ValueError(
+                f"caches[{l}].A_prev has shape {A_prev.shape} but caches[{l - 1}].A has shape "
+                f"{prev_A.shape}: a layer's input is the previous layer's output (pass the "
+                "caches of one model_forward call, in order)"
+            )
+        if b.shape != (n, 1):
+            raise ValueError(
+                f"caches[{l}].b must have shape ({n}, 1) to match caches[{l}].W of shape "
+                f"{W.shape}; got {b.shape}"
+            )
+        if A.shape != (n, A_prev.shape[1]):
+            raise ValueError(
+                f"caches[{l}].A must have shape (n[l], m) = ({n}, {A_prev.shape[1]}) (the rows "
+                f"of W, the columns of A_prev); got {A.shape}"
+            )
+        checked.append((A_prev, W, b, A))
+        prev_A = A
+    return checked, dtype

@@ -140,6 +140,8 @@ class DNN:
         self._seed = check_seed(seed)
         self.slope = slope
         size = n_parameters(self._layer_dims)
+        # The initial draw, the parameters and their gradients: refused before allocating.
+        v.check_network_memory(self._layer_dims, self._dtype, copies=3, what="DNN")
         if theta is None:
             theta = np.empty(size, dtype=self._dtype)
         elif theta.dtype != self._dtype or theta.shape != (size,) or not theta.flags.writeable:
@@ -534,15 +536,16 @@ class DNN:
         return float(np.mean((self._output(X) > 0.5) == (Y > 0.5)))
 
     def score(self, X, Y) -> float:
-        """Accuracy (sigmoid output) or the coefficient of determination R^2 (linear output)."""
+        """Accuracy (sigmoid output) or the coefficient of determination R^2 (linear output).
+
+        R^2 follows scikit-learn's ``r2_score``: computed per output row and averaged; a
+        constant row of ``Y`` scores 1.0 when predicted exactly, else 0.0; with fewer than two
+        examples R^2 is not defined: NaN, with a warning.
+        """
         X, Y = self._check_data(X, Y)
         if self.output == "sigmoid":
             return self._accuracy(X, Y)
-        AL = self._output(X).astype(np.float64)
-        Y = Y.astype(np.float64)
-        ss_res = float(((Y - AL) ** 2).sum())
-        ss_tot = float(((Y - Y.mean(axis=1, keepdims=True)) ** 2).sum())
-        return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+        return _r2_score(Y, self._output(X))
 
     # ----------------------------------------------------------------- files
     def save(self, path) -> Path:
@@ -632,6 +635,26 @@ class DNN:
             f"DNN(layer_dims={self.layer_dims}, hidden={self.hidden!r}, output={self.output!r}, "
             f"backend={self.backend!r}, dtype={self.dtype.name!r}, n_steps_={self.n_steps_})"
         )
+
+
+def _r2_score(Y, AL) -> float:
+    """scikit-learn's ``r2_score(Y.T, AL.T)`` (uniform average over outputs, finite)."""
+    if Y.shape[1] < 2:
+        warnings.warn(
+            "R^2 is not well-defined with fewer than two examples; returning nan "
+            "(as scikit-learn's r2_score)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return float("nan")
+    Y, AL = Y.astype(np.float64), AL.astype(np.float64)
+    ss_res = ((Y - AL) ** 2).sum(axis=1)
+    ss_tot = ((Y - Y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    constant = ss_tot == 0  # R^2 is 1 - 0/0 there: 1 if predicted exactly, else 0
+    per_output = np.where(
+        constant, (ss_res == 0).astype(np.float64), 1.0 - ss_res / np.where(constant, 1.0, ss_tot)
+    )
+    return float(per_output.mean())
 
 
 def _as_training_array(X, name, dtype, n_x):

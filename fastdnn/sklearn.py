@@ -53,6 +53,7 @@ except ImportError as exc:  # not installed, or older than 1.6 (no validate_data
     ) from exc
 
 from . import _validation as v
+from ._types import ActivationName, Backend, DTypeName, InitName
 from .network import DNN
 from .train import DivergenceError
 
@@ -135,16 +136,16 @@ class _DNNBase(BaseEstimator):
     def __init__(
         self,
         hidden_layer_sizes=(100,),
-        activation="relu",
+        activation: ActivationName = "relu",
         *,
         learning_rate_init=0.1,
         max_iter=200,
         batch_size=None,
         cost_every=10,
         warm_start=False,
-        init="xavier",
-        backend="jit",
-        dtype="float64",
+        init: InitName = "xavier",
+        backend: Backend = "jit",
+        dtype: DTypeName = "float64",
         random_state=None,
         verbose=False,
     ):
@@ -249,6 +250,19 @@ class _DNNBase(BaseEstimator):
     def _fit(self, X, y, *, incremental: bool, classes=None):
         dtype = self._check_params()
         continuing = hasattr(self, "model_") and (incremental or self.warm_start)
+        if continuing:
+            return self._fit_steps(X, y, dtype, continuing, incremental, classes)
+        # A fit that starts afresh either completes or leaves the estimator as it was (unfitted,
+        # or fitted by the previous call): never half-fitted, looking fitted.
+        before = dict(self.__dict__)
+        try:
+            return self._fit_steps(X, y, dtype, continuing, incremental, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_steps(self, X, y, dtype, continuing, incremental, classes):
         # reset=True (re)sets n_features_in_ / feature_names_in_; when continuing they must match.
         X, y = validate_data(self, X, y, reset=not continuing, dtype=dtype,
                              **self._y_check_params())  # fmt: skip
@@ -261,21 +275,11 @@ class _DNNBase(BaseEstimator):
                     "hidden_layer_sizes, activation or dtype changed since the model was fitted "
                     f"({net!r}); fit again with warm_start=False to start afresh"
                 )
-            self._to_training_units()  # (a fresh model's initial weights are in those units)
         else:
             self.model_ = self._new_model(X.shape[1], Y.shape[0])
             self.n_iter_ = 0
             self.loss_curve_ = []
-        try:
-            return self._train(X, Y, epochs_only=incremental)
-        finally:
-            self._to_output_units()
-
-    def _to_training_units(self):
-        """Hook: make ``model_`` predict what it is trained on (the regressor's scaled y)."""
-
-    def _to_output_units(self):
-        """Hook: undo :meth:`_to_training_units` (the regressor folds its y scaling back)."""
+        return self._train(X, Y, epochs_only=incremental)
 
     def _predict_output(self, X) -> np.ndarray:
         """The network's output ``AL`` of shape (n_y, n_samples), as float64."""
@@ -435,9 +439,11 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     shape; a 1-D ``y`` gives 1-D predictions.
 
     With ``normalize_y`` (the default) the network is trained on standardised targets, so the
-    learning rate does not depend on the units of ``y``; the scaling is folded back into the
-    output layer after training, so ``model_`` predicts ``y`` itself. Features are used as
-    given: put a ``StandardScaler`` in front.
+    learning rate does not depend on the units of ``y``. The targets' mean and scale stay in
+    float64, outside the network: :meth:`predict` returns ``y_mean_ + y_scale_ * AL``, so a
+    float32 network predicts ``1e8 + f(X)`` as well as a float64 one (folded into a float32
+    output bias, whose spacing at 1e8 is 8, the mean would swamp ``f``). ``model_`` predicts
+    the standardised target. Features are used as given: put a ``StandardScaler`` in front.
 
     Parameters
     ----------
@@ -452,9 +458,10 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     ----------
     n_outputs_ : int
         Number of outputs (columns of ``y``; 1 for a 1-D ``y``).
-    y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
+    y_mean_, y_scale_ : ndarray of shape (n_outputs_,), float64
         Mean and standard deviation (1 where it is 0) of each target, as seen by the call
         that initialised the network, when ``normalize_y``; zeros and ones otherwise.
+        Predictions are ``y_mean_ + y_scale_ * model_.predict(X.T)``.
     {attributes}
     See Also
     --------
@@ -478,16 +485,16 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     def __init__(
         self,
         hidden_layer_sizes=(100,),
-        activation="relu",
+        activation: ActivationName = "relu",
         *,
         learning_rate_init=0.01,
         max_iter=200,
         batch_size=None,
         cost_every=10,
         warm_start=False,
-        init="xavier",
-        backend="jit",
-        dtype="float64",
+        init: InitName = "xavier",
+        backend: Backend = "jit",
+        dtype: DTypeName = "float64",
         random_state=None,
         verbose=False,
         normalize_y=True,
@@ -514,40 +521,26 @@ class DNNRegressor(RegressorMixin, _DNNBase):
             raise ValueError(
                 f"y has {Y.shape[0]} output(s) but the model was fitted with {self.n_outputs_}"
             )
+        Y64 = np.asarray(Y, dtype=np.float64)
         if not continuing:
             self.n_outputs_ = Y.shape[0]
             self._y_1d = y.ndim == 1
             if self.normalize_y:
-                Y64 = np.asarray(Y, dtype=np.float64)
-                std = Y64.std(axis=1)
-                self.y_mean_ = Y64.mean(axis=1)
-                self.y_scale_ = np.where(std > 0, std, 1.0)  # a constant target keeps scale 1
+                self.y_mean_, self.y_scale_ = _mean_and_scale(Y64)
             else:
                 self.y_mean_ = np.zeros(Y.shape[0])
                 self.y_scale_ = np.ones(Y.shape[0])
-        if not (np.any(self.y_scale_ != 1.0) or np.any(self.y_mean_ != 0.0)):
-            return Y
-        return (np.asarray(Y, dtype=np.float64) - self.y_mean_[:, None]) / self.y_scale_[:, None]
-
-    def _rescale_output_layer(self, scale, shift):
-        """``W_L <- scale * W_L``, ``b_L <- scale * b_L + shift`` (per output row)."""
-        L = len(self.model_.layer_dims) - 1
-        params = dict(self.model_.params)
-        params[f"W{L}"] = params[f"W{L}"] * scale[:, None]
-        params[f"b{L}"] = params[f"b{L}"] * scale[:, None] + shift[:, None]
-        self.model_.set_params(params)
-
-    def _to_training_units(self):
         # Gradient descent trains on (y - y_mean_) / y_scale_: targets of order one, whatever
-        # the units of y (a house price in dollars would make every step diverge).
-        if np.any(self.y_scale_ != 1.0) or np.any(self.y_mean_ != 0.0):
-            self._rescale_output_layer(1.0 / self.y_scale_, -self.y_mean_ / self.y_scale_)
-
-    def _to_output_units(self):
-        # Fold the scaling back into the last layer, so model_ predicts y itself:
-        # y = y_scale_ * (W_L A + b_L) + y_mean_ = (y_scale_ W_L) A + (y_scale_ b_L + y_mean_).
-        if np.any(self.y_scale_ != 1.0) or np.any(self.y_mean_ != 0.0):
-            self._rescale_output_layer(self.y_scale_, self.y_mean_)
+        # the units of y (a house price in dollars would make every step diverge). In float64:
+        # the model converts the result to its dtype once.
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y_train = (Y64 - self.y_mean_[:, None]) / self.y_scale_[:, None]
+        if not np.isfinite(Y_train).all():
+            raise ValueError(
+                "y is too large to standardise in float64 (largest |y| = "
+                f"{np.abs(Y64).max():.3g}); divide it by a constant first"
+            )
+        return Y_train
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y``.
@@ -591,9 +584,28 @@ class DNNRegressor(RegressorMixin, _DNNBase):
         return self._fit(X, y, incremental=True)
 
     def predict(self, X) -> np.ndarray:
-        """Predictions: (n_samples,) for a 1-D training ``y``, else (n_samples, n_outputs)."""
+        """Predictions: (n_samples,) for a 1-D training ``y``, else (n_samples, n_outputs).
+
+        ``y_mean_ + y_scale_ * AL`` in float64, whatever the network's dtype.
+        """
         AL = self._predict_output(X)
-        return AL[0] if self._y_1d else AL.T
+        Y = self.y_mean_[:, None] + self.y_scale_[:, None] * AL
+        return Y[0] if self._y_1d else Y.T
+
+
+def _mean_and_scale(Y64: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row mean and standard deviation (1 where it is 0) of finite ``Y64``, without overflow.
+
+    ``np.std`` squares its input: targets around 1e200 overflow to inf. Each row is divided by
+    its largest magnitude first, so only values whose spread itself exceeds the float64 range
+    fail (and are refused by the caller).
+    """
+    peak = np.abs(Y64).max(axis=1)
+    peak = np.where(peak > 0, peak, 1.0)
+    unit = Y64 / peak[:, None]  # in [-1, 1]
+    mean = unit.mean(axis=1) * peak
+    std = unit.std(axis=1) * peak
+    return mean, np.where(std > 0, std, 1.0)  # a constant target keeps scale 1
 
 
 def _binary_classes(labels: np.ndarray, name: str) -> np.ndarray:

@@ -1,10 +1,12 @@
 """The jitted loop's matrix products: every library and every transpose, against NumPy."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from fastdnn import DNN, _blas
+from fastdnn import DNN, _blas, _env
 
 CODES = {"numpy": _blas.USE_NUMPY_BLAS, "scipy": _blas.USE_SCIPY_BLAS,
          "numba": _blas.USE_NUMBA_DOT, "loops": _blas.USE_LOOPS}  # fmt: skip
@@ -34,7 +36,7 @@ def test_gemm_matches_numpy(provider, trans, dtype, shape):
 
 @pytest.mark.parametrize("provider", list(CODES))
 def test_training_agrees_whatever_the_library(provider, monkeypatch):
-    monkeypatch.setenv("FASTDNN_BLAS", provider)
+    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas=provider))
     rng = np.random.default_rng(1)
     X = rng.random((30, 64))
     Y = (rng.random((1, 64)) < 0.5).astype(float)
@@ -48,7 +50,7 @@ def test_training_agrees_whatever_the_library(provider, monkeypatch):
 
 
 def test_default_rule_is_one_fixed_library(monkeypatch):
-    monkeypatch.delenv("FASTDNN_BLAS", raising=False)
+    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas="default"))
     for dims, m in (([6, 5, 1], 50), ([784, 128, 1], 100)):
         for dtype in ("float64", "float32"):
             codes = _blas.choose(dims, m, dtype)
@@ -56,7 +58,7 @@ def test_default_rule_is_one_fixed_library(monkeypatch):
 
 
 def test_auto_rule_times_once_per_shape_and_remembers(monkeypatch):
-    monkeypatch.setenv("FASTDNN_BLAS", "auto")
+    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas="auto"))
     codes = _blas.choose([6, 5, 1], 50, np.float64)
     assert len(codes) == len(_blas.step_products([6, 5, 1], 50)) == 5
     assert _blas.choose([6, 5, 1], 50, np.float64) is codes

@@ -348,9 +348,12 @@ def test_nn_model_planar_run(planar, capsys):
     # From iteration ~6000 the cost climbs again (0.219094 -> 0.2206) and this stretch
     # amplifies last-bit differences in tanh/exp/BLAS between NumPy builds: mathematically
     # equal rewrites of the same step (scipy's expit for the sigmoid, tanh via exp) move the
-    # 7000 cost anywhere in 0.22059-0.22067 on one machine. Printed digits are therefore only
-    # reproducible to ~2e-4 there.
-    np.testing.assert_allclose(ours[7:], published[7:], rtol=5e-4)
+    # 7000 cost anywhere in 0.22059-0.22067 on one machine (3.5e-4 relative), and the same
+    # code under OpenBLAS's SkylakeX, Haswell and Sandybridge kernels on one Intel Xeon prints
+    # 0.218528, 0.218483 and 0.218527 at 9000 (2.1e-4 apart). The printed digits of this
+    # stretch are a tie-break of rounding; what is robust is the level: within 2e-3 relative
+    # (about 0.0004), several times the largest spread measured.
+    np.testing.assert_allclose(ours[7:], published[7:], rtol=2e-3)
     accuracy = float(np.mean(shallow.predict(p, X) == Y)) * 100
     # G W3A1 Expected Output: "Accuracy: 90%" (printed with %d). After the chaotic stretch
     # above, two BLAS kernels end one example apart (90.5 vs 90.75 measured): what is robust
@@ -721,6 +724,11 @@ def test_L_layer_model_cat_first_iterations(cat, capsys, backend):
     close6(costs, [L_LAYER_COSTS[0], L_LAYER_COSTS[100]])
 
 
+# The cat runs are stable gradient descent: under OpenBLAS's SkylakeX, Haswell and Sandybridge
+# kernels (one Intel Xeon, 1 thread) their recorded costs agree to 9e-14 relative after 2500
+# iterations (numpy and jit backends), and every train and test prediction is the same. So
+# the 16 published digits of the two-layer costs are asserted to 1e-10 (1000x that drift) and
+# the accuracies exactly.
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["numpy", "jit"])  # "naive": pure Python loops, hours here
 def test_two_layer_model_cat_run(cat, capsys, backend):

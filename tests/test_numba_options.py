@@ -2,8 +2,10 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,76 @@ def test_cached_code_is_invalidated_by_an_edit_of_any_package_file():
     locator = _jit_loop.full_batch_steps._cache._impl.locator
     assert type(locator).__name__.startswith("FastdnnPackageWide")
     assert locator.get_source_stamp() == _numba._package_stamp()
+
+
+_READ_ONLY_IMPORT = """
+import warnings, numpy as np
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import fastdnn
+    from fastdnn import _numba
+assert fastdnn.__file__.startswith({root!r}), fastdnn.__file__  # the read-only copy
+print([str(w.message).split(" (")[0] for w in caught if "cache" in str(w.message)])
+print("cache", _numba.CACHE)
+p = fastdnn.initialize_parameters([2, 3, 1], seed=0)
+X = np.linspace(-1, 1, 8).reshape(2, 4)
+AL = fastdnn.model_forward(X, p, backend="jit")[0]  # compiled in memory
+np.testing.assert_allclose(AL, fastdnn.model_forward(X, p, backend="numpy")[0], rtol=1e-12)
+print("jit ok")
+"""
+
+
+def _unprivileged():
+    """argv prefix running a command unable to write read-only folders, or None.
+
+    Root ignores file permissions, so as root the command runs in a new user namespace as an
+    ordinary user (outer root maps to inner uid 1000, which owns the files but has no
+    capability to override their modes).
+    """
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("unshare") is None:
+        return None
+    prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+    probe = tempfile.mkdtemp()
+    try:
+        os.chmod(probe, 0o555)
+        ok = subprocess.run([*prefix, "sh", "-c", f"! touch {probe}/x 2>/dev/null"]).returncode
+    finally:
+        os.chmod(probe, 0o755)
+        shutil.rmtree(probe)
+    return prefix if ok == 0 else None
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(JIT_DISABLED, reason="NUMBA_DISABLE_JIT=1: nothing is cached")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="file modes and namespaces")
+def test_import_works_from_a_read_only_install_without_a_cache_folder(tmp_path):
+    # A system-wide install or container: the package folder and HOME are read-only and
+    # NUMBA_CACHE_DIR is unset, so Numba finds no folder to cache into. Import used to fail:
+    # "RuntimeError: cannot cache function 'gemm': no locator available for file ...".
+    prefix = _unprivileged()
+    if prefix is None:
+        pytest.skip("running as root without user namespaces: permissions cannot be enforced")
+    root, home = tmp_path / "site", tmp_path / "home"
+    shutil.copytree(PACKAGE, root / "fastdnn", ignore=shutil.ignore_patterns("__pycache__"))
+    home.mkdir()
+    folders = [p for p in (tmp_path, *tmp_path.rglob("*")) if p.is_dir()]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NUMBA_", "FASTDNN_", "XDG_"))}  # fmt: skip
+    env.update(HOME=str(home), PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
+    try:
+        for folder in folders:
+            folder.chmod(0o555)
+        result = subprocess.run(
+            [*prefix, sys.executable, "-c", _READ_ONLY_IMPORT.format(root=str(root))],
+            env=env, cwd=str(home), capture_output=True, text=True, timeout=280,
+        )  # fmt: skip
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert result.returncode == 0, result.stderr[-3000:]
+    warned, cache, jit = result.stdout.strip().splitlines()
+    # One warning, whatever number of functions could not be cached.
+    assert warned == str(["fastdnn: Numba cannot cache compiled code here"])
+    assert (cache, jit) == ("cache False", "jit ok")

@@ -207,8 +207,11 @@ def test_regressor_shapes_and_target_scaling():
     reg = DNNRegressor((16,), learning_rate_init=0.1, max_iter=300, random_state=0).fit(X, y)
     assert reg.predict(X).shape == (120,)
     assert reg.score(X, y) > 0.95
-    # normalize_y: the scaling is folded into the last layer, model_ predicts y itself.
-    assert_allclose(reg.model_.predict(X.T)[0], reg.predict(X), rtol=1e-12)
+    # normalize_y: model_ predicts the standardised target; predict scales it back in float64.
+    assert_allclose(reg.y_mean_[0] + reg.y_scale_[0] * reg.model_.predict(X.T)[0], reg.predict(X),
+                    rtol=1e-12)  # fmt: skip
+    assert_allclose(reg.y_mean_, [y.mean()], rtol=1e-12)
+    assert_allclose(reg.y_scale_, [y.std()], rtol=1e-12)
     # The units of y do not matter: the same fit on y * 1e5 predicts 1e5 times as much.
     big = DNNRegressor((16,), learning_rate_init=0.1, max_iter=300, random_state=0)
     big.fit(X, y * 1e5)
@@ -309,3 +312,81 @@ def test_import_error_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "fastdnn.sklearn")
     with pytest.raises(ImportError, match=r"pip install 'fastdnn\[sklearn\]'"):
         importlib.import_module("fastdnn.sklearn")
+
+
+def _smooth_regression(n=200):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    return X, np.sin(3 * X[:, 0]) + X[:, 1] ** 2
+
+
+def test_float32_regressor_keeps_a_large_target_mean_outside_the_network():
+    # y = 1e8 + f(X): folded into a float32 output bias (spacing 8 at 1e8) the mean swamped f,
+    # and R^2 was -0.008 (0.976 in float64). The mean and scale now stay in float64.
+    X, f = _smooth_regression()
+    scores = {}
+    for dtype in ("float64", "float32"):
+        reg = DNNRegressor((16,), activation="tanh", learning_rate_init=0.2, max_iter=300,
+                           random_state=0, dtype=dtype).fit(X, 1e8 + f)  # fmt: skip
+        assert reg.y_mean_.dtype == reg.y_scale_.dtype == np.float64
+        assert reg.predict(X).dtype == np.float64
+        scores[dtype] = reg.score(X, 1e8 + f)
+    assert scores["float64"] > 0.85
+    # Same network, same standardised targets: only float32 rounding apart.
+    assert abs(scores["float32"] - scores["float64"]) < 1e-4
+
+
+# scikit-learn's own finiteness check sums y: +-1.7e308 overflow there, harmlessly.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")
+def test_targets_around_1e200_fit_and_unstandardisable_ones_fail_cleanly():
+    from sklearn.exceptions import NotFittedError
+
+    X, f = _smooth_regression(100)
+    kwargs = {"hidden_layer_sizes": (8,), "learning_rate_init": 0.1, "max_iter": 50,
+              "random_state": 0}  # fmt: skip
+    # np.std(1e200 * ...) overflowed: the fit failed with an internal message and left the
+    # estimator looking fitted. Standardising by the largest magnitude first works.
+    unit = DNNRegressor(**kwargs).fit(X, 1 + f)
+    huge = DNNRegressor(**kwargs).fit(X, 1e200 * (1 + f))
+    assert_allclose(huge.predict(X), 1e200 * unit.predict(X), rtol=1e-9)
+    # Values whose spread exceeds float64: refused, and the estimator stays unfitted.
+    y = np.tile([1.7e308, -1.7e308, 1.7e308, 1.6e308], 25)
+    reg = DNNRegressor(**kwargs)
+    with pytest.raises(ValueError, match=r"y is too large to standardise in float64"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "model_") and not hasattr(reg, "y_mean_")
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+    # A fitted estimator whose new fit fails keeps its previous fit.
+    before = unit.predict(X)
+    with pytest.raises(ValueError, match=r"too large to standardise"):
+        unit.fit(X, y)
+    assert_array_equal(unit.predict(X), before)
+    # Without normalize_y, such targets diverge: DivergenceError, and nothing looks fitted.
+    raw = DNNRegressor(**kwargs, normalize_y=False)
+    with pytest.raises(DivergenceError):
+        raw.fit(X, 1e200 * (1 + f))
+    with pytest.raises(NotFittedError):
+        raw.predict(X)
+
+
+def test_dnn_score_for_regression_follows_sklearn_r2_score():
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (3, 40))
+    net = DNN([3, 4, 2], output="linear", seed=0)
+    Y = rng.normal(size=(2, 40))
+    # Two outputs: R^2 of each, averaged (scikit-learn's default multioutput).
+    assert_allclose(net.score(X, Y), r2_score(Y.T, net.predict(X).T), rtol=1e-12)
+    # A constant target: 1.0 when predicted exactly, else 0.0 (it was NaN).
+    exact = DNN.from_params({"W1": np.zeros((1, 3)), "b1": np.array([[2.5]])}, output="linear")
+    assert exact.score(X, np.full((1, 40), 2.5)) == r2_score(np.full(40, 2.5), np.full(40, 2.5))
+    assert (
+        net.score(X, np.full((2, 40), 2.5))
+        == 0.0
+        == r2_score(np.full((40, 2), 2.5), net.predict(X).T)
+    )
+    # One example: R^2 is not defined. NaN, with a warning, as scikit-learn.
+    with pytest.warns(UserWarning, match="not well-defined with fewer than two examples"):
+        assert np.isnan(net.score(X[:, :1], Y[:, :1]))

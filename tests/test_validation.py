@@ -1,5 +1,11 @@
 """Bad input is refused before any work, with the argument, the expected and the actual."""
 
+import subprocess
+import sys
+import warnings
+from decimal import Decimal
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -138,3 +144,152 @@ def test_bad_learning_rate(lr):
     grads = fastdnn.model_backward(AL, np.array([[0, 1]]), caches)
     with pytest.raises(ValueError, match=r"learning_rate must be a positive finite number; got"):
         fastdnn.update_parameters(P, grads, lr)
+
+
+# --------------------------------------------------------------------------- numbers that escaped
+
+HUGE = 10**400  # float(HUGE) raises OverflowError
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (HUGE, ValueError, r"slope must be a positive finite number; got 1000.*which a float64"),
+        (-HUGE, ValueError, r"which a float64 cannot hold"),
+        (Fraction(HUGE, 3), ValueError, r"which a float64 cannot hold"),
+        (Fraction(1, HUGE), ValueError, r"it rounds to 0\.0 as a float64"),
+        (np.longdouble("1e-4000"), ValueError, r"it rounds to 0\.0 as a float64"),
+        (np.longdouble("1e4000"), ValueError, r"slope must be a positive finite number"),
+        (Decimal("NaN"), ValueError, r"slope must be a positive finite number; got Decimal"),
+        (Decimal("sNaN"), ValueError, r"which a float64 cannot hold"),
+        (Decimal("-1"), ValueError, r"slope must be a positive finite number"),
+        (np.bool_(True), TypeError, r"slope must be a positive finite number; got bool"),
+        ("0.1", TypeError, r"slope must be a positive finite number; got str '0\.1'"),
+        (np.array(0.1), TypeError, r"got ndarray array\(0\.1\)"),
+    ],
+    ids=[
+        "10**400",
+        "-10**400",
+        "Fraction-huge",
+        "Fraction-tiny",
+        "longdouble-tiny",
+        "longdouble-huge",
+        "Decimal-NaN",
+        "Decimal-sNaN",
+        "Decimal-negative",
+        "np.bool_",
+        "str",
+        "0-d array",
+    ],  # fmt: skip
+)
+def test_positive_finite_numbers_never_escape_as_overflow(value, error, match):
+    with pytest.raises(error, match=match):
+        fastdnn.DNN([2, 1], slope=value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(Decimal("0.25"), 0.25), (Fraction(1, 4), 0.25), (np.float32(0.25), 0.25), (np.int8(2), 2.0)],
+)
+def test_positive_finite_numbers_of_any_real_type_become_floats(value, expected):
+    assert fastdnn.DNN([2, 1], slope=value).slope == expected
+
+
+def test_huge_learning_rate_and_counts_are_value_errors_naming_the_argument():
+    X, Y = np.ones((2, 4)), np.array([[0, 1, 0, 1]])
+    net = fastdnn.DNN([2, 1], seed=0)
+    with pytest.raises(ValueError, match=r"learning_rate must be .* which a float64 cannot hold"):
+        net.fit(X, Y, learning_rate=HUGE)
+    with pytest.raises(ValueError, match=r"learning_rate must be .*rounds to 0\.0"):
+        fastdnn.update_parameters(P, {f"d{k}": v for k, v in P.items()}, Fraction(1, HUGE))
+    # Counts reach int64 code: 2**63 and beyond are refused, not overflowed or run forever.
+    for count in (2**63, HUGE, np.uint64(2**64 - 1)):
+        with pytest.raises(ValueError, match=r"num_iterations must be a positive integer <= 9223"):
+            net.fit(X, Y, learning_rate=0.1, num_iterations=count)
+        with pytest.raises(ValueError, match=r"layer_dims\[1\] must be a positive integer <= 9223"):
+            fastdnn.initialize_parameters([2, count])
+    assert net.n_steps_ == 0
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [10**400, {"a": 1}, [("a",)], "f8,f8", "(2)f8", ">f8", np.longdouble, Decimal(1)],
+    ids=[
+        "10**400",
+        "dict",
+        "bad-fields",
+        "structured",
+        "subarray",
+        "big-endian",
+        "longdouble",
+        "Decimal",
+    ],  # fmt: skip
+)
+def test_any_dtype_that_is_not_float32_or_float64_is_a_value_error(dtype):
+    with pytest.raises(ValueError, match=r"dtype must be 'float64' or 'float32'; got"):
+        fastdnn.initialize_parameters([2, 1], dtype=dtype)
+
+
+def test_ragged_input_names_the_argument():
+    with pytest.raises(ValueError, match=r"X must be a 2-D array of numbers; NumPy cannot"):
+        fastdnn.model_forward([[1.0, 2.0], [3.0], [4.0, 5.0]], P)
+
+
+def test_large_finite_values_pass_the_finite_check_even_when_warnings_are_errors():
+    # Summing finite values near 1e308 overflows: under -W error that warning became an
+    # exception out of validation. It must neither raise nor be mistaken for NaN; large arrays
+    # (summed under np.errstate) do not even warn.
+    from fastdnn import _validation as v
+
+    for shape in ((3, 2), (3, 5000)):
+        X = np.full(shape, 1e308)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert v.check_X(X, 3, np.dtype(np.float64)) is X
+        X[2, -1] = np.nan
+        with pytest.raises(
+            ValueError, match=rf"X must be finite; found nan at index \(2, {shape[1] - 1}\)"
+        ):
+            v.check_X(X, 3, np.dtype(np.float64))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        v.check_X(np.full((3, 5000), 1e308), 3, np.dtype(np.float64))
+    assert not caught
+
+
+_MEMORY_CAP = """
+import resource, sys
+import fastdnn
+# Address space: what the interpreter holds now plus 1 GiB. Before the check, the allocation
+# itself failed (MemoryError) or, under overcommit, succeeded and was killed while filled.
+used = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 2**30, resource.RLIM_INFINITY))
+for make in (lambda: fastdnn.DNN([10**12, 1]),
+             lambda: fastdnn.DNN([20000, 20000, 1]),
+             lambda: fastdnn.initialize_parameters([30000, 30000])):
+    try:
+        make()
+        print("allocated")
+    except ValueError as exc:
+        print("ValueError", exc)
+fastdnn.DNN([300, 200, 1])  # ordinary networks are not refused
+print("small ok")
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc: Linux")
+def test_networks_too_large_for_memory_are_refused_before_allocating():
+    result = subprocess.run([sys.executable, "-c", _MEMORY_CAP], capture_output=True, text=True,
+                            timeout=100)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        "ValueError DNN with layer_dims [1000000000000, 1] has 1,000,000,000,001 parameters: it "
+        "would need about 36.4 TiB, more than the "
+    ), lines[0]
+    assert "use smaller layers" in lines[0]
+    assert lines[1].startswith("ValueError DNN with layer_dims [20000, 20000, 1] has 400,040,001")
+    assert "(what RLIMIT_AS (ulimit -v) leaves)" in lines[1]
+    assert lines[2].startswith("ValueError initialize_parameters with layer_dims [30000, 30000]")
+    assert lines[3:] == ["small ok"]

@@ -28,10 +28,12 @@ and the seeding.
 
 Seeding and the two ``initialize_parameters_deep``
 --------------------------------------------------
-The course has two: the step-by-step one (``np.random.seed(3)``, ``randn * 0.01``), which is the
-public :func:`initialize_parameters_deep` here, and the application's ``dnn_app_utils_v3`` one
-(``np.random.seed(1)``, ``randn / sqrt(layer_dims[l-1])``), which :func:`L_layer_model` uses, as
-the application does, and which gives its published cost of 0.771749 at iteration 0.
+The course has two: the step-by-step one (``np.random.seed(3)``, ``randn * 0.01``), which is
+:func:`initialize_parameters_deep` here, and the application's ``dnn_app_utils_v3`` one
+(``np.random.seed(1)``, ``randn / sqrt(layer_dims[l-1])``), which is
+:func:`initialize_parameters_deep_app`: :func:`L_layer_model` uses it, as the application does,
+and it gives the published cost of 0.771749 at iteration 0. ``DNN.from_params`` trains
+fastdnn's network from either.
 :func:`initialize_parameters` (seed 1, ``randn * 0.01``) is the same in both assignments.
 
 Where fastdnn differs from the course: the application's models print the last iteration's cost
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validation as v
 from ..backends import get_backend
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "compute_cost",
     "initialize_parameters",
     "initialize_parameters_deep",
+    "initialize_parameters_deep_app",
     "linear_activation_backward",
     "linear_activation_forward",
     "linear_backward",
@@ -152,39 +156,69 @@ def _activation(name):
 # --- kernel dispatch --------------------------------------------------------------------------
 
 
-def _float_arrays(*arrays):
-    """C-contiguous copies (where needed) of ``arrays`` in their common floating dtype."""
-    dtype = np.result_type(*arrays)
-    if not np.issubdtype(dtype, np.floating):
-        dtype = np.dtype(np.float64)
-    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays], dtype
+def _kernel_arrays(**arrays):
+    """``arrays`` checked for a kernel: 2-D, real, C-contiguous, one dtype.
+
+    The dtype is float32 when every float array is float32, else float64; int and bool
+    convert (:func:`fastdnn._validation.common_dtype`). Kernels index without bounds checks, so
+    nothing unchecked may reach them; NaN and inf pass, as they do through the course's NumPy
+    expressions.
+    """
+    dtype = v.common_dtype(arrays.values())
+    checked = [v.as_float_array(a, name, dtype, finite=False) for name, a in arrays.items()]
+    return checked, dtype
 
 
 def _kernel_input(X, backend):
     """``X`` converted once for the kernels (same values), so no iteration copies it again."""
-    return X if backend == "numpy" else _float_arrays(X)[0][0]
+    if backend == "numpy":
+        return X
+    return _kernel_arrays(X=X)[0][0]
 
 
 def _linear(A, W, b, backend):
     """``Z = W A + b``: the course's expression on "numpy", a kernel otherwise."""
-    kernels = get_backend(backend)
+    kernels = get_backend(v.check_backend(backend))
     if backend == "numpy":
         return np.dot(W, A) + b
-    (A, W, b), dtype = _float_arrays(A, W, np.broadcast_to(b, (np.shape(W)[0], 1)))
-    Z = np.empty((W.shape[0], A.shape[1]), dtype=dtype)
+    (A, W), dtype = _kernel_arrays(A=A, W=W)
+    n, n_prev = W.shape
+    if A.shape[0] != n_prev:
+        raise ValueError(
+            f"A must have {n_prev} rows, the columns of W (W is (n, n_prev), A is (n_prev, m)); "
+            f"got A of shape {A.shape} and W of shape {W.shape}"
+        )
+    b = np.asarray(b)
+    if b.dtype.kind not in "biuf":
+        raise TypeError(f"b must hold real numbers; got dtype {b.dtype}")
+    try:  # the course's b is (n, 1); anything NumPy broadcasts to it is accepted, as in np.dot
+        b = np.ascontiguousarray(np.broadcast_to(b, (n, 1)), dtype=dtype)
+    except ValueError:
+        raise ValueError(f"b must have shape (n, 1) = ({n}, 1) to match W; got {b.shape}") from None
+    Z = np.empty((n, A.shape[1]), dtype=dtype)
     kernels.linear_forward(A, W, b, Z)
     return Z
 
 
 def _linear_grads(dZ, A_prev, W, backend):
     """``(dA_prev, dW, db)``: the course's expressions on "numpy", a kernel otherwise."""
-    kernels = get_backend(backend)
+    kernels = get_backend(v.check_backend(backend))
     if backend == "numpy":
         m = A_prev.shape[1]
         dW = 1.0 / m * np.dot(dZ, A_prev.T)
         db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
         return np.dot(W.T, dZ), dW, db
-    (dZ, A_prev, W), dtype = _float_arrays(dZ, A_prev, W)
+    (dZ, A_prev, W), dtype = _kernel_arrays(dZ=dZ, A_prev=A_prev, W=W)
+    if dZ.shape[1] != A_prev.shape[1]:
+        raise ValueError(
+            f"dZ and A_prev must have the same number of columns m; got dZ of shape "
+            f"{dZ.shape} and A_prev of shape {A_prev.shape}"
+        )
+    if W.shape != (dZ.shape[0], A_prev.shape[0]):
+        raise ValueError(
+            f"W must have shape (n, n_prev) = ({dZ.shape[0]}, {A_prev.shape[0]}), the rows of dZ "
+            f"and of A_prev; got {W.shape}"
+        )
     dA_prev = np.empty(A_prev.shape, dtype=dtype)
     dW = np.empty(W.shape, dtype=dtype)
     db = np.empty((W.shape[0], 1), dtype=dtype)
@@ -235,11 +269,39 @@ def initialize_parameters_deep(layer_dims):
     return _deep_parameters(layer_dims, lambda W, n_prev: W * 0.01)
 
 
-def _initialize_parameters_deep_app(layer_dims):
-    """The application's ``initialize_parameters_deep`` (``dnn_app_utils_v3.py``, W4A2).
+def initialize_parameters_deep_app(layer_dims):
+    """Parameters of an L-layer network, the application's version (W4A2).
 
-    ``np.random.seed(1)``, then ``W[l] = randn(layer_dims[l], layer_dims[l-1]) /
-    sqrt(layer_dims[l-1])`` and zero biases.
+    The ``initialize_parameters_deep`` of the application's ``dnn_app_utils_v3.py``, which
+    :func:`L_layer_model` uses: ``np.random.seed(1)``, then ``W[l] = randn(layer_dims[l],
+    layer_dims[l-1]) / sqrt(layer_dims[l-1])`` and zero biases. It gives the course's published
+    run on the cat data (cost 0.771749 at iteration 0 for ``[12288, 20, 7, 5, 1]``).
+
+    Parameters
+    ----------
+    layer_dims : sequence of int
+        Sizes of the layers, input first.
+
+    Returns
+    -------
+    parameters : dict
+        ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"``; ``W[l]`` is (layer_dims[l], layer_dims[l-1])
+        and ``b[l]`` is (layer_dims[l], 1), float64.
+
+    See Also
+    --------
+    initialize_parameters_deep : The step-by-step version (seed 3, ``randn * 0.01``).
+    fastdnn.DNN.from_params : Train fastdnn's network from these exact weights.
+
+    Examples
+    --------
+    Start :class:`fastdnn.DNN` from the course's initial weights, as the application does:
+
+    >>> from fastdnn import DNN
+    >>> start = initialize_parameters_deep_app([12288, 20, 7, 5, 1])
+    >>> net = DNN.from_params(start, hidden="relu", output="sigmoid")
+    >>> net.layer_dims, bool((net.params["W1"] == start["W1"]).all())
+    ([12288, 20, 7, 5, 1], True)
     """
     np.random.seed(1)
     return _deep_parameters(layer_dims, lambda W, n_prev: W / np.sqrt(n_prev))
@@ -559,7 +621,7 @@ def L_layer_model(
     np.random.seed(1)
     costs = []
     X = _kernel_input(X, backend)
-    parameters = _initialize_parameters_deep_app(layers_dims)
+    parameters = initialize_parameters_deep_app(layers_dims)
     for i in range(num_iterations):
         AL, caches = L_model_forward(X, parameters, backend=backend)
         cost = compute_cost(AL, Y)

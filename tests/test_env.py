@@ -1,0 +1,126 @@
+"""FASTDNN_* environment variables: validated once, in one place, the same way every time."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from fastdnn import _blas, _env
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, _env.Settings(cache=True, fast_math=False, blas="default", num_threads=None)),
+        ({"FASTDNN_CACHE": "", "FASTDNN_BLAS": "", "FASTDNN_NUM_THREADS": " "}, _env.Settings()),
+        ({"FASTDNN_CACHE": "OFF", "FASTDNN_FASTMATH": "yes"}, _env.Settings(False, True)),
+        ({"FASTDNN_BLAS": " Auto "}, _env.Settings(blas="auto")),
+        ({"FASTDNN_BLAS": "default"}, _env.Settings()),
+        ({"FASTDNN_NUM_THREADS": "3"}, _env.Settings(num_threads=3)),
+    ],
+)
+def test_valid_values(environ, expected):
+    assert _env.read(environ) == expected
+
+
+def test_the_default_blas_rule_has_one_spelling():
+    # "auto" (time both libraries) and "default" (the deterministic rule) used to be mixed
+    # up: an unset FASTDNN_BLAS meant "auto" in gemm_functions and "default" in choose.
+    assert _env.BLAS_DEFAULT == "default" == _env.read({}).blas
+    assert set(_env.BLAS_RULES) == {"default", "auto", "numpy", "scipy", "numba", "loops"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "valid"),
+    [
+        ("FASTDNN_CACHE", "maybe", "1, true, yes, on, 0, false, no, off"),
+        ("FASTDNN_FASTMATH", "2", "1, true, yes, on, 0, false, no, off"),
+        ("FASTDNN_BLAS", "nonsense", "default, auto, numpy, scipy, numba, loops"),
+        ("FASTDNN_BLAS", "openblas", "default, auto, numpy, scipy, numba, loops"),
+        ("FASTDNN_NUM_THREADS", "abc", "a positive integer"),
+        ("FASTDNN_NUM_THREADS", "0", "a positive integer"),
+        ("FASTDNN_NUM_THREADS", "-2", "a positive integer"),
+        ("FASTDNN_NUM_THREADS", "2.5", "a positive integer"),
+    ],
+)
+def test_invalid_values_name_the_variable_the_value_and_the_valid_values(name, value, valid):
+    with pytest.raises(ValueError) as info:
+        _env.read({name: value})
+    message = str(info.value)
+    assert f"environment variable {name}={value!r} is not valid" in message
+    assert valid in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("FASTDNN_NUM_THREADS", "abc"), ("FASTDNN_BLAS", "nonsense")]
+)
+def test_an_invalid_variable_stops_the_import_the_same_way_every_time(name, value):
+    # FASTDNN_NUM_THREADS=abc used to fail the first fit only (the second went ahead), and
+    # FASTDNN_BLAS=nonsense was silently the default.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTDNN_")}
+    env[name] = value
+    code = "import fastdnn; print('imported')"
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           timeout=120) for _ in range(2)]  # fmt: skip
+    for run in runs:
+        assert run.returncode == 1 and "imported" not in run.stdout
+    last_lines = {run.stderr.strip().splitlines()[-1] for run in runs}
+    assert last_lines == {
+        f"ValueError: environment variable {name}={value!r} is not valid: " + _message_tail(name)
+    }
+
+
+def _message_tail(name):
+    with pytest.raises(ValueError) as info:
+        _env.read({name: "x!"})
+    return str(info.value).split(": ", 1)[1]
+
+
+_CLAMP = """
+import warnings, numpy as np, fastdnn
+from threadpoolctl import threadpool_info
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    net = fastdnn.DNN([2, 1], backend="numpy", seed=0)
+    for _ in range(2):
+        net.fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]), learning_rate=0.1, num_iterations=1)
+print([str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)])
+print(sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}))
+"""
+
+
+def test_more_threads_than_cores_are_clamped_with_one_warning():
+    # FASTDNN_NUM_THREADS=99999 used to set 64 BLAS threads on 2 cores.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTDNN_")}
+    env["FASTDNN_NUM_THREADS"] = "99999"
+    run = subprocess.run([sys.executable, "-c", _CLAMP], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)  # fmt: skip
+    warned, threads = run.stdout.strip().splitlines()
+    cores = _blas.usable_cores()
+    assert warned == str(
+        [
+            f"FASTDNN_NUM_THREADS=99999 BLAS threads is more than the {cores} cores this process "
+            f"may run on: using {cores}"
+        ]  # fmt: skip
+    )
+    assert threads == str([cores])
+
+
+def test_set_num_threads_checks_types_and_clamps():
+    from threadpoolctl import threadpool_info
+
+    before = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    with pytest.raises(TypeError, match=r"n must be a positive integer number of threads; got str"):
+        _blas.set_num_threads("2")
+    with pytest.raises(ValueError, match=r"n must be a positive integer number of threads; got 0"):
+        _blas.set_num_threads(0)
+    try:
+        with pytest.warns(RuntimeWarning, match=r"n=1000000 BLAS threads is more than the"):
+            assert _blas.set_num_threads(10**6) == _blas.usable_cores()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert _blas.set_num_threads(1) == 1
+    finally:
+        _blas.set_num_threads(min(before, _blas.usable_cores()))
