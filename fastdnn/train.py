@@ -22,6 +22,8 @@ import numpy as np
 from .steppers import Stepper
 
 CHUNK_SECONDS = 0.1
+#: :func:`not_learning` says nothing about shorter runs.
+MIN_STEPS_FOR_VERDICT = 100
 
 
 class DivergenceError(FloatingPointError):
@@ -219,14 +221,18 @@ class _Loop:
 def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
     """Why training looks like it learned nothing, or None.
 
-    Two signs, from the costs recorded (at least three after the first): the cost did not move
+    Two signs, from the costs recorded (at least three after the first, over at least
+    ``MIN_STEPS_FOR_VERDICT`` steps): the cost did not move
     at all (saturated units: often a learning rate far too large), or it ends no lower than
     the cost of predicting the label frequencies (or the mean, for regression) for every
     example, which a network that ignores its inputs reaches.
     """
     iters = history.iterations[1:]
     costs = [float(c) for c in history.costs[1:]]
-    if len(costs) < 3 or not all(math.isfinite(c) for c in costs):
+    # A verdict needs a run of some length: a few steps on hard data prove nothing.
+    if history.n_steps < MIN_STEPS_FOR_VERDICT or len(costs) < 3:
+        return None
+    if not all(math.isfinite(c) for c in costs):
         return None
     Y64 = Y.astype(np.float64)
     if loss == "bce":

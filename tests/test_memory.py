@@ -18,6 +18,7 @@ def peak_during(fn):
     return peak - base
 
 
+@pytest.mark.filterwarnings("ignore:after .* steps the cost")  # random labels: true
 @pytest.mark.parametrize("batch_size", [None, 50])
 def test_allocation_does_not_grow_with_iterations(backend, batch_size):
     rng = np.random.default_rng(0)

@@ -69,6 +69,7 @@ def test_bitwise_identical_across_processes(backend, dtype):
     assert digests == {here}
 
 
+@pytest.mark.filterwarnings("ignore:after .* steps the cost")  # random labels: true
 def test_two_models_trained_in_two_threads_equal_models_trained_alone():
     X, Y = make_data(30, 500)
     Xb, Yb = make_data(30, 500, seed=1)
