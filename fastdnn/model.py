@@ -28,6 +28,7 @@ from ._types import (
     ACTIVATIONS,
     LEAKY_SLOPE,
     OUTPUT_LOSS,
+    OUTPUTS,
     ActivationName,
     Array,
     Backend,
@@ -154,7 +155,7 @@ def initialize_parameters(
 def _act_codes(hidden: str, output: str) -> tuple[int, int]:
     v.check_activation("hidden", hidden)
     v.check_output(output)
-    return int(ACTIVATIONS[hidden]), int(ACTIVATIONS[output])
+    return int(ACTIVATIONS[hidden]), int(OUTPUTS[output].act)
 
 
 def _forward(X, params, L, hidden_code, output_code, slope, kernels):
@@ -228,11 +229,12 @@ def compute_cost(AL, Y, loss: LossName = "bce") -> float:
         Network output (probabilities for ``"bce"``).
     Y : array_like of shape (n_y, m)
         Targets (0/1 labels for ``"bce"``).
-    loss : {"bce", "mse"}, default "bce"
+    loss : {"bce", "cce", "mse"}, default "bce"
         ``"bce"``: ``-(1/m) sum(Y log AL + (1-Y) log(1-AL))``, with ``0 log 0 = 0`` so outputs
         of exactly 0 or 1 give a finite cost when they are right (and ``inf`` when they are
-        certainly wrong). ``"mse"``: ``(1/2m) sum((AL - Y)^2)``, the halved convention that
-        makes ``dZ_L = AL - Y`` (as in scikit-learn's MLP).
+        certainly wrong). ``"cce"`` (softmax): ``-(1/m) sum(Y log AL)`` over one-hot
+        columns. ``"mse"``: ``(1/2m) sum((AL - Y)^2)``, the halved convention that makes
+        ``dZ_L = AL - Y`` (as in scikit-learn's MLP).
 
     Returns
     -------
@@ -256,11 +258,13 @@ def compute_cost(AL, Y, loss: LossName = "bce") -> float:
     n_y, m = AL.shape
     Y = v.check_Y(Y, n_y, m, loss, AL.dtype)
     AL64 = AL.astype(np.float64, copy=False)
-    if loss == "bce":
+    if loss in ("bce", "cce"):
         if ((AL64 < 0) | (AL64 > 1)).any():
-            raise ValueError("AL must be probabilities in [0, 1] for loss 'bce'")
+            raise ValueError(f"AL must be probabilities in [0, 1] for loss {loss!r}")
         with np.errstate(divide="ignore"):
-            per_entry = -(xlogy(Y, AL64) + xlogy(1 - Y, 1 - AL64))
+            per_entry = -xlogy(Y, AL64)
+            if loss == "bce":
+                per_entry -= xlogy(1 - Y, 1 - AL64)
     else:
         per_entry = 0.5 * (AL64 - Y) ** 2
     return float(np.sum(per_entry) / m)

@@ -49,7 +49,10 @@ class History:
     wall_time : float
         Seconds spent in this call.
     stop_reason : str
-        ``"completed"``, ``"interrupted"`` (Ctrl-C), ``"diverged"`` or ``"callback"``.
+        ``"completed"``, ``"interrupted"`` (Ctrl-C), ``"diverged"``, ``"callback"`` or
+        ``"early_stopping"``.
+    best_iteration : int or None
+        With early stopping: the record whose parameters the model went back to.
     """
 
     iterations: list[int] = field(default_factory=list)
@@ -60,6 +63,7 @@ class History:
     n_steps: int = 0
     wall_time: float = 0.0
     stop_reason: str = "completed"
+    best_iteration: int | None = None
 
     def __repr__(self) -> str:
         last = f", last cost {self.costs[-1]:.6g}" if self.costs else ""
@@ -125,7 +129,8 @@ def run(
                 if want_cost:
                     progress.set_postfix(cost=f"{cost:.6g}", refresh=False)
             if want_cost and on_cost is not None and on_cost(step, float(cost)):
-                history.stop_reason = "callback"
+                if history.stop_reason == "completed":  # on_cost may have said why itself
+                    history.stop_reason = "callback"
                 break
     except KeyboardInterrupt:
         loop.interrupted()

@@ -31,7 +31,9 @@ from .._numba import njit
 from .._types import Act, Loss
 
 _BCE = int(Loss.BCE)
+_CCE = int(Loss.CCE)
 _LINEAR = int(Act.LINEAR)
+_SOFTMAX = int(Act.SOFTMAX)
 
 
 # ------------------------------------------------------------------ activations, one place
@@ -205,10 +207,38 @@ _mask_loop = _switch(lambda fwd, back: _mask_rows(back))
 
 
 @njit
+def _softmax_columns(Z, b, A_out):
+    """``A_out = softmax(Z + b)`` column by column (``Z`` keeps ``Z + b`` when ``b`` is given).
+
+    Each column is one example: its max is subtracted before ``exp`` (finite for any logits).
+    The loops run down a column, across rows: not vectorized, but the output layer of a
+    classifier has a handful of rows and its GEMM dominates.
+    """
+    n, m = Z.shape
+    for j in range(m):
+        top = -np.inf
+        for i in range(n):
+            z = Z[i, j] if b is None else Z[i, j] + b[i, 0]
+            if b is not None:
+                Z[i, j] = z
+            top = max(top, np.float64(z))
+        total = 0.0
+        for i in range(n):
+            e = _vecmath.exp_neg(top - np.float64(Z[i, j]))
+            A_out[i, j] = e
+            total += e
+        inv = 1.0 / total
+        for i in range(n):
+            A_out[i, j] = A_out[i, j] * inv
+
+
+@njit
 def _bias_activation(Z, b, act, slope, A_out):
     """``Z += b`` and ``A_out = g(Z)`` in one pass; ``A_out`` may be ``Z`` (then only A is
     kept). ``b`` may be None (no bias: ``A_out = g(Z)``, ``Z`` untouched)."""
-    if b is None:  # decided when compiling: None is a type of its own
+    if act == _SOFTMAX:
+        _softmax_columns(Z, b, A_out)
+    elif b is None:  # decided when compiling: None is a type of its own
         _forward_loop(act, Z, None, slope, A_out)
     elif A_out.ctypes.data == Z.ctypes.data:
         _inplace_loop(act, Z, b, slope)
@@ -237,18 +267,19 @@ def _sum8(x):
     m = x.shape[0]
     m8 = m - m % 8
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    # np.float64 explicitly: as plain Python (NUMBA_DISABLE_JIT), float + float32 is float32.
     for j in range(0, m8, 8):
-        s0 += x[j]
-        s1 += x[j + 1]
-        s2 += x[j + 2]
-        s3 += x[j + 3]
-        s4 += x[j + 4]
-        s5 += x[j + 5]
-        s6 += x[j + 6]
-        s7 += x[j + 7]
+        s0 += np.float64(x[j])
+        s1 += np.float64(x[j + 1])
+        s2 += np.float64(x[j + 2])
+        s3 += np.float64(x[j + 3])
+        s4 += np.float64(x[j + 4])
+        s5 += np.float64(x[j + 5])
+        s6 += np.float64(x[j + 6])
+        s7 += np.float64(x[j + 7])
     total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     for j in range(m8, m):
-        total += x[j]
+        total += np.float64(x[j])
     return total
 
 
@@ -379,6 +410,18 @@ def cost_from_logits(ZL, Y, loss):
     """The cost in one pass, accumulated in float64. See ``vectorized.cost_from_logits``."""
     n, m = ZL.shape
     total = 0.0
+    if loss == _CCE:
+        for j in range(m):
+            top = -np.inf
+            for i in range(n):
+                top = max(top, np.float64(ZL[i, j]))
+            s = 0.0
+            for i in range(n):
+                z = np.float64(ZL[i, j])
+                s += np.exp(z - top)
+                total -= np.float64(Y[i, j]) * z
+            total += top + np.log(s)
+        return total / m
     for i in range(n):
         for j in range(m):
             z = np.float64(ZL[i, j])
@@ -396,3 +439,110 @@ def update(theta, grad, learning_rate):
     lr = theta.dtype.type(learning_rate)
     for k in range(theta.shape[0]):
         theta[k] -= lr * grad[k]
+
+
+# ------------------------------------------------------------------ the course's optimizers
+@njit
+def update_momentum(theta, grad, v, learning_rate, beta):
+    """Momentum in one pass. See ``vectorized.update_momentum``."""
+    dt = theta.dtype.type
+    lr, b, c = dt(learning_rate), dt(beta), dt(1 - beta)
+    for k in range(theta.shape[0]):
+        v[k] = b * v[k] + c * grad[k]
+        theta[k] -= lr * v[k]
+
+
+@njit
+def update_rmsprop(theta, grad, s, learning_rate, beta2, epsilon):
+    """RMSprop in one pass. See ``vectorized.update_rmsprop``."""
+    dt = theta.dtype.type
+    lr, b2, c2, eps = dt(learning_rate), dt(beta2), dt(1 - beta2), dt(epsilon)
+    for k in range(theta.shape[0]):
+        g = grad[k]
+        s[k] = b2 * s[k] + c2 * g * g
+        theta[k] -= lr * g / (np.sqrt(s[k]) + eps)
+
+
+@njit
+def update_adam(theta, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
+    """Adam with the bias corrections in one pass. See ``vectorized.update_adam``."""
+    dt = theta.dtype.type
+    lr, eps = dt(learning_rate), dt(epsilon)
+    b1, c1, b2, c2 = dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2)
+    d1, d2 = dt(1 - beta1**t), dt(1 - beta2**t)
+    for k in range(theta.shape[0]):
+        g = grad[k]
+        v[k] = b1 * v[k] + c1 * g
+        s[k] = b2 * s[k] + c2 * g * g
+        theta[k] -= lr * (v[k] / d1) / (np.sqrt(s[k] / d2) + eps)
+
+
+# ------------------------------------------------------------------ regularisation
+@njit
+def add_l2(W, dW_out, scale):
+    """``dW += scale * W`` and ``sum(W^2)`` in one pass. See ``vectorized.add_l2``."""
+    w = W.reshape(-1)
+    d = dW_out.reshape(-1)
+    c = W.dtype.type(scale)
+    total = 0.0
+    for k in range(w.shape[0]):
+        d[k] += c * w[k]
+        total += np.float64(w[k]) * np.float64(w[k])
+    return total
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@_scalar
+def _splitmix64(x):
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit
+def _dropout_key(seed, step, layer):
+    """:func:`fastdnn._dropout.key`, compiled (all arithmetic modulo 2^64)."""
+    k = _splitmix64(np.uint64(seed))
+    k = _splitmix64(k + np.uint64(step))
+    return _splitmix64(k + np.uint64(layer))
+
+
+@njit
+def _dropout_rows(A, keep_prob, key, dA):
+    """Forward (``dA`` None): ``A *= D / keep_prob``. Backward: ``dA *= D / keep_prob`` and
+    ``A *= keep_prob`` (the activation's own output again, where a unit was kept)."""
+    n, m = A.shape
+    k = np.uint64(key)
+    limit = np.uint64(int(keep_prob * 2.0**53))
+    scale = A.dtype.type(1.0 / keep_prob)
+    zero = A.dtype.type(0.0)
+    kp = A.dtype.type(keep_prob)
+    for i in range(n):
+        a = A[i]
+        base = np.uint64(i * m)
+        if dA is None:
+            for j in range(m):
+                x = _splitmix64(k + (base + np.uint64(j)) * _GOLDEN)
+                a[j] = a[j] * scale if (x >> np.uint64(11)) < limit else zero
+        else:
+            d = dA[i]
+            for j in range(m):
+                x = _splitmix64(k + (base + np.uint64(j)) * _GOLDEN)
+                d[j] = d[j] * scale if (x >> np.uint64(11)) < limit else zero
+                a[j] = a[j] * kp
+
+
+def dropout_forward(A, keep_prob, key):
+    """Inverted dropout in one pass. See ``vectorized.dropout_forward``."""
+    # np.uint64: Numba types a Python int as int64, which half of the keys overflow.
+    _dropout_rows(A, keep_prob, np.uint64(key), None)
+
+
+def dropout_backward(dA, A, keep_prob, key):
+    """Backward through inverted dropout in one pass. See ``vectorized.dropout_backward``."""
+    _dropout_rows(A, keep_prob, np.uint64(key), dA)

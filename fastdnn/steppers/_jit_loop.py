@@ -11,7 +11,14 @@ Compiled functions take a few named bundles instead of long positional lists (Nu
 * :class:`Data` -- the batch: ``X`` (stored transposed when ``x_t``) and ``Y``;
 * :class:`Net` -- the network: layer table, activation and loss codes, the BLAS functions;
 * :class:`Work` -- the work buffers, allocated once per (network, batch width);
-* :class:`Update` -- how the parameters move: ``theta``, ``grad``, the learning rate.
+* :class:`fastdnn.steppers.Train` -- how one ``fit`` trains: optimizer and its
+  hyper-parameters, learning-rate decay, L2, dropout (fixed for the fit);
+* :class:`State` -- what a step changes: ``theta``, ``grad``, the optimizer's buffers, the
+  step counters (and the learning rate of the chunk).
+
+Bundles are built once per stepper: their contents change, not the objects (Numba's dispatcher
+grows an internal cache for every new tuple object it is handed: bounded, but it showed as
+memory growing with the iterations).
 
 Deltas are kept pre-scaled (``delta = dZ * scale``, ``scale = 1/m`` for a training step):
 everything downstream is linear in ``delta``, so ``dW = delta @ A_prev.T`` and
@@ -31,16 +38,26 @@ import numpy as np
 
 from .._blas import Blas, gemm
 from .._numba import njit
+from .._types import Opt
 from ..kernels.jit import (
     _activation_mask,
     _bias_activation,
+    _dropout_key,
+    _dropout_rows,
     _output_delta,
+    add_l2,
     cost_from_logits,
     update,
+    update_adam,
+    update_momentum,
+    update_rmsprop,
 )
+from . import ADAM_T, DONE, STEP
+from . import learning_rate_at as _learning_rate_at
 
 N, N_PREV, W_OFF, B_OFF, GEMM_FWD, GEMM_DW, GEMM_DA = range(7)
 TABLE_COLUMNS = 7
+_MOMENTUM, _RMSPROP, _ADAM = int(Opt.MOMENTUM), int(Opt.RMSPROP), int(Opt.ADAM)
 
 
 class Data(NamedTuple):
@@ -74,20 +91,18 @@ class Work(NamedTuple):
     Yb: np.ndarray  #: the mini-batch's Y; empty for full batch
 
 
-class Update(NamedTuple):
-    """How the parameters move: gradient descent on the flat buffers.
-
-    The hyper-parameters live in an array, written before each call, so that the bundle is
-    built once per stepper: Numba's dispatcher grows an internal cache for every new tuple
-    object it is handed (bounded, but it showed as memory growing with the iterations).
-    """
+class State(NamedTuple):
+    """What a step changes."""
 
     theta: np.ndarray
     grad: np.ndarray
-    hyper: np.ndarray  #: float64 [learning_rate]
+    v: np.ndarray  #: momentum's velocity / Adam's first moment (empty when unused)
+    s: np.ndarray  #: RMSprop's / Adam's second moment (empty when unused)
+    clock: np.ndarray  #: int64 [steps done in this run, global step, Adam's t]
+    hyper: np.ndarray  #: float64 [lr0], written before each call
 
 
-LEARNING_RATE = 0  # index into Update.hyper
+LEARNING_RATE = 0  # index into State.hyper
 
 
 class Batches(NamedTuple):
@@ -100,10 +115,12 @@ class Batches(NamedTuple):
 
 
 @njit
-def _forward(X, x_t, theta, net, work, m):
-    """Forward pass over ``m`` examples: every layer's A into ``work.acts``, Z_L into ``ZL``."""
+def _forward(data, theta, net, work, train, step):
+    """Forward pass over ``data``'s examples: every layer's A into ``work.acts``, Z_L into
+    ``ZL``; inverted dropout on the hidden layers when ``train.keep_prob < 1``."""
     table, acts = net.table, work.acts
     L = table.shape[0]
+    m = data.Y.shape[1]
     off = 0
     for l in range(L):
         n, k, wo, bo = table[l, N], table[l, N_PREV], table[l, W_OFF], table[l, B_OFF]
@@ -113,25 +130,29 @@ def _forward(X, x_t, theta, net, work, m):
         # GEMM into the layer's A buffer (or ZL for the output), then bias + g fused.
         Z = work.ZL[: n * m].reshape((n, m)) if l == L - 1 else A
         if l == 0:
-            gemm(net.blas, table[l, GEMM_FWD], W, False, X, x_t, Z)
+            gemm(net.blas, table[l, GEMM_FWD], W, False, data.X, data.x_t, Z)
         else:
             A_prev = acts[off - k * m : off].reshape((k, m))
             gemm(net.blas, table[l, GEMM_FWD], W, False, A_prev, False, Z)
         _bias_activation(Z, b, net.output if l == L - 1 else net.hidden, net.slope, A)
+        if l < L - 1 and train.keep_prob < 1.0:
+            key = _dropout_key(train.seed, step, l + 1)
+            _dropout_rows(A, train.keep_prob, key, None)
         off += n * m
 
 
 @njit
-def _backward(X, x_t, Y, theta, grad, net, work, scale):
+def _backward(data, theta, grad, net, work, scale, train, step):
     """Backward pass after :func:`_forward`: ``grad`` = the gradient times ``scale * m``."""
     table, acts = net.table, work.acts
+    X, x_t, Y = data.X, data.x_t, data.Y
     L = table.shape[0]
     m = Y.shape[1]
     off = 0
     for l in range(L - 1):
         off += table[l, N] * m
-    # Output layer: delta = (AL - Y) * scale, which is dZ_L * scale for sigmoid + BCE and for
-    # linear + halved MSE alike; db_L = row sums of delta.
+    # Output layer: delta = (AL - Y) * scale, which is dZ_L * scale for sigmoid + BCE, softmax
+    # + CCE and linear + halved MSE alike; db_L = row sums of delta.
     n = table[L - 1, N]
     AL = acts[off : off + n * m].reshape((n, m))
     delta = work.D[: n * m].reshape((n, m))
@@ -152,10 +173,58 @@ def _backward(X, x_t, Y, theta, grad, net, work, scale):
         W = theta[wo : wo + n * k].reshape((n, k))
         dA = work.E[: k * m].reshape((k, m))
         gemm(net.blas, table[l, GEMM_DA], W, True, delta, False, dA)
+        if train.keep_prob < 1.0:  # the mask of layer l (A_prev), drawn again
+            _dropout_rows(A_prev, train.keep_prob, _dropout_key(train.seed, step, l), dA)
         bo_prev = table[l - 1, B_OFF]
         delta = work.D[: k * m].reshape((k, m))
         db = grad[bo_prev : bo_prev + k].reshape((k, 1))
         _activation_mask(dA, A_prev, net.hidden, net.slope, delta, db, 1.0)
+
+
+@njit
+def _l2(theta, grad, table, scale):
+    """``dW += scale * W`` for every layer; returns ``sum ||W||^2``."""
+    total = 0.0
+    for l in range(table.shape[0]):
+        n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
+        total += add_l2(theta[wo : wo + n * k], grad[wo : wo + n * k], scale)
+    return total
+
+
+learning_rate_at = njit(_learning_rate_at)  # the same source as the Python stepper's
+
+
+@njit
+def _apply_update(train, st, lr):
+    """One fused pass of the chosen optimizer over ``theta`` and its state."""
+    if train.optimizer == _MOMENTUM:
+        update_momentum(st.theta, st.grad, st.v, lr, train.beta1)
+    elif train.optimizer == _RMSPROP:
+        update_rmsprop(st.theta, st.grad, st.s, lr, train.beta2, train.epsilon)
+    elif train.optimizer == _ADAM:
+        st.clock[ADAM_T] += 1
+        t = st.clock[ADAM_T]
+        update_adam(st.theta, st.grad, st.v, st.s, t, lr, train.beta1, train.beta2, train.epsilon)
+    else:
+        update(st.theta, st.grad, lr)
+
+
+@njit
+def _step(data, net, work, train, st, want_cost):
+    """One training step on ``data``; returns the cost of its forward pass (with the L2 term)
+    when ``want_cost``, else NaN."""
+    m = data.Y.shape[1]
+    step = st.clock[STEP]
+    _forward(data, st.theta, net, work, train, step)
+    cost = _cost(data.Y, net, work) if want_cost else np.nan
+    _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step)
+    if train.lambd > 0.0:
+        squares = _l2(st.theta, st.grad, net.table, train.lambd / m)
+        cost += train.lambd / (2.0 * m) * squares
+    _apply_update(train, st, learning_rate_at(train, st.hyper[LEARNING_RATE], step))
+    st.clock[STEP] += 1
+    st.clock[DONE] += 1
+    return cost
 
 
 @njit
@@ -164,27 +233,14 @@ def _cost(Y, net, work):
 
 
 @njit
-def _step(data, net, work, upd, want_cost):
-    """One gradient step on ``data``; returns the cost of its forward pass when
-    ``want_cost``, else NaN."""
-    m = data.Y.shape[1]
-    _forward(data.X, data.x_t, upd.theta, net, work, m)
-    cost = _cost(data.Y, net, work) if want_cost else np.nan
-    _backward(data.X, data.x_t, data.Y, upd.theta, upd.grad, net, work, 1.0 / m)
-    update(upd.theta, upd.grad, upd.hyper[LEARNING_RATE])
-    return cost
-
-
-@njit
-def full_batch_steps(data, net, work, upd, n_steps, want_cost, counter):
-    """``n_steps`` full-batch gradient steps. Returns the cost of the first step's forward
-    pass if ``want_cost``. ``counter[0]`` counts completed steps."""
+def full_batch_steps(data, net, work, train, st, n_steps, want_cost):
+    """``n_steps`` full-batch steps. Returns the cost of the first step's forward pass if
+    ``want_cost``. ``st.clock`` counts the steps."""
     cost = np.nan
     for s in range(n_steps):
-        c = _step(data, net, work, upd, want_cost and s == 0)
+        c = _step(data, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c
-        counter[0] += 1
     return cost
 
 
@@ -224,7 +280,7 @@ def gather_batch(data, order, start, b, work):
 
 
 @njit
-def minibatch_steps(data, batches, net, work, upd, n_steps, want_cost, counter):
+def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
     """``n_steps`` mini-batch steps over ``batches.order`` (one epoch's shuffle), starting at
     batch ``batches.first[0]``; the last batch of an epoch may be smaller. Returns the cost of
     the first batch's forward pass if ``want_cost``."""
@@ -234,36 +290,39 @@ def minibatch_steps(data, batches, net, work, upd, n_steps, want_cost, counter):
         start = (batches.first[0] + s) * batches.size
         b = min(batches.size, m - start)
         batch = gather_batch(data, batches.order, start, b, work)
-        c = _step(batch, net, work, upd, want_cost and s == 0)
+        c = _step(batch, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c
-        counter[0] += 1
     return cost
 
 
 @njit
-def block_gradient(data, net, work, theta, grad, scale):
-    """The gradient of one block of examples, times ``scale * m_block``, into ``grad``; no
-    update. Returns the block's summed loss times ``scale``.
+def block_gradient(data, net, work, train, st, scale):
+    """The gradient of one block of examples, times ``scale * m_block``, into ``st.grad``; no
+    update, no L2 (add it once to the reduced gradient). Returns the block's summed loss times
+    ``scale``.
 
-    With ``scale = 1 / m_total`` the ``grad`` of several blocks add up to the full-batch
+    With ``scale = 1 / m_total`` the gradients of several blocks add up to the full-batch
     gradient of their union, and the returned values to its cost.
     """
     m = data.Y.shape[1]
-    _forward(data.X, data.x_t, theta, net, work, m)
+    step = st.clock[STEP]
+    _forward(data, st.theta, net, work, train, step)
     cost = _cost(data.Y, net, work) * m * scale
-    _backward(data.X, data.x_t, data.Y, theta, grad, net, work, scale)
+    _backward(data, st.theta, st.grad, net, work, scale, train, step)
     return cost
 
 
 @njit
-def forward(X, x_t, theta, net, work, AL_out):
-    """The network's output for ``X`` into ``AL_out`` (inference)."""
+def forward(data, theta, net, work, train, AL_out):
+    """The network's output for ``data.X`` into ``AL_out`` (inference: give ``plain()``
+    settings, so no dropout)."""
+    _forward(data, theta, net, work, train, 0)
     m = AL_out.shape[1]
-    _forward(X, x_t, theta, net, work, m)
     table = net.table
     n = table[table.shape[0] - 1, N]
     off = 0
     for l in range(table.shape[0] - 1):
         off += table[l, N] * m
     AL_out[...] = work.acts[off : off + n * m].reshape((n, m))
+
