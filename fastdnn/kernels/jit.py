@@ -33,6 +33,7 @@ from .._types import Act, Loss
 _BCE = int(Loss.BCE)
 _CCE = int(Loss.CCE)
 _LINEAR = int(Act.LINEAR)
+_SIGMOID = int(Act.SIGMOID)
 _SOFTMAX = int(Act.SOFTMAX)
 
 
@@ -114,7 +115,7 @@ DERIVATIVES = {
 
 # ------------------------------------------------------------------ row loops, per activation
 def _forward_rows(g):
-    """A loop ``A_out = g(Z + b)`` over rows; with ``b``, ``Z`` keeps ``Z + b`` too."""
+    """A loop ``A_out = g(Z + b)`` over rows, two arrays; ``Z`` keeps ``Z + b``."""
 
     @njit
     def rows(Z, b, slope, A_out):
@@ -122,17 +123,30 @@ def _forward_rows(g):
         zero = Z.dtype.type(0.0)
         s = Z.dtype.type(slope)
         for i in range(n):
+            bi = b[i, 0]
             z_row = Z[i]
             a_row = A_out[i]
-            if b is None:
-                for j in range(m):
-                    a_row[j] = g(z_row[j], s, zero)
-            else:
-                bi = b[i, 0]
-                for j in range(m):
-                    z = z_row[j] + bi
-                    z_row[j] = z
-                    a_row[j] = g(z, s, zero)
+            for j in range(m):
+                z = z_row[j] + bi
+                z_row[j] = z
+                a_row[j] = g(z, s, zero)
+
+    return rows
+
+
+def _plain_rows(g):
+    """A loop ``A_out = g(Z)`` over rows (no bias; ``Z`` untouched)."""
+
+    @njit
+    def rows(Z, slope, A_out):
+        n, m = Z.shape
+        zero = Z.dtype.type(0.0)
+        s = Z.dtype.type(slope)
+        for i in range(n):
+            z_row = Z[i]
+            a_row = A_out[i]
+            for j in range(m):
+                a_row[j] = g(z_row[j], s, zero)
 
     return rows
 
@@ -157,8 +171,8 @@ def _inplace_rows(g):
 
 
 def _mask_rows(g_back):
-    """A loop ``dZ = dA * g'(A)`` over rows, then (with ``db_out``) the row's sum while it
-    is still in L1: a sum inside the same loop would keep the whole loop scalar."""
+    """A loop ``dZ = dA * g'(A)`` over rows, then the row's sum into ``db`` while it is still
+    in L1 (a sum inside the same loop would keep the whole loop scalar)."""
 
     @njit
     def rows(dA, A, slope, dZ_out, db_out, db_scale):
@@ -172,18 +186,37 @@ def _mask_rows(g_back):
             out = dZ_out[i]
             for j in range(m):
                 out[j] = g_back(d[j], a[j], s, zero, one)
-            if db_out is not None:
-                db_out[i, 0] = _sum8(out) * db_scale
+            db_out[i, 0] = _sum8(out) * db_scale
 
     return rows
 
 
-def _switch(make_loop):
-    """One compiled function ``f(act, *args)`` that runs the loop ``make_loop`` builds for the
-    activation ``act``: the choice is made once per call, never inside a loop."""
-    codes = sorted(int(a) for a in ACTIVATIONS)
+def _mask_only_rows(g_back):
+    """A loop ``dZ = dA * g'(A)`` over rows."""
+
+    @njit
+    def rows(dA, A, slope, dZ_out):
+        n, m = A.shape
+        zero = A.dtype.type(0.0)
+        one = A.dtype.type(1.0)
+        s = A.dtype.type(slope)
+        for i in range(n):
+            d = dA[i]
+            a = A[i]
+            out = dZ_out[i]
+            for j in range(m):
+                out[j] = g_back(d[j], a[j], s, zero, one)
+
+    return rows
+
+
+def _switch(make_loop, table):
+    """One compiled function ``f(act, *args)`` that runs the loop ``make_loop`` builds from
+    ``table[act]`` (a hidden activation, codes 0..4): the choice is made once per call, never
+    inside a loop. Each loop is compiled the first time a caller needs the switch."""
+    codes = sorted(int(a) for a in table)
     assert codes == list(range(5)), codes  # the branches below are the codes 0..4
-    f0, f1, f2, f3, f4 = (make_loop(ACTIVATIONS[a], DERIVATIVES[a]) for a in sorted(ACTIVATIONS))
+    f0, f1, f2, f3, f4 = (make_loop(table[a]) for a in sorted(table))
 
     @njit
     def by_activation(act, *args):
@@ -201,14 +234,21 @@ def _switch(make_loop):
     return by_activation
 
 
-_forward_loop = _switch(lambda fwd, back: _forward_rows(fwd))
-_inplace_loop = _switch(lambda fwd, back: _inplace_rows(fwd))
-_mask_loop = _switch(lambda fwd, back: _mask_rows(back))
+# What training compiles: hidden layers in place, their masks with db, and the output
+# layer's three activations (the first compilation pays for these alone).
+_hidden_loop = _switch(_inplace_rows, ACTIVATIONS)
+_mask_loop = _switch(_mask_rows, DERIVATIVES)
+_output_sigmoid = _forward_rows(_sigmoid)
+_output_linear = _forward_rows(_linear)
+# The public kernels' other variants, compiled on their first use (the functional API).
+_forward_loop = _switch(_forward_rows, ACTIVATIONS)
+_plain_loop = _switch(_plain_rows, ACTIVATIONS)
+_mask_only_loop = _switch(_mask_only_rows, DERIVATIVES)
 
 
 @njit
 def _softmax_columns(Z, b, A_out):
-    """``A_out = softmax(Z + b)`` column by column (``Z`` keeps ``Z + b`` when ``b`` is given).
+    """``A_out = softmax(Z + b)`` column by column; ``Z`` keeps ``Z + b`` (``b`` may be None).
 
     Each column is one example: its max is subtracted before ``exp`` (finite for any logits).
     The loops run down a column, across rows: not vectorized, but the output layer of a
@@ -218,10 +258,9 @@ def _softmax_columns(Z, b, A_out):
     for j in range(m):
         top = -np.inf
         for i in range(n):
-            z = Z[i, j] if b is None else Z[i, j] + b[i, 0]
             if b is not None:
-                Z[i, j] = z
-            top = max(top, np.float64(z))
+                Z[i, j] = Z[i, j] + b[i, 0]
+            top = max(top, np.float64(Z[i, j]))
         total = 0.0
         for i in range(n):
             e = _vecmath.exp_neg(top - np.float64(Z[i, j]))
@@ -233,26 +272,40 @@ def _softmax_columns(Z, b, A_out):
 
 
 @njit
-def _bias_activation(Z, b, act, slope, A_out):
-    """``Z += b`` and ``A_out = g(Z)`` in one pass; ``A_out`` may be ``Z`` (then only A is
-    kept). ``b`` may be None (no bias: ``A_out = g(Z)``, ``Z`` untouched)."""
+def _hidden_activation(Z, b, act, slope):
+    """A hidden layer's ``Z = g(Z + b)``, in place (only ``A`` is kept)."""
+    _hidden_loop(act, Z, b, slope)
+
+
+@njit
+def _output_activation(Z, b, act, A_out):
+    """The output layer's ``Z += b`` and ``A_out = g(Z)`` (sigmoid, softmax or linear): ``Z``
+    keeps the logits, for the cost."""
     if act == _SOFTMAX:
         _softmax_columns(Z, b, A_out)
-    elif b is None:  # decided when compiling: None is a type of its own
-        _forward_loop(act, Z, None, slope, A_out)
+    elif act == _SIGMOID:
+        _output_sigmoid(Z, b, 0.0, A_out)
+    else:
+        _output_linear(Z, b, 0.0, A_out)
+
+
+@njit
+def _bias_activation(Z, b, act, slope, A_out):
+    """``Z += b`` and ``A_out = g(Z)`` for any activation; ``A_out`` may be ``Z`` (then only
+    ``A`` is kept). The public kernels' helper; training uses the two above."""
+    if act == _SOFTMAX:
+        _softmax_columns(Z, b, A_out)
     elif A_out.ctypes.data == Z.ctypes.data:
-        _inplace_loop(act, Z, b, slope)
+        _hidden_loop(act, Z, b, slope)
     else:
         _forward_loop(act, Z, b, slope, A_out)
 
 
 @njit
 def _activation_mask(dA, A, act, slope, dZ_out, db_out, db_scale):
-    """``dZ = dA * g'(A)``, and ``db = db_scale * sum_j dZ`` unless ``db_out`` is None.
-
-    ``db`` is accumulated in float64 whatever the dtype. ``dZ_out`` may be ``dA`` (then the
-    loop runs scalar: the compiler cannot prove the arrays apart).
-    """
+    """``dZ = dA * g'(A)`` and ``db = db_scale * sum_j dZ`` (accumulated in float64 whatever
+    the dtype). ``dZ_out`` may be ``dA`` (then the loop runs scalar: the compiler cannot prove
+    the arrays apart)."""
     _mask_loop(act, dA, A, slope, dZ_out, db_out, db_scale)
 
 
@@ -365,7 +418,10 @@ def linear_forward(A_prev, W, b, Z_out):
 @njit
 def activation_forward(Z, act, slope, A_out):
     """``A = g(Z)`` in one pass. See ``vectorized.activation_forward``."""
-    _bias_activation(Z, None, act, slope, A_out)
+    if act == _SOFTMAX:
+        _softmax_columns(Z, None, A_out)
+    else:
+        _plain_loop(act, Z, slope, A_out)
 
 
 def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
@@ -379,7 +435,7 @@ def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
 @njit
 def activation_backward(dA, A, act, slope, dZ_out):
     """``dZ = dA * g'(A)`` in one pass. See ``vectorized.activation_backward``."""
-    _activation_mask(dA, A, act, slope, dZ_out, None, 1.0)
+    _mask_only_loop(act, dA, A, slope, dZ_out)
 
 
 def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):

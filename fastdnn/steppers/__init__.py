@@ -85,6 +85,12 @@ class Train(NamedTuple):
     def optimizer_name(self) -> str:
         return Opt(self.optimizer).name.lower()
 
+    @property
+    def is_plain(self) -> bool:
+        """Course 1's training: gradient descent at a constant rate, no L2, no dropout."""
+        return (self.optimizer == Opt.GD and self.decay_rate == 0.0 and self.lambd == 0.0
+                and self.keep_prob == 1.0)  # fmt: skip
+
 
 def learning_rate_at(train: Train, lr0: float, step: int) -> float:
     """The course's learning-rate decay at global step ``step`` (epochs count from 0):

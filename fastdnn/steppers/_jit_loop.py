@@ -37,13 +37,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .._blas import Blas, gemm
-from .._numba import njit
+from .._numba import njit, overload
 from .._types import Opt
 from ..kernels.jit import (
     _activation_mask,
-    _bias_activation,
     _dropout_key,
     _dropout_rows,
+    _hidden_activation,
+    _output_activation,
     _output_delta,
     add_l2,
     cost_from_logits,
@@ -114,6 +115,92 @@ class Batches(NamedTuple):
     first: np.ndarray
 
 
+class Plain(NamedTuple):
+    """The settings of a Course-1 run: gradient descent and nothing else. A type of its own,
+    so that compiling a plain run leaves out the optimizers, dropout, L2 and decay (the
+    overloads below choose their no-op implementations for it); a :class:`Train` compiles
+    them all."""
+
+    optimizer: int = int(Opt.GD)
+
+
+def _is_plain(train_type) -> bool:
+    return getattr(train_type, "instance_class", None) is Plain
+
+
+# Each helper below is plain Python (what runs under NUMBA_DISABLE_JIT) and, compiled, an
+# overload that picks by the type of ``train``.
+def _dropout_forward(A, train, step, layer):
+    if not isinstance(train, Plain) and train.keep_prob < 1.0:
+        _dropout_rows(A, train.keep_prob, _dropout_key(train.seed, step, layer), None)
+
+
+def _dropout_backward(dA, A, train, step, layer):
+    if not isinstance(train, Plain) and train.keep_prob < 1.0:
+        _dropout_rows(A, train.keep_prob, _dropout_key(train.seed, step, layer), dA)
+
+
+def _l2_term(theta, grad, table, train, m):
+    """``dW += lambd/m W`` for every layer; returns the cost term ``lambd/2m sum ||W||^2``."""
+    if isinstance(train, Plain) or train.lambd == 0.0:
+        return 0.0
+    return train.lambd / (2.0 * m) * _l2(theta, grad, table, train.lambd / m)
+
+
+def _update(train, st, lr0, step):
+    """One fused pass of the chosen optimizer, at this step's (decayed) learning rate."""
+    if isinstance(train, Plain):
+        update(st.theta, st.grad, lr0)
+    else:
+        _apply_update(train, st, learning_rate_at(train, lr0, step))
+
+
+@overload(_dropout_forward)
+def _ol_dropout_forward(A, train, step, layer):
+    if _is_plain(train):
+        return lambda A, train, step, layer: None
+
+    def impl(A, train, step, layer):
+        if train.keep_prob < 1.0:
+            _dropout_rows(A, train.keep_prob, _dropout_key(train.seed, step, layer), None)
+
+    return impl
+
+
+@overload(_dropout_backward)
+def _ol_dropout_backward(dA, A, train, step, layer):
+    if _is_plain(train):
+        return lambda dA, A, train, step, layer: None
+
+    def impl(dA, A, train, step, layer):
+        if train.keep_prob < 1.0:
+            _dropout_rows(A, train.keep_prob, _dropout_key(train.seed, step, layer), dA)
+
+    return impl
+
+
+@overload(_l2_term)
+def _ol_l2_term(theta, grad, table, train, m):
+    if _is_plain(train):
+        return lambda theta, grad, table, train, m: 0.0
+
+    def impl(theta, grad, table, train, m):
+        if train.lambd == 0.0:
+            return 0.0
+        return train.lambd / (2.0 * m) * _l2(theta, grad, table, train.lambd / m)
+
+    return impl
+
+
+@overload(_update)
+def _ol_update(train, st, lr0, step):
+    if _is_plain(train):
+        return lambda train, st, lr0, step: update(st.theta, st.grad, lr0)
+    return lambda train, st, lr0, step: _apply_update(
+        train, st, learning_rate_at(train, lr0, step)
+    )
+
+
 @njit
 def _forward(data, theta, net, work, train, step):
     """Forward pass over ``data``'s examples: every layer's A into ``work.acts``, Z_L into
@@ -134,10 +221,12 @@ def _forward(data, theta, net, work, train, step):
         else:
             A_prev = acts[off - k * m : off].reshape((k, m))
             gemm(net.blas, table[l, GEMM_FWD], W, False, A_prev, False, Z)
-        _bias_activation(Z, b, net.output if l == L - 1 else net.hidden, net.slope, A)
-        if l < L - 1 and train.keep_prob < 1.0:
-            key = _dropout_key(train.seed, step, l + 1)
-            _dropout_rows(A, train.keep_prob, key, None)
+        if l == L - 1:
+            _output_activation(Z, b, net.output, A)
+        else:
+            _hidden_activation(A, b, net.hidden, net.slope)
+        if l < L - 1:
+            _dropout_forward(A, train, step, l + 1)
         off += n * m
 
 
@@ -173,8 +262,7 @@ def _backward(data, theta, grad, net, work, scale, train, step):
         W = theta[wo : wo + n * k].reshape((n, k))
         dA = work.E[: k * m].reshape((k, m))
         gemm(net.blas, table[l, GEMM_DA], W, True, delta, False, dA)
-        if train.keep_prob < 1.0:  # the mask of layer l (A_prev), drawn again
-            _dropout_rows(A_prev, train.keep_prob, _dropout_key(train.seed, step, l), dA)
+        _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask (A_prev), drawn again
         bo_prev = table[l - 1, B_OFF]
         delta = work.D[: k * m].reshape((k, m))
         db = grad[bo_prev : bo_prev + k].reshape((k, 1))
@@ -218,10 +306,8 @@ def _step(data, net, work, train, st, want_cost):
     _forward(data, st.theta, net, work, train, step)
     cost = _cost(data.Y, net, work) if want_cost else np.nan
     _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step)
-    if train.lambd > 0.0:
-        squares = _l2(st.theta, st.grad, net.table, train.lambd / m)
-        cost += train.lambd / (2.0 * m) * squares
-    _apply_update(train, st, learning_rate_at(train, st.hyper[LEARNING_RATE], step))
+    cost += _l2_term(st.theta, st.grad, net.table, train, m)
+    _update(train, st, st.hyper[LEARNING_RATE], step)
     st.clock[STEP] += 1
     st.clock[DONE] += 1
     return cost
@@ -261,8 +347,10 @@ def gather_batch(data, order, start, b, work):
     if data.x_t:  # X stored as (m, n_x)
         n_x = X.shape[1]
         xb = work.Xb[: b * n_x].reshape((b, n_x))
-        for j in range(b):
-            xb[j, :] = X[idx[j], :]
+        for j in range(b):  # element by element: a slice assignment compiles Numba's error text
+            src, dst = X[idx[j]], xb[j]
+            for i in range(n_x):
+                dst[i] = src[i]
     else:  # X stored as (n_x, m)
         n_x, m = X.shape
         xb = work.Xb[: b * n_x].reshape((b, n_x))
@@ -317,12 +405,15 @@ def block_gradient(data, net, work, train, st, scale):
 def forward(data, theta, net, work, train, AL_out):
     """The network's output for ``data.X`` into ``AL_out`` (inference: give ``plain()``
     settings, so no dropout)."""
-    _forward(data, theta, net, work, train, 0)
+    _forward(data, theta, net, work, train, np.int64(0))
     m = AL_out.shape[1]
     table = net.table
     n = table[table.shape[0] - 1, N]
     off = 0
     for l in range(table.shape[0] - 1):
         off += table[l, N] * m
-    AL_out[...] = work.acts[off : off + n * m].reshape((n, m))
+    AL = work.acts[off : off + n * m].reshape((n, m))
+    for i in range(n):  # element by element: a slice assignment compiles Numba's error text
+        for j in range(m):
+            AL_out[i, j] = AL[i, j]
 

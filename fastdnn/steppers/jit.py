@@ -14,7 +14,7 @@ import numpy as np
 from .. import _blas
 from .._layout import layer_table
 from .._numba import JIT_DISABLED
-from . import NetSpec, Stepper, Train, Workspace
+from . import NetSpec, Stepper, Workspace
 from . import _jit_loop as loop
 
 
@@ -69,6 +69,8 @@ class JitStepper(Stepper):
         # Bundles are built once: their contents change, not the objects (see _jit_loop).
         opt = self.optimizer
         self.state = loop.State(theta, grad, opt.v, opt.s, self.clock, np.zeros(1))
+        # A Course-1 run compiles (and runs) without the Course-2 machinery: see loop.Plain.
+        self.settings = loop.Plain() if self.train.is_plain else self.train
         m = X.shape[1] if batch_size is not None else 0
         self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64))
         self._order = None
@@ -76,7 +78,7 @@ class JitStepper(Stepper):
     def full_batch(self, n_steps, learning_rate, want_cost):
         self.state.hyper[loop.LEARNING_RATE] = learning_rate
         return loop.full_batch_steps(
-            self.data, self.net, self.work, self.train, self.state, n_steps, want_cost
+            self.data, self.net, self.work, self.settings, self.state, n_steps, want_cost
         )
 
     def minibatch(self, order, first_batch, n_steps, learning_rate, want_cost):
@@ -87,18 +89,18 @@ class JitStepper(Stepper):
             self._order = order
         batches.first[0] = first_batch
         return loop.minibatch_steps(
-            self.data, batches, self.net, self.work, self.train, self.state, n_steps, want_cost
+            self.data, batches, self.net, self.work, self.settings, self.state, n_steps, want_cost
         )
 
     def gradient(self, X, Y, scale):
         if X.shape[1] > self.ws.m:
             raise ValueError(f"a block of {X.shape[1]} examples exceeds the buffers ({self.ws.m})")
         return loop.block_gradient(
-            _data(X, Y), self.net, self.work, self.train, self.state, float(scale)
+            _data(X, Y), self.net, self.work, self.settings, self.state, float(scale)
         )
 
     @classmethod
     def forward(cls, spec, theta, X, AL_out):
         m = X.shape[1]
         ws = Workspace(spec.layer_dims, m, spec.dtype, minibatch=False)
-        loop.forward(_data(X, AL_out), theta, _net(spec, m), _work(ws), Train(), AL_out)
+        loop.forward(_data(X, AL_out), theta, _net(spec, m), _work(ws), loop.Plain(), AL_out)
