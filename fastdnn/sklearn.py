@@ -506,6 +506,9 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     - ``early_stopping`` watches the validation loss, not the accuracy, and keeps no
       ``validation_scores_``; ``loss_curve_`` holds a batch's cost every ``cost_every``
       epochs rather than every epoch's mean.
+    - ``warm_start`` continues the optimizer's state (velocity, Adam's moments and step
+      count) when the solver is unchanged; scikit-learn starts a new optimizer at every
+      :meth:`fit`. :meth:`partial_fit` continues it in both.
 
     Examples
     --------
