@@ -26,10 +26,10 @@ ActivationName = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
 OutputName = Literal["sigmoid", "softmax", "linear"]
 LossName = Literal["bce", "cce", "mse"]
 OptimizerName = Literal["gd", "momentum", "rmsprop", "adam"]
-InitName = Literal["course", "xavier", "he", "zeros"]
+InitName = Literal["course", "xavier", "he", "zeros", "glorot"]
 DTypeName = Literal["float64", "float32"]
 
-INITS: tuple[str, ...] = ("course", "xavier", "he", "zeros")
+INITS: tuple[str, ...] = ("course", "xavier", "he", "zeros", "glorot")
 
 
 class Act(IntEnum):

@@ -49,6 +49,7 @@ class _FitPlan:
     on_divergence: str
     train: Train | None = None
     stopping: _EarlyStopping | None = None
+    shuffle: bool = True
 
 
 @dataclass
@@ -87,7 +88,7 @@ class DNN:
     output : {"sigmoid", "linear"}, default "sigmoid"
         ``"sigmoid"``: binary classification (one or several independent labels), trained on
         binary cross-entropy. ``"linear"``: regression, trained on ``(1/2m) sum (AL - Y)^2``.
-    init : {"xavier", "he", "course", "zeros"}, default "xavier"
+    init : {"xavier", "he", "course", "zeros", "glorot"}, default "xavier"
         Weight initialization; see :func:`fastdnn.initialize_parameters`.
     backend : {"jit", "numpy", "naive"}, default "jit"
         Which kernels train the network. All three give the same result up to rounding.
@@ -401,6 +402,7 @@ class DNN:
         validation_fraction: float = 0.1,
         patience: int = 10,
         tol: float = 1e-4,
+        shuffle: bool = True,
     ) -> History:
         """Train with gradient descent (full batch) or mini-batches; continue from where the
         last call stopped.
@@ -469,6 +471,9 @@ class DNN:
         validation_fraction : float, default 0.1
         patience : int, default 10
         tol : float, default 1e-4
+        shuffle : bool, default True
+            Reshuffle the examples every epoch (mini-batches). False takes the batches in
+            the order of ``X``'s columns, every epoch.
 
         Returns
         -------
@@ -491,6 +496,9 @@ class DNN:
         try:
             plan = self._plan(X, Y, learning_rate, num_iterations, epochs, batch_size,
                               cost_every, callbacks, validation_data, on_divergence)  # fmt: skip
+            if not isinstance(shuffle, (bool, np.bool_)):
+                raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
+            plan.shuffle = bool(shuffle)
             plan.train, plan.stopping = self._course2(
                 plan, optimizer, beta, beta1, beta2, epsilon, decay_rate, time_interval, lambd,
                 keep_prob, early_stopping, validation_fraction, patience, tol,
@@ -633,7 +641,7 @@ class DNN:
                 plan.learning_rate,
                 start_iteration=self.n_steps_,
                 cost_every=plan.cost_every,
-                rng=self._rng,
+                rng=self._rng if plan.shuffle else None,
                 on_cost=on_cost,
                 on_divergence=plan.on_divergence,
                 progress=bar,
