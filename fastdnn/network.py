@@ -608,8 +608,9 @@ class DNN:
         m = plan.X.shape[1]
         minibatch = plan.batch_size is not None
         self._workspace = Workspace.reuse(
-            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
-        )
+            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch,
+            shuffled=m if minibatch and _copy_per_epoch(plan.X, plan.Y) else 0,
+        )  # fmt: skip
         optimizer = self._optimizer_state(plan.train)
         stepper = get_stepper(self.backend)(
             self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size,
@@ -878,6 +879,32 @@ def _standardized(X, name, dtype, mean, scale):
         np.divide(out, scale.astype(dtype, copy=False), out=out)
     v.check_finite(out, f"{name} standardised with input_mean and input_scale")
     return out
+
+
+def _copy_per_epoch(X, Y) -> bool:
+    """Whether mini-batches of ``X`` come from one shuffled copy per epoch (see
+    :func:`fastdnn.steppers._jit_loop.shuffle`) rather than one gather per batch: when the
+    examples are not contiguous in memory (a C-ordered ``(n_x, m)`` ``X``), the data are in
+    memory (not a memory map: a copy would read it all into RAM) and the copy fits easily (a
+    quarter of the memory this process may use)."""
+    if X.flags.f_contiguous or _memory_mapped(X):
+        return False
+    limit = v.memory_limit()
+    budget = limit[0] // 4 if limit else 2**30
+    return X.nbytes + Y.nbytes <= budget
+
+
+def _memory_mapped(X) -> bool:
+    """Whether ``X`` (or an array it views) is a memory map: ``np.asarray`` of a memmap is a
+    plain ndarray, so the chain of bases is what tells."""
+    import mmap
+
+    a = X
+    while a is not None:
+        if isinstance(a, (np.memmap, mmap.mmap)):
+            return True
+        a = getattr(a, "base", None)
+    return False
 
 
 def _progress_bar(total):

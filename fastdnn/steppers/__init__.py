@@ -146,25 +146,35 @@ DONE, STEP, ADAM_T = 0, 1, 2
 
 
 class Workspace:
-    """Work buffers for one (network, batch width, dtype): allocated once, reused every step."""
+    """Work buffers for one (network, batch width, dtype): allocated once, reused every step.
 
-    def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool):
+    ``Xb``/``Yb`` hold one mini-batch, or -- with ``shuffled`` examples (a mini-batch run on an
+    ``X`` whose examples are not contiguous in memory) -- one epoch's shuffled copy of the
+    whole ``X`` and ``Y``, cut into batches (see :func:`fastdnn.steppers._jit_loop.shuffle`).
+    """
+
+    def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool,
+                 shuffled: int = 0):  # fmt: skip
         dims = list(layer_dims)
         widest_hidden = max(dims[1:-1], default=1)
-        self.key = (tuple(dims), m, np.dtype(dtype), minibatch)
+        self.key = (tuple(dims), m, np.dtype(dtype), minibatch, shuffled)
         self.m = m
         self.acts = np.empty(sum(dims[1:]) * m, dtype=dtype)  # A of every layer, flat
         self.ZL = np.empty(dims[-1] * m, dtype=dtype)  # output logits, for the cost
         self.D = np.empty(max(widest_hidden, dims[-1]) * m, dtype=dtype)  # deltas, ping
         self.E = np.empty(widest_hidden * m, dtype=dtype)  # deltas, pong
-        self.Xb = np.empty(dims[0] * m if minibatch else 0, dtype=dtype)
-        self.Yb = np.empty(dims[-1] * m if minibatch else 0, dtype=dtype)
+        examples = max(m, shuffled) if minibatch else 0
+        self.Xb = np.empty(dims[0] * examples, dtype=dtype)
+        self.Yb = np.empty(dims[-1] * examples, dtype=dtype)
 
     @classmethod
-    def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool):
+    def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool,
+              shuffled: int = 0):  # fmt: skip
         """``old`` if it has this shape, else a new workspace (the old one is dropped)."""
-        key = (tuple(layer_dims), m, np.dtype(dtype), minibatch)
-        return old if old is not None and old.key == key else cls(layer_dims, m, dtype, minibatch)
+        key = (tuple(layer_dims), m, np.dtype(dtype), minibatch, shuffled)
+        if old is not None and old.key == key:
+            return old
+        return cls(layer_dims, m, dtype, minibatch, shuffled)
 
 
 class Stepper:
