@@ -198,9 +198,7 @@ def _ol_l2_term(theta, grad, table, train, m):
 def _ol_update(train, st, lr0, step):
     if _is_plain(train):
         return lambda train, st, lr0, step: update(st.theta, st.grad, lr0)
-    return lambda train, st, lr0, step: _apply_update(
-        train, st, learning_rate_at(train, lr0, step)
-    )
+    return lambda train, st, lr0, step: _apply_update(train, st, learning_rate_at(train, lr0, step))
 
 
 @njit
@@ -458,4 +456,3 @@ def forward(data, theta, net, work, train, AL_out):
     for i in range(n):  # element by element: a slice assignment compiles Numba's error text
         for j in range(m):
             AL_out[i, j] = AL[i, j]
-
