@@ -562,7 +562,7 @@ def cmd_info(args) -> int:
     import scipy
 
     from . import __version__, _numba
-    from ._blas import _library_paths
+    from ._blas import _library_paths, default_threads
 
     print(f"fastdnn {__version__}")
     print(f"python  {platform.python_version()} ({sys.executable})")
@@ -582,7 +582,11 @@ def cmd_info(args) -> int:
             )
     except ImportError:  # pragma: no cover
         print("blas    (install threadpoolctl to list BLAS libraries)")
-    print(f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}")
+    print(
+        f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}; "
+        f"unset, training uses {default_threads()} (half the usable cores) unless "
+        "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is set"
+    )
     cache_dir = numba.config.CACHE_DIR or "(next to each module, in __pycache__)"
     print(f"cache   numba cache {'on' if _numba.CACHE else 'off'}; directory: {cache_dir}")
     print(f"jit     {'DISABLED (NUMBA_DISABLE_JIT=1)' if _numba.JIT_DISABLED else 'enabled'}; "
