@@ -169,6 +169,12 @@ def _gemv(blas, choice, trans, rows, cols, A, x, C):
         )
 
 
+#: The ``trans_a``/``trans_b`` flags of :func:`gemm` as NumPy booleans: compiled callers
+#: passing ``True``/``False`` would compile one ``gemm`` per combination of literals (four in
+#: training, each ~1 s of the first compilation); these are one runtime type.
+PLAIN, TRANSPOSED = np.bool_(False), np.bool_(True)
+
+
 @njit
 def gemm(blas, choice, A, trans_a, B, trans_b, C):
     """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
