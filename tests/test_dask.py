@@ -218,6 +218,25 @@ def test_grid_search_with_joblibs_dask_backend(client, separable):
     assert search.best_estimator_.score(X, y) > 0.9
 
 
+# ------------------------------------------------------------------------- command line
+def test_cli_trains_a_zarr_folder_on_the_scheduler(client, tmp_path, capsys):
+    zarr = pytest.importorskip("zarr")
+    from fastdnn.cli import main
+
+    X, Y = data(m=300)
+    zarr.save_group(str(tmp_path / "d.zarr"), X=X, Y=Y)  # the workers read it by its path
+    address = client.scheduler.address
+    assert main(["train", "--data", str(tmp_path / "d.zarr"), "--layers", "4", "--lr", "0.5",
+                 "--iterations", "6", "--block-size", "70", "--scheduler", address,
+                 "--out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert f"connected to the Dask scheduler at {address}: 2 workers" in out
+    assert "trained on the Dask cluster" in out and "trained 6 iterations" in out
+    ref = DNN([5, 4, 1], seed=1)  # the command's default seed
+    ref.fit(X, Y, learning_rate=0.5, num_iterations=6)
+    assert_allclose(DNN.load(tmp_path / "m.npz")._theta, ref._theta, rtol=1e-10, atol=1e-12)
+
+
 # ------------------------------------------------------------------------- faults (last: they
 # replace worker processes, which then load the kernels again)
 def test_a_worker_killed_mid_training_changes_nothing(client):

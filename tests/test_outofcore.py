@@ -325,3 +325,83 @@ def test_hdf5_training_runs_under_a_memory_cap_smaller_than_the_data(tmp_path):
     # Address space capped at 128 MiB above the warmed-up process: half the data (reading X
     # whole fails there with "Unable to allocate 256. MiB"). Measured: 84 MiB resident.
     assert _probe(tmp_path / "d.h5", cap_mib=128) < 128
+
+
+# ------------------------------------------------------------------------- command line
+def test_cli_trains_a_zarr_folder_and_an_hdf5_file_by_blocks(tmp_path, capsys):
+    zarr = pytest.importorskip("zarr")
+    h5py = pytest.importorskip("h5py")
+    from fastdnn.cli import main
+
+    X, Y = data(m=200)
+    Y = (X[0:1] + X[1:2] > 0).astype(float)  # learnable
+    zarr.save_group(str(tmp_path / "d.zarr"), X=X, Y=Y)
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f["X"], f["Y"] = X, Y
+    common = ["--layers", "4", "--lr", "0.5", "--seed", "3"]
+    assert main(["train", "--data", str(tmp_path / "d.zarr"), *common, "--iterations", "40",
+                 "--block-size", "64", "--out", str(tmp_path / "z.npz")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "trained out of core, in blocks of 64 examples" in out and "training accuracy" in out
+    ref = DNN([5, 4, 1], seed=3)
+    blocks.fit(ref, X, Y, learning_rate=0.5, num_iterations=40, block_size=64)
+    assert np.array_equal(DNN.load(tmp_path / "z.npz")._theta, ref._theta)
+    assert main(["train", "--data", str(tmp_path / "d.h5"), *common, "--epochs", "2",
+                 "--batch-size", "16", "--block-size", "64", "--standardize",
+                 "--out", str(tmp_path / "h.npz")]) == 0  # fmt: skip
+    assert "trained 26 iterations" in capsys.readouterr().out  # blocks 64, 64, 64, 8: 13 batches
+    saved = DNN.load(tmp_path / "h.npz")
+    assert_allclose(saved.input_mean, X.mean(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_cli_refuses_bad_large_data_in_one_line(tmp_path, capsys):
+    zarr = pytest.importorskip("zarr")
+    from fastdnn.cli import main
+
+    X, Y = data()
+    zarr.save_group(str(tmp_path / "noy.zarr"), X=X)
+    (tmp_path / "file.zarr").write_text("not a folder")
+    for argv, message in [
+        (["--data", str(tmp_path / "noy.zarr")], "has no array 'Y'"),
+        (["--data", str(tmp_path / "file.zarr")], "ends in .zarr but is not a folder"),
+        (["--data", str(tmp_path / "gone.zarr")], "zarr folder not found"),
+        (["--data", str(tmp_path / "noy.zarr"), "--scheduler", "localhost"],
+         "--scheduler must be a Dask scheduler address like tcp://host:8786"),
+    ]:  # fmt: skip
+        assert main(["train", *argv, "--out", str(tmp_path / "m.npz")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "m.npz").exists()
+
+
+# Runs `fastdnn train` on argv[1:] with the address space capped at 200 MiB above the
+# warmed-up interpreter.
+CAPPED_CLI = r"""
+import resource, sys
+import h5py
+import fastdnn
+from fastdnn.cli import main
+fastdnn.warmup(["float64"])
+vm = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + 200 * 2**20,) * 2)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not LINUX, reason="RLIMIT_AS and /proc: Linux")
+def test_cli_trains_an_hdf5_file_larger_than_the_memory_by_blocks(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "big.h5", "w") as f:  # 256 MiB declared, a small file
+        f.create_dataset("X", shape=(64, 2**19), dtype="f8", chunks=(64, 2**14))
+        f.create_dataset("Y", shape=(1, 2**19), dtype="f8")
+    env = dict(os.environ, FASTDNN_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-c", CAPPED_CLI, "train", "--data", "big.h5",
+                             "--layers", "4", "--iterations", "2", "--out", "m.npz"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    # Read whole, the file was refused: "needs 256.0 MiB but only ... is available".
+    assert result.returncode == 0, result.stderr
+    assert "trained out of core, in blocks of" in result.stdout, result.stdout
+    assert "note: blocks of" in result.stdout  # smaller than the default, to fit the cap
+    assert DNN.load(tmp_path / "m.npz").n_steps_ == 2
