@@ -46,6 +46,7 @@ import mmap
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,6 +55,9 @@ from . import _validation as v
 from .backends import get_backend, get_stepper
 from .steppers import Stepper, Workspace
 from .train import History, Schedule, not_learning, run
+
+if TYPE_CHECKING:
+    from .network import DNN
 
 #: Default bytes of ``X`` per block (in the model's dtype): 64 MiB, ~10,000 W3 examples.
 BLOCK_BYTES = 64 * 2**20
@@ -388,7 +392,7 @@ class BlockStepper(Stepper):
 
 # ------------------------------------------------------------------------------ fit
 def fit(
-    net,
+    net: DNN,
     X,
     Y,
     learning_rate: float = 0.0075,
@@ -557,7 +561,7 @@ def _accuracy(net, data: BlockData) -> float:
     return hits / (data.m * net.layer_dims[-1])
 
 
-def predict_proba(net, X, block_size: int | None = None) -> np.ndarray:
+def predict_proba(net: DNN, X, block_size: int | None = None) -> np.ndarray:
     """The network's output ``AL`` of shape (n_y, m) for out-of-core ``X``, read by blocks.
 
     Only ``X`` is out of core here: the output, ``n_y`` values per example, is one array.
@@ -575,13 +579,13 @@ def predict_proba(net, X, block_size: int | None = None) -> np.ndarray:
     return out
 
 
-def predict(net, X, threshold: float = 0.5, block_size: int | None = None) -> np.ndarray:
+def predict(net: DNN, X, threshold: float = 0.5, block_size: int | None = None) -> np.ndarray:
     """:meth:`fastdnn.DNN.predict` for out-of-core ``X``: labels 0/1, or the linear output."""
     AL = predict_proba(net, X, block_size)
     return AL if net.output == "linear" else (AL > threshold).astype(net.dtype)
 
 
-def score(net, X, Y, block_size: int | None = None) -> float:
+def score(net: DNN, X, Y, block_size: int | None = None) -> float:
     """:meth:`fastdnn.DNN.score` (accuracy, or R^2) for out-of-core ``X`` and ``Y``."""
     data = BlockData(net, X, Y, block_size, None)
     if net.output == "sigmoid":

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,6 +49,9 @@ from . import _validation as v
 from .backends import get_backend, get_stepper
 from .steppers import NetSpec, Stepper, Workspace
 from .train import History, Schedule, run
+
+if TYPE_CHECKING:
+    from .network import DNN
 
 try:
     import dask
@@ -374,7 +378,7 @@ class ClusterStepper(Stepper):
 
 
 def fit(
-    net,
+    net: DNN,
     X,
     Y,
     *,
@@ -487,7 +491,7 @@ def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_dive
 
 
 # ------------------------------------------------------------------------------ inference
-def predict_proba(net, X):
+def predict_proba(net: DNN, X):
     """The network's output ``AL`` as a dask array ``(n_y, m)``, computed blockwise where the
     blocks of ``X`` (a dask array ``(n_x, m)``) are. Nothing is computed until asked."""
     X = _as_dask(X, "X")
@@ -500,13 +504,13 @@ def predict_proba(net, X):
                         dtype=net.dtype, meta=np.empty((0, 0), net.dtype))  # fmt: skip
 
 
-def predict(net, X, threshold: float = 0.5):
+def predict(net: DNN, X, threshold: float = 0.5):
     """Labels 0/1 (sigmoid output) or the output itself (linear), as a dask array."""
     AL = predict_proba(net, X)
     return AL if net.output == "linear" else (AL > threshold).astype(net.dtype)
 
 
-def score(net, X, Y) -> float:
+def score(net: DNN, X, Y) -> float:
     """Accuracy (sigmoid output) or R^2 (linear output), computed on the cluster."""
     AL = predict_proba(net, X)
     Y = _as_dask(Y, "Y")
