@@ -9,9 +9,11 @@ For each number of examples m, the median time per full-batch step of:
 
 Also per step, on the cluster: the bytes that crossed the loopback interface (``/proc/net/dev``:
 everything Dask sent, control messages included) and the bytes workers sent each other or the
-client (``transfer_outgoing_bytes_total``). Contenders are interleaved and each is measured
-``--repeats`` times; the table reports medians. The machine's load is printed with the results:
-rerun when it is high.
+client (``transfer_outgoing_bytes_total``); and CPU seconds per step of the busiest worker and of
+this process (the driver, and the LocalCluster's scheduler, which runs inside it): on a shared
+machine CPU time still measures the work when wall time measures the neighbours. Contenders are
+interleaved and each is measured ``--repeats`` times; the table reports medians. The machine's
+load is printed with the results: rerun when it is high.
 
 Run (not part of the test suite; minutes)::
 
@@ -59,7 +61,7 @@ def in_memory_data(m: int, seed: int = 0):
     return rng.random((DIMS[0], m)), (rng.random((1, m)) < 0.5).astype(np.float64)
 
 
-def time_in_process(m: int, threads: int, steps: int) -> float:
+def time_in_process(m: int, threads: int, steps: int) -> tuple[float, float]:
     import fastdnn
     from fastdnn import DNN
 
@@ -67,8 +69,10 @@ def time_in_process(m: int, threads: int, steps: int) -> float:
     X, Y = in_memory_data(m)
     net = DNN(list(DIMS), seed=1)
     net.fit(X, Y, learning_rate=0.1, num_iterations=1, cost_every=10**9)  # warm (compile)
+    cpu = time.process_time()
     history = net.fit(X, Y, learning_rate=0.1, num_iterations=steps, cost_every=10**9)
-    return history.wall_time / history.n_steps
+    cpu = (time.process_time() - cpu) / history.n_steps
+    return history.wall_time / history.n_steps, cpu
 
 
 def time_on_cluster(client, m: int, workers: int, steps: int) -> dict:
@@ -84,19 +88,27 @@ def time_on_cluster(client, m: int, workers: int, steps: int) -> dict:
     X, Y = client.persist([X, Y])
     net = DNN(list(DIMS), seed=1)
     fdask.fit(net, X, Y, client=client, learning_rate=0.1, num_iterations=1)  # warm
-    sent0 = sum(client.run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
-    lo0 = loopback_bytes()
+
+    def counters():
+        sent = client.run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total)
+        cpu = client.run(time.process_time)  # CPU seconds of each worker process
+        # A LocalCluster's scheduler runs in this process: its CPU time is in the driver's.
+        return sum(sent.values()), max(cpu.values()), time.process_time(), loopback_bytes()
+
+    before = counters()
     history = fdask.fit(net, X, Y, client=client, learning_rate=0.1, num_iterations=steps,
                         cost_every=10**9)  # fmt: skip
-    lo1 = loopback_bytes()
-    sent1 = sum(client.run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
+    after = counters()
     del X, Y
     n = history.n_steps
-    # The loopback bytes include the fit's set-up (persist, checks): a few small messages.
+    sent, worker_cpu, driver_cpu, lo = ((b - a) / n for a, b in zip(before, after, strict=True))
+    # Counted over the whole fit: its set-up (persist, checks) adds a few small messages.
     return {
         "seconds": history.wall_time / n,
-        "loopback_bytes": (lo1 - lo0) / n if lo0 >= 0 else None,
-        "worker_sent_bytes": (sent1 - sent0) / n,
+        "loopback_bytes": lo if before[-1] >= 0 else None,
+        "worker_sent_bytes": sent,
+        "busiest_worker_cpu_s": worker_cpu,
+        "driver_cpu_s": driver_cpu,
     }
 
 
@@ -111,6 +123,7 @@ def main(argv=None) -> int:
 
     import fastdnn
 
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     fastdnn.warmup(["float64"])
     n_params = sum(DIMS[i] * (DIMS[i - 1] + 1) for i in range(1, len(DIMS)))
     results: dict = {"m": {}, "params": n_params, "theta_bytes": 8 * n_params}
@@ -127,18 +140,20 @@ def main(argv=None) -> int:
             clusters[w] = (lc, distributed.Client(lc, set_as_default=False))
         for m in args.m:
             row: dict = {}
-            probe = time_in_process(m, 1, 1)
+            probe, _ = time_in_process(m, 1, 1)
             steps = steps_for(probe)
             for _ in range(args.repeats):  # interleaved: every contender once per round
                 for threads in (1, 2):
-                    row.setdefault(f"1 proc {threads}T", []).append(
-                        time_in_process(m, threads, steps)
-                    )
+                    wall, cpu = time_in_process(m, threads, steps)
+                    row.setdefault(f"1 proc {threads}T", []).append(wall)
+                    row.setdefault(f"1 proc {threads}T cpu_s", []).append(cpu)
                 for w, (_, client) in clusters.items():
                     r = time_on_cluster(client, m, w, steps)
                     row.setdefault(f"dask {w}", []).append(r["seconds"])
                     row.setdefault(f"dask {w} loopback B", []).append(r["loopback_bytes"])
                     row.setdefault(f"dask {w} worker-sent B", []).append(r["worker_sent_bytes"])
+                    for key in ("busiest_worker_cpu_s", "driver_cpu_s"):
+                        row.setdefault(f"dask {w} {key}", []).append(r[key])
             results["m"][m] = {k: statistics.median(v) for k, v in row.items() if None not in v}
             print(f"m={m}: " + ", ".join(f"{k} {v:.4g}" for k, v in results["m"][m].items()),
                   flush=True)  # fmt: skip
