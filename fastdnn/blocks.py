@@ -34,9 +34,18 @@ Mini-batches (``batch_size=B``), exactly
     Every :func:`fit` starts a new epoch; a fit of whole epochs continued by another equals
     one long fit, bitwise. A data set that fits in one block trains exactly as in memory.
 
+Course 2
+    The optimizers (momentum, RMSprop, Adam), learning-rate decay and L2 work as in memory,
+    with the engine's own update code: mini-batches run the engine's compiled steps block by
+    block; a full-batch step adds up the block gradients and hands the sum to the engine's
+    update (:class:`ReducedUpdate`), which the Dask path (:mod:`fastdnn.dask`) uses too.
+    Dropout, early stopping and ``shuffle=False`` are refused with a ``ValueError`` (see
+    :func:`course2_settings`). Class-index labels (``(m,)`` or ``(1, m)``) are one-hot coded
+    block by block for a softmax output.
+
 Bad data found in a block (NaN, a label that is not 0/1) stops training with a ``ValueError``
-naming the block, and the model is put back as it was before the call (parameters, step count
-and shuffling generator): nothing of a failed fit remains.
+naming the block, and the model is put back as it was before the call (parameters, optimizer
+state, step count and shuffling generator): nothing of a failed fit remains.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ import mmap
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,7 +63,8 @@ import numpy as np
 from . import _blas
 from . import _validation as v
 from .backends import get_backend, get_stepper
-from .steppers import Stepper, Workspace
+from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
+from .steppers.python import PythonStepper
 from .train import History, Schedule, not_learning, run
 
 if TYPE_CHECKING:
@@ -210,7 +221,9 @@ class BlockData:
             )
         self.Y = Columns(Y, name_y)
         shape = self.Y.shape
-        if not (shape == (n_y, m) or (n_y == 1 and shape == (m,))):
+        # Class indices (softmax) are one-hot coded block by block, in read().
+        indices = net.loss == "cce" and shape in ((m,), (1, m))
+        if not (shape == (n_y, m) or (n_y == 1 and shape == (m,)) or indices):
             hint = " (did you pass Y.T?)" if shape == (m, n_y) else ""
             raise ValueError(
                 f"{name_y} must have shape (n_y, m) = ({n_y}, {m}) to match the output layer and "
@@ -281,6 +294,88 @@ class Reader:
         self._pool.shutdown(wait=True)
 
 
+# ------------------------------------------------------------------------------ Course 2
+def course2_settings(
+    net,
+    m: int,
+    batch_size: int | None,
+    batches_per_epoch: int,
+    where: str,
+    *,
+    optimizer="gd",
+    beta=0.9,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    decay_rate=0.0,
+    time_interval=None,
+    lambd=0.0,
+    keep_prob=1.0,
+    early_stopping=False,
+    shuffle=True,
+) -> Train:
+    """:meth:`fastdnn.DNN.fit`'s Course-2 options, checked as it checks them, as a
+    :class:`~fastdnn.steppers.Train` for training ``where`` (``"by blocks"``, ``"on a Dask
+    cluster"``); ``ValueError`` for what that training cannot do."""
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
+    if not isinstance(early_stopping, (bool, np.bool_)):
+        raise TypeError(f"early_stopping must be True or False; got {early_stopping!r}")
+    plan = SimpleNamespace(X=np.empty((0, m)), batch_size=batch_size, validation=None)
+    train, _ = net._course2(plan, optimizer, beta, beta1, beta2, epsilon, decay_rate,
+                            time_interval, lambd, keep_prob, False, 0.1, 10, 1e-4)  # fmt: skip
+    if train.keep_prob < 1.0:
+        # Dropout's masks are drawn per batch column (seed, step, layer): a block is not the
+        # batch, so block gradients would not add up to the in-memory step.
+        raise ValueError(
+            f"keep_prob must be 1.0 (no dropout) when training {where}; got {keep_prob}. "
+            "Train in memory (DNN.fit on an array) for dropout, or regularise with lambd=..."
+        )
+    if early_stopping:
+        raise ValueError(
+            f"early_stopping must be False when training {where}; got True. Stop with a "
+            "callback instead: callbacks=[f], where f(iteration, cost, model) returns True to "
+            "stop (validation_data=... records the validation cost when training by blocks)"
+        )
+    if not shuffle and batch_size is not None:
+        raise ValueError(
+            f"shuffle must be True for mini-batches when training {where}; got False (the "
+            "batches are drawn from shuffled blocks: see fastdnn.blocks)"
+        )
+    return train._replace(batches_per_epoch=int(batches_per_epoch))
+
+
+class ReducedUpdate:
+    """The end of a training step for a gradient summed elsewhere (over blocks here, by the
+    cluster in :mod:`fastdnn.dask`): L2 (``dW += lambd/m W``) and the optimizer's update at the
+    step's decayed learning rate, with the state in ``stepper.optimizer``.
+
+    It is the engine's own code: the Python stepper's L2 and update over the backend's kernels
+    (the jit backend's kernels are those its compiled loop calls), not a second optimizer.
+    """
+
+    def __init__(self, stepper: Stepper, backend: str, grad: np.ndarray):
+        dims = stepper.spec.layer_dims
+        empty = np.empty((dims[0], 0), dtype=stepper.spec.dtype)
+        ws = Workspace(dims, 0, stepper.spec.dtype, minibatch=False)
+        self._engine = PythonStepper.for_kernels(get_backend(backend))(
+            stepper.spec, stepper.theta, grad, empty, empty[:0], None, ws,
+            train=stepper.train, optimizer=stepper.optimizer,
+        )  # fmt: skip
+        self._engine.clock = stepper.clock  # one clock: global step and Adam's t
+        self.train, self.clock = stepper.train, stepper.clock
+
+    def __call__(self, m: int, learning_rate: float) -> float:
+        """Update with the summed gradient of ``m`` examples (already scaled by ``1/m``);
+        advance the step count; return the L2 term of the cost (0 without L2)."""
+        engine = self._engine
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is judged after
+            l2 = engine._regularise(m) if self.train.lambd > 0.0 else 0.0
+            engine._update(learning_rate)
+        self.clock[STEP] += 1
+        return l2
+
+
 # ------------------------------------------------------------------------------ steps
 class BlockStepper(Stepper):
     """Presents block-read data to :func:`fastdnn.train.run` as a full-batch stepper.
@@ -290,14 +385,15 @@ class BlockStepper(Stepper):
     docstring). Not atomic: an interrupt goes back to the last recorded state.
     """
 
-    def __init__(self, net, data: BlockData, batch_size: int | None):
+    def __init__(self, net, data: BlockData, batch_size: int | None, train: Train,
+                 optimizer: OptimizerState):  # fmt: skip
         spec = net._spec()
         width = batch_size if batch_size is not None else data.width
         ws = Workspace(spec.layer_dims, width, spec.dtype, minibatch=batch_size is not None)
-        super().__init__(spec, net._theta, net._grad, None, None, batch_size, ws)
+        super().__init__(spec, net._theta, net._grad, None, None, batch_size, ws, train=train,
+                         optimizer=optimizer, start_step=net.n_steps_)  # fmt: skip
         self.data, self.rng = data, net._rng
         self.cls = get_stepper(net.backend)
-        self.update = get_backend(net.backend).update
         self.reader = Reader(data)
         self.n_blocks = len(data.bounds)
         self._single = None  # the one block's stepper, when the data are one block
@@ -305,12 +401,30 @@ class BlockStepper(Stepper):
             self._part = np.zeros_like(self.theta)  # one block's gradient
             self._total = np.zeros_like(self.theta)  # their sum
             self._inner: dict[int, Stepper] = {}  # block width -> gradient-only stepper
+            self._update = ReducedUpdate(self, net.backend, self._total)
         else:
             self._epoch_order: list[int] = []  # blocks left in this epoch, next first
             self._current = None  # (stepper, within-block order, next batch, batches)
 
     def close(self) -> None:
         self.reader.close()
+
+    def _engine(self, X, Y, batch_size):
+        """The engine's stepper for one block in memory, training as this fit does."""
+        return self.cls(self.spec, self.theta, self.grad, X, Y, batch_size, self.ws,
+                        train=self.train, optimizer=self.optimizer,
+                        start_step=int(self.clock[STEP]))  # fmt: skip
+
+    def _run(self, inner: Stepper, call, *args) -> float:
+        """``call(*args)`` on an inner engine stepper, sharing this stepper's clock (global
+        step, Adam's t: a restored snapshot reaches it too)."""
+        inner.clock[STEP:] = self.clock[STEP:]
+        inner.counter[0] = 0
+        try:
+            return call(*args)
+        finally:
+            self.clock[STEP:] = inner.clock[STEP:]
+            self.counter[0] += inner.counter[0]
 
     # --------------------------------------------------------------- the stepper interface
     def full_batch(self, n_steps, learning_rate, want_cost):
@@ -322,16 +436,13 @@ class BlockStepper(Stepper):
     def _one_block_stepper(self):
         if self._single is None:
             X, Y = self.reader.get(0)
-            self._single = self.cls(self.spec, self.theta, self.grad, X, Y, None, self.ws)
+            self._single = self._engine(X, Y, None)
         return self._single
 
     def _full_batch_steps(self, n_steps, learning_rate, want_cost):
         if self.n_blocks == 1:  # the block stays in memory: the in-memory compiled steps
             inner = self._one_block_stepper()
-            inner.counter[0] = 0
-            cost = inner.full_batch(n_steps, learning_rate, want_cost)
-            self.counter[0] += inner.counter[0]
-            return cost
+            return self._run(inner, inner.full_batch, n_steps, learning_rate, want_cost)
         cost = math.nan
         for s in range(n_steps):
             c = self._full_batch_step(learning_rate)
@@ -341,7 +452,7 @@ class BlockStepper(Stepper):
 
     def _full_batch_step(self, learning_rate) -> float:
         """Sum the gradients of every block (scale 1/m: they add up to the full-batch
-        gradient), then one update."""
+        gradient), then one update (with L2 and the optimizer: the engine's)."""
         total, part = self._total, self._part
         total[...] = 0
         cost = 0.0
@@ -355,9 +466,7 @@ class BlockStepper(Stepper):
             with np.errstate(over="ignore", invalid="ignore"):
                 cost += float(self._inner[w].gradient(X, Y, scale))
                 total += part
-        # The update: one call, theta and the summed gradient (an optimizer would go here).
-        self.update(self.theta, total, learning_rate)
-        return cost
+        return cost + self._update(self.data.m, learning_rate)
 
     # --------------------------------------------------------------- mini-batches
     def _next_block(self):
@@ -370,7 +479,7 @@ class BlockStepper(Stepper):
         X, Y = self.reader.get(k, then)
         w = X.shape[1]
         order = self.rng.permutation(w).astype(np.int64)
-        stepper = self.cls(self.spec, self.theta, self.grad, X, Y, self.batch_size, self.ws)
+        stepper = self._engine(X, Y, self.batch_size)
         self._current = [stepper, order, 0, -(-w // self.batch_size)]
 
     def _minibatch_steps(self, n_steps, learning_rate, want_cost):
@@ -380,13 +489,12 @@ class BlockStepper(Stepper):
                 self._next_block()
             stepper, order, first, n_batches = self._current
             k = min(n_steps - done, n_batches - first)
-            stepper.counter[0] = 0
-            c = stepper.minibatch(order, first, k, learning_rate, want_cost and done == 0)
+            c = self._run(stepper, stepper.minibatch, order, first, k, learning_rate,
+                          want_cost and done == 0)  # fmt: skip
             if done == 0:
                 cost = c
             self._current[2] += k
             done += k
-            self.counter[0] += k
         return cost
 
 
@@ -407,6 +515,7 @@ def fit(
     on_divergence: str = "raise",
     *,
     block_size: int | None = None,
+    **course2,
 ) -> History:
     """Train ``net`` on data read by blocks; :meth:`fastdnn.DNN.fit` for out-of-core data.
 
@@ -425,6 +534,11 @@ def fit(
     block_size : int, optional
         Examples per block; default: about :data:`BLOCK_BYTES` of ``X`` (see the module
         docstring). With mini-batches, a multiple of ``batch_size`` keeps every batch full.
+    **course2
+        :meth:`~fastdnn.DNN.fit`'s ``optimizer``, ``beta``, ``beta1``, ``beta2``,
+        ``epsilon``, ``decay_rate``, ``time_interval``, ``lambd``, as there (the optimizer's
+        state is the model's); ``keep_prob`` < 1, ``early_stopping=True`` and, with
+        mini-batches, ``shuffle=False`` raise ``ValueError``.
 
     Returns
     -------
@@ -455,6 +569,9 @@ def fit(
         if batch_size is not None:
             batch_size = min(batch_size, m)
         n_steps = _n_steps(data, num_iterations, epochs, batch_size)
+        per_epoch = 1 if batch_size is None else sum(-(-(e - s) // batch_size)
+                                                     for s, e in data.bounds)  # fmt: skip
+        train = course2_settings(net, m, batch_size, per_epoch, "by blocks", **course2)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -465,7 +582,7 @@ def fit(
         if not all(callable(c) for c in callbacks):
             raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
         return _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks,
-                      progress, val, on_divergence)  # fmt: skip
+                      progress, val, on_divergence, train)  # fmt: skip
     finally:
         net._fitting.release()
 
@@ -484,14 +601,16 @@ def _n_steps(data: BlockData, num_iterations, epochs, batch_size) -> int:
 
 
 def _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks, progress,
-           val, on_divergence) -> History:  # fmt: skip
+           val, on_divergence, train) -> History:  # fmt: skip
     from .network import _progress_bar
 
     bar = _progress_bar(n_steps) if progress else None
     _blas.apply_env_threads()
     # What a failed fit puts back: a block with bad values is found only when it is read.
     theta0, steps0, rng0 = net._theta.copy(), net.n_steps_, net._rng.bit_generator.state
-    stepper = BlockStepper(net, data, batch_size)
+    optimizer = net._optimizer_state(train)
+    state0 = (optimizer.v.copy(), optimizer.s.copy(), optimizer.t)
+    stepper = BlockStepper(net, data, batch_size, train, optimizer)
     history = History()
 
     def on_cost(iteration, cost):
@@ -500,7 +619,7 @@ def _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks
         if val is not None:
             history.val_iterations.append(iteration)
             history.val_costs.append(cost_of(net, val))
-            if net.output == "sigmoid":
+            if net.output != "linear":
                 history.val_accuracy.append(_accuracy(net, val))
         stops = [bool(cb(iteration, cost, net)) for cb in callbacks]  # call every one
         return any(stops)
@@ -513,15 +632,20 @@ def _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks
         net._theta[...] = theta0
         net.n_steps_ = steps0
         net._rng.bit_generator.state = rng0
+        optimizer.v[...], optimizer.s[...], optimizer.t = state0  # net._optimizer is untouched
         raise ValueError(f"{exc}; the model is as it was before this fit") from None
     except BaseException:
         net.n_steps_ += int(stepper.counter[0])
+        stepper.finish()
+        net._optimizer = optimizer
         raise
     finally:
         stepper.close()
         if bar is not None:
             bar.close()
     net.n_steps_ += int(stepper.counter[0])
+    stepper.finish()
+    net._optimizer = optimizer
     net.history_ = result
     if result.stop_reason == "completed" and isinstance(data.Y.A, np.ndarray):
         if not isinstance(data.Y.A, np.memmap):  # the verdict needs every label in memory
@@ -556,6 +680,10 @@ def cost_of(net, data: BlockData) -> float:
 
 def _accuracy(net, data: BlockData) -> float:
     hits = 0
+    if net.output == "softmax":  # the class of the largest output, as DNN.score
+        for AL, Y in _outputs(net, data):
+            hits += int(np.sum(AL.argmax(axis=0) == Y.argmax(axis=0)))
+        return hits / data.m
     for AL, Y in _outputs(net, data):
         hits += int(np.sum((AL > 0.5) == (Y > 0.5)))
     return hits / (data.m * net.layer_dims[-1])
@@ -580,15 +708,18 @@ def predict_proba(net: DNN, X, block_size: int | None = None) -> np.ndarray:
 
 
 def predict(net: DNN, X, threshold: float = 0.5, block_size: int | None = None) -> np.ndarray:
-    """:meth:`fastdnn.DNN.predict` for out-of-core ``X``: labels 0/1, or the linear output."""
+    """:meth:`fastdnn.DNN.predict` for out-of-core ``X``: labels 0/1, class indices (softmax),
+    or the linear output."""
     AL = predict_proba(net, X, block_size)
+    if net.output == "softmax":
+        return AL.argmax(axis=0).reshape(1, -1)
     return AL if net.output == "linear" else (AL > threshold).astype(net.dtype)
 
 
 def score(net: DNN, X, Y, block_size: int | None = None) -> float:
     """:meth:`fastdnn.DNN.score` (accuracy, or R^2) for out-of-core ``X`` and ``Y``."""
     data = BlockData(net, X, Y, block_size, None)
-    if net.output == "sigmoid":
+    if net.output != "linear":
         return _accuracy(net, data)
     # R^2 per output from running sums (float64): residuals, and the targets' moments.
     n_y = net.layer_dims[-1]

@@ -495,7 +495,11 @@ class DNN:
                                batch_size=batch_size, cost_every=cost_every,
                                print_cost=print_cost, callbacks=callbacks, progress=progress,
                                validation_data=validation_data,
-                               on_divergence=on_divergence)  # fmt: skip
+                               on_divergence=on_divergence, optimizer=optimizer, beta=beta,
+                               beta1=beta1, beta2=beta2, epsilon=epsilon,
+                               decay_rate=decay_rate, time_interval=time_interval,
+                               lambd=lambd, keep_prob=keep_prob,
+                               early_stopping=early_stopping, shuffle=shuffle)  # fmt: skip
         if not self._fitting.acquire(blocking=False):
             raise RuntimeError(
                 "fit is already running on this DNN in another thread; two fits at once would "

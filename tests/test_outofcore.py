@@ -118,8 +118,9 @@ def test_the_four_sources_give_the_same_bits(tmp_path):
 
 
 # ------------------------------------------------------------------------- mini-batches
-def replay_schedule(X, Y, seed, block_size, batch_size, epochs, lr, dtype):
-    """The documented mini-batch schedule, one in-memory full-batch step per mini-batch."""
+def replay_schedule(X, Y, seed, block_size, batch_size, epochs, lr, dtype, **course2):
+    """The documented mini-batch schedule, one in-memory full-batch step per mini-batch
+    (``course2``: options of DNN.fit whose state carries over from fit to fit, e.g. Adam's)."""
     ref = DNN([X.shape[0], 4, 1], seed=seed, dtype=dtype)
     rng = copy.deepcopy(ref._rng)  # the model's shuffling generator, as fit will draw from it
     m = X.shape[1]
@@ -130,7 +131,7 @@ def replay_schedule(X, Y, seed, block_size, batch_size, epochs, lr, dtype):
             order = rng.permutation(e - s)
             for first in range(0, e - s, batch_size):
                 idx = s + order[first : first + batch_size]
-                ref.fit(X[:, idx], Y[:, idx], learning_rate=lr, num_iterations=1)
+                ref.fit(X[:, idx], Y[:, idx], learning_rate=lr, num_iterations=1, **course2)
     return ref
 
 
@@ -144,6 +145,98 @@ def test_minibatches_follow_the_documented_block_schedule(tmp_path, dtype, block
     rtol, atol = tolerance(dtype)
     assert net.n_steps_ == ref.n_steps_ == history.n_steps
     assert_same_params(ref, net, rtol * 100, atol * 100)
+
+
+# ------------------------------------------------------------------------- Course 2
+COURSE2 = {
+    "adam": {"optimizer": "adam"},
+    "l2": {"lambd": 0.7},
+    "momentum-decay-l2": {"optimizer": "momentum", "decay_rate": 0.5, "lambd": 0.2},
+    "rmsprop": {"optimizer": "rmsprop"},
+}
+
+
+@pytest.mark.parametrize("settings", list(COURSE2))
+def test_course2_full_batch_by_blocks_equals_in_memory_training(tmp_path, dtype, settings):
+    X, Y = data(dtype=dtype)
+    kw = COURSE2[settings]
+    ref = DNN([5, 4, 3, 1], hidden="tanh", dtype=dtype, seed=1)
+    ref.fit(X, Y, learning_rate=0.05, num_iterations=9, cost_every=3, **kw)
+    net = DNN([5, 4, 3, 1], hidden="tanh", dtype=dtype, seed=1)
+    history = net.fit(memmap_of(tmp_path, X), Y, learning_rate=0.05, num_iterations=9,
+                      cost_every=3, **kw)  # fmt: skip
+    assert net.n_steps_ == 9  # one block: the in-memory steps
+    history = blocks.fit(net, memmap_of(tmp_path, X), Y, learning_rate=0.05, num_iterations=9,
+                         cost_every=3, block_size=37, **kw)  # fmt: skip
+    ref.fit(X, Y, learning_rate=0.05, num_iterations=9, cost_every=3, **kw)
+    rtol, atol = tolerance(dtype)
+    # Three uneven blocks (37, 37, 29), summed in another order: rounding (RMSprop divides by
+    # the root of a small second moment early on: more of it).
+    scale = 1000 if settings == "rmsprop" else 100
+    assert_same_params(ref, net, rtol * scale, atol * scale, settings)
+    assert_allclose(history.costs, ref.history_.costs, rtol=rtol * scale)  # L2 term included
+    assert net._optimizer.name == ref._optimizer.name and net._optimizer.t == ref._optimizer.t
+    for key, state in ref._optimizer.arrays().items():
+        assert_allclose(getattr(net._optimizer, key), state, rtol=rtol * scale, atol=atol * scale)
+
+
+def test_course2_minibatches_follow_the_documented_block_schedule(tmp_path):
+    X, Y = data(m=103)
+    kw = {"optimizer": "adam", "lambd": 0.3}
+    ref = replay_schedule(X, Y, 7, 30, 10, 2, 0.01, np.float64, **kw)
+    net = DNN([5, 4, 1], seed=7)
+    blocks.fit(net, memmap_of(tmp_path, X), Y, learning_rate=0.01, epochs=2, batch_size=10,
+               block_size=30, **kw)  # fmt: skip
+    assert net.n_steps_ == ref.n_steps_ == 2 * 11 and net._optimizer.t == 22
+    assert_same_params(ref, net, 1e-10, 1e-12)
+
+
+def test_course2_minibatches_in_one_block_train_exactly_as_in_memory(tmp_path):
+    X, Y = data()
+    kw = {"optimizer": "adam", "decay_rate": 0.5, "time_interval": 2, "lambd": 0.1}
+    a = DNN([5, 4, 1], seed=2)
+    a.fit(X, Y, learning_rate=0.01, epochs=3, batch_size=16, **kw)
+    b = DNN([5, 4, 1], seed=2)
+    b.fit(memmap_of(tmp_path, X), Y, learning_rate=0.01, epochs=3, batch_size=16, **kw)
+    assert np.array_equal(a._theta, b._theta) and a.n_steps_ == b.n_steps_ == 21
+    assert np.array_equal(a._optimizer.v, b._optimizer.v) and b._optimizer.t == 21
+
+
+def test_softmax_by_blocks_with_class_indices(tmp_path):
+    X, _ = data(m=101)
+    labels = np.random.default_rng(3).integers(0, 3, 101).astype(float)
+    ref = DNN([5, 4, 3], output="softmax", seed=1)
+    ref.fit(X, labels, learning_rate=0.1, num_iterations=10)
+    net = DNN([5, 4, 3], output="softmax", seed=1)
+    Ym = memmap_of(tmp_path, labels, "Y.npy")  # (m,) class indices, one-hot coded per block
+    blocks.fit(net, memmap_of(tmp_path, X), Ym, learning_rate=0.1, num_iterations=10,
+               block_size=35)  # fmt: skip
+    assert_same_params(ref, net, 1e-10, 1e-12)
+    Xm = memmap_of(tmp_path, X)
+    assert np.array_equal(blocks.predict(net, Xm, block_size=35), net.predict(X))
+    assert blocks.score(net, Xm, Ym, block_size=35) == net.score(X, labels)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"keep_prob": 0.8}, r"keep_prob must be 1.0 \(no dropout\) when training by blocks; "
+                             r"got 0.8"),
+        ({"early_stopping": True}, "early_stopping must be False when training by blocks"),
+        ({"shuffle": False, "batch_size": 10, "epochs": 1},
+         "shuffle must be True for mini-batches when training by blocks; got False"),
+        ({"lambd": -1.0}, "lambd"),
+    ],
+    ids=["dropout", "early-stopping", "no-shuffle", "bad-lambd"],
+)  # fmt: skip
+def test_what_blocks_cannot_do_is_refused_before_any_block_is_read(tmp_path, option, message):
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    before = net._theta.copy()
+    kw = {"num_iterations": 2, **option}
+    with pytest.raises(ValueError, match=message):
+        net.fit(memmap_of(tmp_path, X), Y, learning_rate=0.1, **kw)
+    assert np.array_equal(net._theta, before) and net.n_steps_ == 0 and net._optimizer is None
 
 
 def test_data_in_one_block_trains_exactly_as_in_memory(tmp_path):
@@ -227,12 +320,16 @@ def test_a_bad_block_stops_training_and_leaves_the_model_as_it_was(tmp_path, bad
         Y[0, 77] = 2.0
     Xm, Ym = memmap_of(tmp_path, X), memmap_of(tmp_path, Y, "Y.npy")
     net = DNN([5, 4, 1], seed=0)
-    net.fit(X[:, :50], Y[:, :50] % 2, learning_rate=0.1, num_iterations=3)  # some history
+    net.fit(X[:, :50], Y[:, :50] % 2, learning_rate=0.1, num_iterations=3, optimizer="adam")
     theta, steps, rng = net._theta.copy(), net.n_steps_, net._rng.bit_generator.state
+    v, s = net._optimizer.v.copy(), net._optimizer.s.copy()
     what = r"X\[:, 75:100\] \(block 3\) must be finite" if bad == "nan-x" else "Y.*binary labels"
     with pytest.raises(ValueError, match=f"{what}.*the model is as it was before this fit"):
-        blocks.fit(net, Xm, Ym, learning_rate=0.1, epochs=2, batch_size=5, block_size=25)
+        blocks.fit(net, Xm, Ym, learning_rate=0.1, epochs=2, batch_size=5, block_size=25,
+                   optimizer="adam")  # fmt: skip
     assert np.array_equal(net._theta, theta) and net.n_steps_ == steps
+    assert net._optimizer.t == 3 and np.array_equal(net._optimizer.v, v)
+    assert np.array_equal(net._optimizer.s, s)
     assert net._rng.bit_generator.state == rng
     assert np.array_equal(np.load(tmp_path / "X.npy"), X, equal_nan=True)  # the file untouched
 
