@@ -31,9 +31,12 @@ to recompute from, a task that killed its workers too often), the step fails wit
 :class:`ClusterError` and the model keeps the parameters of the last completed update (the
 update happens only once a step's whole gradient has arrived, so never half a step).
 
-The update is one call on the driver, :meth:`ClusterStepper.apply_update`
-(``theta, grad -> theta``): an optimizer's update (momentum, RMSprop, Adam) applies to the
-reduced gradient unchanged.
+The update happens once per step, on the driver, with the engine's own code
+(:class:`fastdnn.blocks.ReducedUpdate`): L2 (``lambd``) is added to the reduced gradient and
+the optimizer (momentum, RMSprop, Adam, with learning-rate decay) updates ``theta`` with its
+state beside it, as in memory; the state is the model's (saved with it). Dropout and early
+stopping are refused (``ValueError``). A softmax output takes one-hot ``Y`` ``(n_y, m)`` or
+class indices ``(m,)``.
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _validation as v
-from .backends import get_backend, get_stepper
-from .steppers import NetSpec, Stepper, Workspace
+from .backends import get_stepper
+from .blocks import ReducedUpdate, course2_settings
+from .steppers import NetSpec, OptimizerState, Stepper, Train, Workspace
 from .train import History, Schedule, run
 
 if TYPE_CHECKING:
@@ -151,7 +155,14 @@ def _prepare(X, dtype, mean=None, scale=None):
     return out
 
 
-def _prepare_y(Y, dtype):
+def _prepare_y(Y, dtype, n_y: int = 0):
+    """A block of ``Y`` in the model's dtype; with ``n_y``, class indices one-hot coded (left
+    as they are when they are not class indices: :func:`_check` then says why)."""
+    if n_y:
+        try:
+            return v.check_Y(Y, n_y, Y.shape[-1], "cce", dtype)
+        except (ValueError, TypeError):
+            pass
     return np.ascontiguousarray(Y, dtype=dtype)
 
 
@@ -220,9 +231,11 @@ class ClusterData:
                 f"{X.shape}{hint}"
             )
         m = X.shape[1]
-        if Y.ndim == 1 and n_y == 1:
+        # Softmax with class indices 0..n_y-1: one-hot coded block by block on the workers.
+        indices = net.loss == "cce" and n_y > 1 and Y.shape in ((m,), (1, m))
+        if Y.ndim == 1 and (n_y == 1 or indices):
             Y = Y.reshape(1, -1)
-        if Y.shape != (n_y, m):
+        if Y.shape != (n_y, m) and not indices:
             hint = " (did you pass Y.T?)" if Y.shape == (m, n_y) else ""
             raise ValueError(
                 f"Y must have shape (n_y, m) = ({n_y}, {m}) to match the output layer and X; "
@@ -241,7 +254,8 @@ class ClusterData:
         meta = np.empty((0, 0), dtype)
         Xp = X.map_blocks(_prepare, dtype, net.input_mean, net.input_scale, dtype=dtype,
                           meta=meta)  # fmt: skip
-        Yp = Y.map_blocks(_prepare_y, dtype, dtype=dtype, meta=meta)
+        Yp = Y.map_blocks(_prepare_y, dtype, n_y if indices else 0, dtype=dtype, meta=meta,
+                          chunks=((n_y,), X.chunks[1]))  # fmt: skip
         self.X, self.Y = client.persist([Xp, Yp])
         self.client, self.m = client, m
         self.widths = [int(w) for w in self.X.chunks[1]]
@@ -288,39 +302,35 @@ class ClusterStepper(Stepper):
     :func:`fastdnn.train.run` as a full-batch stepper (``full_batch(k)`` runs the next ``k``
     steps, full-batch or large-batch). Not atomic."""
 
-    def __init__(self, net, data: ClusterData, batch_size: int | None, seed: int, fan_in: int):
+    def __init__(self, net, data: ClusterData, batch_size: int | None, seed: int, fan_in: int,
+                 train: Train, optimizer: OptimizerState):  # fmt: skip
         spec = net._spec()
-        super().__init__(spec, net._theta, net._grad, None, None, batch_size, None)
+        super().__init__(spec, net._theta, net._grad, None, None, batch_size, None, train=train,
+                         optimizer=optimizer, start_step=net.n_steps_)  # fmt: skip
         self.data, self.backend, self.seed, self.fan_in = data, net.backend, seed, fan_in
         self.client = data.client
-        self._update = get_backend(net.backend).update
+        # L2 and the optimizer's update of the reduced gradient: the engine's code.
+        self.apply_update = ReducedUpdate(self, net.backend, self.grad)
         self.batches_per_epoch = 1 if batch_size is None else -(-data.m // batch_size)
         self.t = 0  # steps taken in this fit, for the large-batch schedule
         self.start = net.n_steps_
 
-    def apply_update(self, grad: np.ndarray, learning_rate: float) -> None:
-        """The one update of a step, on the driver: ``theta -= learning_rate * grad``.
-
-        An optimizer (momentum, RMSprop, Adam) replaces this call, with its state on the
-        driver beside ``theta``.
-        """
-        self._update(self.theta, grad, learning_rate)
-
     def _parts(self, theta):
-        """This step's block tasks: ``(gradient, cost)`` futures."""
+        """This step's block tasks: ``(gradient, cost)`` futures, and the examples they hold."""
         d, client = self.data, self.client
         submit = client.submit
         if self.batch_size is None:
             scale = 1.0 / d.m
-            return [
+            return d.m, [
                 submit(_block_gradient, theta, self.spec, self.backend, x, y, scale, pure=False)
                 for x, y in zip(d.x_parts, d.y_parts, strict=True)
             ]
         nb = self.batches_per_epoch
         epoch, j = divmod(self.t, nb)
         shares = [(j * w // nb, (j + 1) * w // nb) for w in d.widths]
-        scale = 1.0 / sum(hi - lo for lo, hi in shares)
-        return [
+        m = sum(hi - lo for lo, hi in shares)
+        scale = 1.0 / m
+        return m, [
             submit(
                 _block_gradient,
                 theta,
@@ -352,7 +362,8 @@ class ClusterStepper(Stepper):
         # to the others: unlike data scattered to the workers, a task the scheduler holds can
         # be run again if that worker dies (and a broadcast scatter waits for every worker).
         theta = client.submit(_identity, self.theta.copy(), pure=False)
-        total = self._reduce(self._parts(theta))
+        m, parts = self._parts(theta)
+        total = self._reduce(parts)
         try:
             grad, cost = total.result()
         except Exception as exc:  # a lost worker Dask could not make up for, a lost block
@@ -364,7 +375,8 @@ class ClusterStepper(Stepper):
             ) from exc
         finally:
             del theta, total
-        self.apply_update(grad, learning_rate)
+        self.grad[...] = grad
+        cost += self.apply_update(m, learning_rate)
         self.t += 1
         return cost
 
@@ -393,6 +405,7 @@ def fit(
     on_divergence: str = "raise",
     block_size: int | None = None,
     fan_in: int = FAN_IN,
+    **course2,
 ) -> History:
     """Train ``net`` by data-parallel gradient descent on a Dask cluster.
 
@@ -418,6 +431,12 @@ def fit(
         blocks as workers for an array given in one chunk.
     fan_in : int, default 8
         Gradients added per reduction task.
+    **course2
+        :meth:`~fastdnn.DNN.fit`'s ``optimizer``, ``beta``, ``beta1``, ``beta2``,
+        ``epsilon``, ``decay_rate``, ``time_interval``, ``lambd``: applied on the driver to
+        the reduced gradient, as in memory (with large batches, an epoch is ``ceil(m / B)``
+        steps and ``lambd`` is divided by the step's number of examples). ``keep_prob`` < 1
+        and ``early_stopping=True`` raise ``ValueError``.
 
     Returns
     -------
@@ -458,16 +477,25 @@ def fit(
             "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
         )
     try:
+        shape = _as_dask(X, "X").shape
+        m = shape[1] if len(shape) == 2 and shape[1] and not math.isnan(shape[1]) else 1
+        if batch_size is not None:
+            batch_size = min(batch_size, m)  # m of a bad X is refused with the data, below
+        per_epoch = 1 if batch_size is None else -(-m // batch_size)
+        # Checked before the data go to the cluster.
+        train = course2_settings(net, m, batch_size, per_epoch, "on a Dask cluster", **course2)
         data = ClusterData(client, net, X, Y, block_size)
         try:
-            if batch_size is not None:
-                batch_size = min(batch_size, data.m)
-            per_epoch = 1 if batch_size is None else -(-data.m // batch_size)
             n_steps = num_iterations or (epochs or 2500) * per_epoch
             seed = int(net._rng.integers(2**63)) if batch_size is not None else 0
-            stepper = ClusterStepper(net, data, batch_size, seed, fan_in)
-            return _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks,
-                          on_divergence)  # fmt: skip
+            optimizer = net._optimizer_state(train)
+            stepper = ClusterStepper(net, data, batch_size, seed, fan_in, train, optimizer)
+            try:
+                return _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks,
+                              on_divergence)  # fmt: skip
+            finally:
+                stepper.finish()
+                net._optimizer = optimizer
         finally:
             data.release()
     finally:
@@ -505,18 +533,25 @@ def predict_proba(net: DNN, X):
 
 
 def predict(net: DNN, X, threshold: float = 0.5):
-    """Labels 0/1 (sigmoid output) or the output itself (linear), as a dask array."""
+    """Labels 0/1 (sigmoid output), class indices ``(1, m)`` (softmax) or the output itself
+    (linear), as a dask array."""
     AL = predict_proba(net, X)
+    if net.output == "softmax":
+        return AL.argmax(axis=0).reshape(1, -1)
     return AL if net.output == "linear" else (AL > threshold).astype(net.dtype)
 
 
 def score(net: DNN, X, Y) -> float:
-    """Accuracy (sigmoid output) or R^2 (linear output), computed on the cluster."""
+    """Accuracy (sigmoid, softmax: ``Y`` one-hot or class indices) or R^2 (linear output),
+    computed on the cluster."""
     AL = predict_proba(net, X)
     Y = _as_dask(Y, "Y")
     if Y.ndim == 1:
         Y = Y.reshape(1, -1)
     Y = Y.rechunk({0: -1, 1: AL.chunks[1]}).astype(np.float64)
+    if net.output == "softmax":
+        classes = Y[0] if Y.shape[0] == 1 < net.layer_dims[-1] else Y.argmax(axis=0)
+        return float((AL.argmax(axis=0) == classes).mean().compute())
     if net.output == "sigmoid":
         return float(((AL > 0.5) == (Y > 0.5)).mean().compute())
     AL = AL.astype(np.float64)

@@ -95,6 +95,76 @@ def test_a_model_trained_on_the_cluster_is_an_ordinary_dnn(client, tmp_path):
     assert net.n_steps_ == 7
 
 
+# The Course-2 settings the cluster applies to the reduced gradient (the engine's update code).
+COURSE2 = {
+    "adam": {"optimizer": "adam"},
+    "l2": {"lambd": 0.7},
+    "momentum-decay-l2": {"optimizer": "momentum", "decay_rate": 0.5, "lambd": 0.2},
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("settings", list(COURSE2))
+def test_course2_on_the_cluster_equals_single_machine_training(client, dtype, settings):
+    X, Y = data(dtype=dtype)
+    kw = COURSE2[settings]
+    ref = DNN([5, 4, 3, 1], hidden="tanh", dtype=dtype, seed=1)
+    ref.fit(X, Y, learning_rate=0.05, num_iterations=12, cost_every=4, **kw)
+    net = DNN([5, 4, 3, 1], hidden="tanh", dtype=dtype, seed=1)
+    Xd = da.from_array(X, chunks=(5, 37))  # three uneven blocks: 37, 37, 29
+    history = fdask.fit(net, Xd, Y, client=client, learning_rate=0.05, num_iterations=12,
+                        cost_every=4, **kw)  # fmt: skip
+    rtol, atol = tolerance(dtype)
+    for key in ref.params:  # the block gradients are added in another order: rounding
+        assert_allclose(net.params[key], ref.params[key], rtol=rtol * 100, atol=atol * 100)
+    assert_allclose(history.costs, ref.history_.costs, rtol=rtol * 100)  # L2 term included
+    assert net._optimizer.name == ref._optimizer.name and net._optimizer.t == ref._optimizer.t
+    for key, state in ref._optimizer.arrays().items():
+        assert_allclose(getattr(net._optimizer, key), state, rtol=rtol * 100, atol=atol * 100)
+    # The state is the model's: a second fit continues it, as in memory.
+    ref.fit(X, Y, learning_rate=0.05, num_iterations=3, **kw)
+    fdask.fit(net, Xd, Y, client=client, learning_rate=0.05, num_iterations=3, **kw)
+    assert net.n_steps_ == ref.n_steps_ == 15
+    for key in ref.params:
+        assert_allclose(net.params[key], ref.params[key], rtol=rtol * 100, atol=atol * 100)
+
+
+def test_softmax_output_on_the_cluster(client):
+    X, _ = data(m=101)
+    labels = np.random.default_rng(3).integers(0, 3, 101)
+    Y = np.eye(3)[:, labels]  # one-hot (3, m)
+    ref = DNN([5, 4, 3], output="softmax", seed=1)
+    ref.fit(X, Y, learning_rate=0.01, num_iterations=10, optimizer="adam")
+    net = DNN([5, 4, 3], output="softmax", seed=1)
+    Xd = da.from_array(X, chunks=(5, 35))  # 35, 35, 31
+    fdask.fit(net, Xd, Y, client=client, learning_rate=0.01, num_iterations=10, optimizer="adam")
+    for key in ref.params:
+        assert_allclose(net.params[key], ref.params[key], rtol=1e-10, atol=1e-12)
+    assert np.array_equal(fdask.predict(net, Xd).compute(), net.predict(X))
+    assert fdask.score(net, Xd, Y) == net.score(X, Y) == ref.score(X, Y)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"keep_prob": 0.8}, r"keep_prob must be 1.0 \(no dropout\) when training on a Dask "
+                             r"cluster; got 0.8"),
+        ({"early_stopping": True}, "early_stopping must be False when training on a Dask "
+                                   "cluster; got True.*callbacks="),
+        ({"optimizer": "adagrad"}, "optimizer must be one of"),
+    ],
+    ids=["dropout", "early-stopping", "unknown-optimizer"],
+)  # fmt: skip
+def test_what_the_cluster_cannot_do_is_refused_before_any_step(client, option, message):
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    before = net._theta.copy()
+    with pytest.raises(ValueError, match=message):
+        fdask.fit(net, da.from_array(X, chunks=(5, 37)), Y, client=client, num_iterations=3,
+                  **option)  # fmt: skip
+    assert np.array_equal(net._theta, before) and net.n_steps_ == 0 and net._optimizer is None
+
+
 # ------------------------------------------------------------------------- large batches
 def replay_large_batches(X, Y, seed, widths, batch_size, steps, lr):
     """The documented schedule: step j of epoch e takes, from every block k, the examples
