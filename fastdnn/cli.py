@@ -594,6 +594,12 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
         X, Y = data.X, data.Y
         n_x, m = X.shape
         layer_dims = [n_x, *hidden, data.n_y]
+        if args.output == "softmax" and data.n_y == 1:  # class indices: one row, 8 B each
+            import numpy as np
+
+            layer_dims[-1] = _n_classes(np.asarray(Y[...], dtype=np.float64).reshape(1, -1),
+                                        args.data)  # fmt: skip
+            print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
         block_size = args.block_size or _block_size_for_memory(
             m, n_x * (4 if args.dtype == "float32" else 8), args.batch_size
         )
@@ -626,6 +632,14 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
             cost_every=args.cost_every,
             print_cost=True,
         )
+        # Course 2 as in memory; what blocks or a cluster cannot do (dropout, early stopping)
+        # is refused by the library in one line (ValueError: exit 2).
+        course2 = _course2_options(args)
+        if course2:
+            print("with " + ", ".join(f"{k}={v}" for k, v in course2.items()))
+        for name in ("validation_fraction", "patience", "tol"):
+            course2.pop(name, None)
+        kwargs.update(course2)
         t0 = time.perf_counter()
         try:
             if client is not None:
@@ -638,7 +652,7 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
             raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
         seconds = time.perf_counter() - t0
         print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s")
-        if args.output == "sigmoid":
+        if args.output in ("sigmoid", "softmax"):
             print(f"training accuracy: {100 * score:.2f} %")
         else:
             print(f"training R^2: {score:.4f}")
