@@ -673,10 +673,15 @@ def _connect(address: str):
         from . import dask  # noqa: F401 - fails here, not after the data are read
     except ImportError as exc:
         raise UserError(f"--scheduler needs dask: pip install 'fastdnn[dask]' ({exc})") from None
+    import dask
+
+    # Dask's own setting (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s), default 30 s.
+    timeout = dask.config.get("distributed.comm.timeouts.connect")
     try:
-        client = distributed.Client(address, timeout="20s")
+        client = distributed.Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise UserError(f"cannot connect to the Dask scheduler at {address} ({exc})") from None
+        text = " ".join(str(exc).split())  # one line
+        raise UserError(f"cannot connect to the Dask scheduler at {address} ({text})") from None
     workers = len(client.scheduler_info().get("workers", {}))
     print(f"connected to the Dask scheduler at {address}: {_plural(workers, 'worker')}")
     return client

@@ -307,6 +307,47 @@ def test_cli_trains_a_zarr_folder_on_the_scheduler(client, tmp_path, capsys):
     assert_allclose(DNN.load(tmp_path / "m.npz")._theta, ref._theta, rtol=1e-10, atol=1e-12)
 
 
+def test_cli_trains_softmax_with_adam_on_the_scheduler(client, tmp_path, capsys):
+    zarr = pytest.importorskip("zarr")
+    from fastdnn.cli import main
+
+    X, _ = data(m=150)
+    labels = np.random.default_rng(4).integers(0, 3, (1, 150)).astype(float)  # class indices
+    zarr.save_group(str(tmp_path / "d.zarr"), X=X, Y=labels)
+    assert main(["train", "--data", str(tmp_path / "d.zarr"), "--layers", "4",
+                 "--output", "softmax", "--optimizer", "adam", "--lambd", "0.1", "--lr", "0.01",
+                 "--iterations", "5", "--block-size", "70", "--scheduler",
+                 client.scheduler.address, "--out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "classes: 0..2" in out and "with optimizer=adam, lambd=0.1" in out
+    ref = DNN([5, 4, 3], output="softmax", seed=1)
+    ref.fit(X, labels, learning_rate=0.01, num_iterations=5, optimizer="adam", lambd=0.1)
+    saved = DNN.load(tmp_path / "m.npz")
+    assert_allclose(saved._theta, ref._theta, rtol=1e-10, atol=1e-12)
+    assert saved._optimizer.name == "adam" and saved._optimizer.t == 5
+
+
+def test_cli_scheduler_that_does_not_answer_is_one_line_exit_2(tmp_path, capsys):
+    import socket
+
+    import dask
+
+    from fastdnn.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    X, Y = data()
+    np.savez(tmp_path / "d.npz", X=X, Y=Y)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):  # the CLI's wait
+        code = main(["train", "--data", str(tmp_path / "d.npz"), "--scheduler", address,
+                     "--out", str(tmp_path / "m.npz")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot connect to the Dask scheduler at {address}" in err
+    assert not (tmp_path / "m.npz").exists()
+
+
 # ------------------------------------------------------------------------- faults (last: they
 # replace worker processes, which then load the kernels again)
 def test_a_worker_killed_mid_training_changes_nothing(client):

@@ -457,8 +457,13 @@ def test_cli_refuses_bad_large_data_in_one_line(tmp_path, capsys):
 
     X, Y = data()
     zarr.save_group(str(tmp_path / "noy.zarr"), X=X)
+    zarr.save_group(str(tmp_path / "ok.zarr"), X=X, Y=Y)
     (tmp_path / "file.zarr").write_text("not a folder")
     for argv, message in [
+        (["--data", str(tmp_path / "ok.zarr"), "--keep-prob", "0.5"],
+         "keep_prob must be 1.0 (no dropout) when training by blocks; got 0.5"),
+        (["--data", str(tmp_path / "ok.zarr"), "--early-stopping"],
+         "early_stopping must be False when training by blocks"),
         (["--data", str(tmp_path / "noy.zarr")], "has no array 'Y'"),
         (["--data", str(tmp_path / "file.zarr")], "ends in .zarr but is not a folder"),
         (["--data", str(tmp_path / "gone.zarr")], "zarr folder not found"),
