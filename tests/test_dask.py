@@ -45,6 +45,12 @@ def cluster():
         distributed.Client(lc) as client,
     ):  # fmt: skip
         yield client
+        # The fault tests kill workers last: let the nannies finish their restarts before the
+        # cluster closes (closing a nanny mid-restart can raise in the teardown).
+        try:
+            client.wait_for_workers(2, timeout=60)
+        except (TimeoutError, OSError):
+            pass
 
 
 @pytest.fixture
