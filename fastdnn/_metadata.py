@@ -54,9 +54,17 @@ REQUIRED_KEYS = (
 )
 OPTIONAL_KEYS = {
     1: ("seed", "history"),
-    2: ("seed", "history", "feature_names", "label_names", "arrays", "rng", "dropout_seed",
-        "optimizer"),
-}  # fmt: skip
+    2: (
+        "seed",
+        "history",
+        "feature_names",
+        "label_names",
+        "arrays",
+        "rng",
+        "dropout_seed",
+        "optimizer",
+    ),
+}
 
 _MAX_INT_DIGITS = 40  # 2**128 (a generator's state) has 39
 _MAX_STEPS = 2**63
@@ -388,8 +396,9 @@ def _history(h) -> dict:
         if name.endswith("iterations"):
             out[name] = [_int(x, f"{key}[{i}]", 0, _MAX_STEPS) for i, x in enumerate(values)]
         else:  # null: a cost that was not finite
-            out[name] = [math.nan if x is None else _real(x, f"{key}[{i}]")
-                         for i, x in enumerate(values)]  # fmt: skip
+            out[name] = [
+                math.nan if x is None else _real(x, f"{key}[{i}]") for i, x in enumerate(values)
+            ]
     for values, steps in (("costs", "iterations"), ("val_costs", "val_iterations")):
         if len(out[values]) != len(out[steps]):
             raise ValueError(

@@ -154,8 +154,9 @@ def _batches(m, batch_size, steps, seed):
         yield order[k * batch_size : (k + 1) * batch_size]
 
 
-def train(X, Y, params, learning_rate, steps, hidden="relu", batch_size=None, seed=0,
-          cost_every=100):  # fmt: skip
+def train(
+    X, Y, params, learning_rate, steps, hidden="relu", batch_size=None, seed=0, cost_every=100
+):
     """Train the course's way: forward, cost, backward, update, ``steps`` times.
 
     Parameters
@@ -218,12 +219,21 @@ def blas_threads() -> int:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover
         return 1
-    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"),
-               default=1)  # fmt: skip
+    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
 
 
-def train_torch(X, Y, params, learning_rate, steps, hidden="relu", batch_size=None, seed=0,
-                cost_every=100, threads=None):  # fmt: skip
+def train_torch(
+    X,
+    Y,
+    params,
+    learning_rate,
+    steps,
+    hidden="relu",
+    batch_size=None,
+    seed=0,
+    cost_every=100,
+    threads=None,
+):
     """The same network in PyTorch eager mode: autograd, manual SGD.
 
     Plain tensors ``W`` and ``b`` with ``requires_grad`` (no ``nn.Linear``), copied from
@@ -281,8 +291,18 @@ def train_torch(X, Y, params, learning_rate, steps, hidden="relu", batch_size=No
 
 
 # ---------------------------------------------------------------- W5: softmax + Adam
-def train_torch_adam(X, Y, params, learning_rate, steps, hidden="relu", batch_size=None,
-                     seed=0, cost_every=100, threads=None):  # fmt: skip
+def train_torch_adam(
+    X,
+    Y,
+    params,
+    learning_rate,
+    steps,
+    hidden="relu",
+    batch_size=None,
+    seed=0,
+    cost_every=100,
+    threads=None,
+):
     """A softmax network in PyTorch eager mode trained with ``torch.optim.Adam``.
 
     As :func:`train_torch`, but the output is a softmax over the rows of the one-hot ``Y``
@@ -335,8 +355,9 @@ def sklearn_available() -> bool:
     return True
 
 
-def train_mlp(X_rows, labels, hidden_layer_sizes, learning_rate, steps, batch_size, seed=0,
-              activation="relu"):  # fmt: skip
+def train_mlp(
+    X_rows, labels, hidden_layer_sizes, learning_rate, steps, batch_size, seed=0, activation="relu"
+):
     """scikit-learn's ``MLPClassifier(solver="adam", batch_size=..., max_iter=1)``: one epoch
     of ``steps`` Adam mini-batches over the first ``steps * batch_size`` examples.
 
@@ -351,10 +372,16 @@ def train_mlp(X_rows, labels, hidden_layer_sizes, learning_rate, steps, batch_si
     from sklearn.neural_network import MLPClassifier
 
     n = min(steps * batch_size, X_rows.shape[0])
-    mlp = MLPClassifier(hidden_layer_sizes=tuple(hidden_layer_sizes), activation=activation,
-                        solver="adam", alpha=0.0, batch_size=batch_size,
-                        learning_rate_init=learning_rate, max_iter=1,
-                        random_state=seed)  # fmt: skip
+    mlp = MLPClassifier(
+        hidden_layer_sizes=tuple(hidden_layer_sizes),
+        activation=activation,
+        solver="adam",
+        alpha=0.0,
+        batch_size=batch_size,
+        learning_rate_init=learning_rate,
+        max_iter=1,
+        random_state=seed,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1 on purpose
         return mlp.fit(X_rows[:n], labels[:n])

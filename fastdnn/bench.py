@@ -64,10 +64,10 @@ WORKLOADS: dict[str, Workload] = {
             0.0075,
             2,
             50,
-        ),  # fmt: skip
+        ),
         Workload(
             "W3", "W3_wide_784-128-64-1_m10000", (784, 128, 64, 1), "relu", 10_000, 200, 0.1, 3, 5
-        ),  # fmt: skip
+        ),
         Workload(
             "W4",
             "W4_minibatch_784-128-64-1_m60000_b64",
@@ -80,7 +80,7 @@ WORKLOADS: dict[str, Workload] = {
             100,
             epochs=1,
             batch_size=64,
-        ),  # fmt: skip
+        ),
         Workload(
             "W5",
             "W5_softmax_adam_784-128-64-10_m60000_b128",
@@ -95,7 +95,7 @@ WORKLOADS: dict[str, Workload] = {
             batch_size=128,
             output="softmax",
             optimizer="adam",
-        ),  # fmt: skip
+        ),
     ]
 }
 #: Workloads small enough for the naive backend (Python loops, about 1 us per multiply-add),
@@ -147,24 +147,26 @@ def _runner(name: str, w: Workload, X, Y, params, threads: int) -> Callable[[int
         return lambda n: _references.train(X, Y, params, lr, n, hidden, bs, w.seed, cost_every=n)
     if name == "torch":
         train = _references.train_torch_adam if w.optimizer == "adam" else _references.train_torch
-        return lambda n: train(X, Y, params, lr, n, hidden, bs, w.seed, cost_every=n,
-                               threads=threads)  # fmt: skip
+        return lambda n: train(
+            X, Y, params, lr, n, hidden, bs, w.seed, cost_every=n, threads=threads
+        )
     if name == "sklearn-mlp":
         # scikit-learn's layout, examples as rows, made once outside the timing: the examples
         # of the first `shortened` batches (the only ones a run reads).
         rows = np.ascontiguousarray(X[:, : w.shortened * bs].T)
         labels = Y[:, : w.shortened * bs].argmax(axis=0)
-        return lambda n: _references.train_mlp(rows, labels, w.layer_dims[1:-1], lr, n, bs,
-                                               w.seed)  # fmt: skip
+        return lambda n: _references.train_mlp(rows, labels, w.layer_dims[1:-1], lr, n, bs, w.seed)
     from .network import DNN
 
-    net = DNN(w.layer_dims, hidden=hidden, output=w.output, backend=name, dtype=X.dtype,
-              seed=w.seed)  # fmt: skip
+    net = DNN(
+        w.layer_dims, hidden=hidden, output=w.output, backend=name, dtype=X.dtype, seed=w.seed
+    )
 
     def run(n):
         net.set_params(params)  # every run starts from the same parameters
-        return net.fit(X, Y, lr, num_iterations=n, batch_size=bs, cost_every=n,
-                       optimizer=w.optimizer)  # fmt: skip
+        return net.fit(
+            X, Y, lr, num_iterations=n, batch_size=bs, cost_every=n, optimizer=w.optimizer
+        )
 
     return run
 
@@ -236,9 +238,13 @@ def machine_info(threads: int) -> dict:
 
     from . import __version__
 
-    versions = {"python": platform.python_version(), "fastdnn": __version__,
-                "numpy": np.__version__, "scipy": scipy.__version__,
-                "numba": numba.__version__}  # fmt: skip
+    versions = {
+        "python": platform.python_version(),
+        "fastdnn": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+    }
     from ._references import torch_available
 
     if torch_available():
@@ -255,12 +261,23 @@ def machine_info(threads: int) -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = sorted({f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()
-                       if i.get("user_api") == "blas"})  # fmt: skip
+        blas = sorted(
+            {
+                f"{i.get('internal_api')} {i.get('version')}"
+                for i in threadpool_info()
+                if i.get("user_api") == "blas"
+            }
+        )
     except ImportError:  # pragma: no cover
         pass
-    return {"cpu": _cpu_name(), "logical_cores": os.cpu_count(), "system": platform.system(),
-            "versions": versions, "blas": blas, "blas_threads": threads}  # fmt: skip
+    return {
+        "cpu": _cpu_name(),
+        "logical_cores": os.cpu_count(),
+        "system": platform.system(),
+        "versions": versions,
+        "blas": blas,
+        "blas_threads": threads,
+    }
 
 
 def _table(results: list[dict], contenders: list[str]) -> list[str]:
@@ -282,8 +299,10 @@ def _table(results: list[dict], contenders: list[str]) -> list[str]:
     left = 2  # workload and dtype align left, numbers right
 
     def fmt(row):
-        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True)))  # fmt: skip
+        return "  ".join(
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
 
     return [fmt(header), *[fmt(row) for row in rows]]
 
@@ -316,8 +335,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="multiply every workload's shortened step count by this",
     )
-    parser.add_argument("--json", metavar="FILE", default=None,
-                        help="also write the results and machine information to FILE")  # fmt: skip
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        default=None,
+        help="also write the results and machine information to FILE",
+    )
 
 
 def _check(args) -> tuple[list[Workload], list[str]]:
@@ -356,8 +379,10 @@ def run(args, out=None) -> int:
     available = {"torch": torch_available(), "sklearn-mlp": sklearn_available()}
     contenders = [c for c in CONTENDERS if available.get(c, True)]
     info = machine_info(threads)
-    out.write(f"fastdnn bench: median seconds per gradient step over {args.repeats} "
-              f"interleaved runs; ratios are time / jit time (lower is faster)\n")  # fmt: skip
+    out.write(
+        f"fastdnn bench: median seconds per gradient step over {args.repeats} "
+        f"interleaved runs; ratios are time / jit time (lower is faster)\n"
+    )
     out.flush()
     results = []
     for w in workloads:
@@ -375,17 +400,25 @@ def run(args, out=None) -> int:
             runners = {c: _runner(c, w, X, Y, params, threads) for c in names}
             n = {c: min(steps, NAIVE_STEPS) if c == "naive" else steps for c in names}
             per_step = _time_contenders(runners, n, args.repeats)
-            results.append({
-                "workload": w.id, "dtype": dtype, "steps": steps, "steps_by_contender": n,
-                "median_s_per_step": {c: statistics.median(t) for c, t in per_step.items()},
-                "s_per_step": per_step, "skipped": skipped,
-            })  # fmt: skip
+            results.append(
+                {
+                    "workload": w.id,
+                    "dtype": dtype,
+                    "steps": steps,
+                    "steps_by_contender": n,
+                    "median_s_per_step": {c: statistics.median(t) for c, t in per_step.items()},
+                    "s_per_step": per_step,
+                    "skipped": skipped,
+                }
+            )
     lines = _table(results, contenders)
     if "torch" not in contenders:
         lines.append("torch: not installed (pip install torch to compare with PyTorch eager)")
     if any("sklearn-mlp" in r["median_s_per_step"] for r in results):
-        lines.append("sklearn-mlp: MLPClassifier(solver='adam', batch_size=128, max_iter=1, "
-                     "alpha=0), examples as rows; it draws its own initial weights")  # fmt: skip
+        lines.append(
+            "sklearn-mlp: MLPClassifier(solver='adam', batch_size=128, max_iter=1, "
+            "alpha=0), examples as rows; it draws its own initial weights"
+        )
     if any("naive" in r["skipped"] for r in results):
         lines.append("naive: run on W1 only (Python loops: one step of W2-W4 takes seconds)")
     if any("naive" in r["median_s_per_step"] and r["steps"] > NAIVE_STEPS for r in results):

@@ -202,8 +202,7 @@ class BlockData:
     each block is read (:meth:`read`).
     """
 
-    def __init__(self, net, X, Y, block_size: int | None, batch_size: int | None,
-                 names=("X", "Y")):  # fmt: skip
+    def __init__(self, net, X, Y, block_size: int | None, batch_size: int | None, names=("X", "Y")):
         name_x, name_y = names
         self.net = net
         self.X = Columns(X, name_x)
@@ -248,8 +247,14 @@ class BlockData:
         X, Y = self.X.read(s, e, self.dtype), self.Y.read(s, e, self.dtype)
         try:
             X = net._input(X, f"{self.X.name}{where} (block {k})")
-            Y = v.check_Y(Y, net.layer_dims[-1], e - s, net.loss, self.dtype,
-                          f"{self.Y.name}{where} (block {k})")  # fmt: skip
+            Y = v.check_Y(
+                Y,
+                net.layer_dims[-1],
+                e - s,
+                net.loss,
+                self.dtype,
+                f"{self.Y.name}{where} (block {k})",
+            )
         except (ValueError, TypeError) as exc:
             raise BadBlockError(str(exc)) from None
         return X, Y
@@ -322,8 +327,22 @@ def course2_settings(
     if not isinstance(early_stopping, (bool, np.bool_)):
         raise TypeError(f"early_stopping must be True or False; got {early_stopping!r}")
     plan = SimpleNamespace(X=np.empty((0, m)), batch_size=batch_size, validation=None)
-    train, _ = net._course2(plan, optimizer, beta, beta1, beta2, epsilon, decay_rate,
-                            time_interval, lambd, keep_prob, False, 0.1, 10, 1e-4)  # fmt: skip
+    train, _ = net._course2(
+        plan,
+        optimizer,
+        beta,
+        beta1,
+        beta2,
+        epsilon,
+        decay_rate,
+        time_interval,
+        lambd,
+        keep_prob,
+        False,
+        0.1,
+        10,
+        1e-4,
+    )
     if train.keep_prob < 1.0:
         # Dropout's masks are drawn per batch column (seed, step, layer): a block is not the
         # batch, so block gradients would not add up to the in-memory step.
@@ -359,9 +378,16 @@ class ReducedUpdate:
         empty = np.empty((dims[0], 0), dtype=stepper.spec.dtype)
         ws = Workspace(dims, 0, stepper.spec.dtype, minibatch=False)
         self._engine = PythonStepper.for_kernels(get_backend(backend))(
-            stepper.spec, stepper.theta, grad, empty, empty[:0], None, ws,
-            train=stepper.train, optimizer=stepper.optimizer,
-        )  # fmt: skip
+            stepper.spec,
+            stepper.theta,
+            grad,
+            empty,
+            empty[:0],
+            None,
+            ws,
+            train=stepper.train,
+            optimizer=stepper.optimizer,
+        )
         self._engine.clock = stepper.clock  # one clock: global step and Adam's t
         self.train, self.clock = stepper.train, stepper.clock
 
@@ -385,13 +411,24 @@ class BlockStepper(Stepper):
     docstring). Not atomic: an interrupt goes back to the last recorded state.
     """
 
-    def __init__(self, net, data: BlockData, batch_size: int | None, train: Train,
-                 optimizer: OptimizerState):  # fmt: skip
+    def __init__(
+        self, net, data: BlockData, batch_size: int | None, train: Train, optimizer: OptimizerState
+    ):
         spec = net._spec()
         width = batch_size if batch_size is not None else data.width
         ws = Workspace(spec.layer_dims, width, spec.dtype, minibatch=batch_size is not None)
-        super().__init__(spec, net._theta, net._grad, None, None, batch_size, ws, train=train,
-                         optimizer=optimizer, start_step=net.n_steps_)  # fmt: skip
+        super().__init__(
+            spec,
+            net._theta,
+            net._grad,
+            None,
+            None,
+            batch_size,
+            ws,
+            train=train,
+            optimizer=optimizer,
+            start_step=net.n_steps_,
+        )
         self.data, self.rng = data, net._rng
         self.cls = get_stepper(net.backend)
         self.reader = Reader(data)
@@ -411,9 +448,18 @@ class BlockStepper(Stepper):
 
     def _engine(self, X, Y, batch_size):
         """The engine's stepper for one block in memory, training as this fit does."""
-        return self.cls(self.spec, self.theta, self.grad, X, Y, batch_size, self.ws,
-                        train=self.train, optimizer=self.optimizer,
-                        start_step=int(self.clock[STEP]))  # fmt: skip
+        return self.cls(
+            self.spec,
+            self.theta,
+            self.grad,
+            X,
+            Y,
+            batch_size,
+            self.ws,
+            train=self.train,
+            optimizer=self.optimizer,
+            start_step=int(self.clock[STEP]),
+        )
 
     def _run(self, inner: Stepper, call, *args) -> float:
         """``call(*args)`` on an inner engine stepper, sharing this stepper's clock (global
@@ -489,8 +535,9 @@ class BlockStepper(Stepper):
                 self._next_block()
             stepper, order, first, n_batches = self._current
             k = min(n_steps - done, n_batches - first)
-            c = self._run(stepper, stepper.minibatch, order, first, k, learning_rate,
-                          want_cost and done == 0)  # fmt: skip
+            c = self._run(
+                stepper, stepper.minibatch, order, first, k, learning_rate, want_cost and done == 0
+            )
             if done == 0:
                 cost = c
             self._current[2] += k
@@ -569,8 +616,9 @@ def fit(
         if batch_size is not None:
             batch_size = min(batch_size, m)
         n_steps = _n_steps(data, num_iterations, epochs, batch_size)
-        per_epoch = 1 if batch_size is None else sum(-(-(e - s) // batch_size)
-                                                     for s, e in data.bounds)  # fmt: skip
+        per_epoch = (
+            1 if batch_size is None else sum(-(-(e - s) // batch_size) for s, e in data.bounds)
+        )
         train = course2_settings(net, m, batch_size, per_epoch, "by blocks", **course2)
         val = None
         if validation_data is not None:
@@ -581,8 +629,20 @@ def fit(
         callbacks = list(callbacks or [])
         if not all(callable(c) for c in callbacks):
             raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
-        return _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks,
-                      progress, val, on_divergence, train)  # fmt: skip
+        return _train(
+            net,
+            data,
+            lr,
+            n_steps,
+            batch_size,
+            cost_every,
+            print_cost,
+            callbacks,
+            progress,
+            val,
+            on_divergence,
+            train,
+        )
     finally:
         net._fitting.release()
 
@@ -600,8 +660,20 @@ def _n_steps(data: BlockData, num_iterations, epochs, batch_size) -> int:
     raise ValueError("mini-batch training needs epochs=... (or num_iterations=...)")
 
 
-def _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks, progress,
-           val, on_divergence, train) -> History:  # fmt: skip
+def _train(
+    net,
+    data,
+    lr,
+    n_steps,
+    batch_size,
+    cost_every,
+    print_cost,
+    callbacks,
+    progress,
+    val,
+    on_divergence,
+    train,
+) -> History:
     from .network import _progress_bar
 
     bar = _progress_bar(n_steps) if progress else None
@@ -625,9 +697,18 @@ def _train(net, data, lr, n_steps, batch_size, cost_every, print_cost, callbacks
         return any(stops)
 
     try:
-        result = run(stepper, Schedule(n_steps, None, data.m), lr, start_iteration=net.n_steps_,
-                     cost_every=cost_every, rng=net._rng, on_cost=on_cost,
-                     on_divergence=on_divergence, progress=bar, history=history)  # fmt: skip
+        result = run(
+            stepper,
+            Schedule(n_steps, None, data.m),
+            lr,
+            start_iteration=net.n_steps_,
+            cost_every=cost_every,
+            rng=net._rng,
+            on_cost=on_cost,
+            on_divergence=on_divergence,
+            progress=bar,
+            history=history,
+        )
     except BadBlockError as exc:
         net._theta[...] = theta0
         net.n_steps_ = steps0

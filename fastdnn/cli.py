@@ -32,8 +32,17 @@ from ._validation import INITS
 from .backends import BACKENDS
 
 # Mistakes in the input, and what the library raises on a file or a request too big to serve.
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, OSError, csv.Error,
-               OverflowError, RecursionError, MemoryError)  # fmt: skip
+USER_ERRORS = (
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    ImportError,
+    OSError,
+    csv.Error,
+    OverflowError,
+    RecursionError,
+    MemoryError,
+)
 # The choices come from the library's own tables, so the two cannot drift apart.
 HIDDEN_CHOICES = tuple(ACTIVATIONS)
 OUTPUT_CHOICES = tuple(OUTPUT_LOSS)
@@ -211,8 +220,9 @@ def network_memory(layer_dims: list[int], m: int, itemsize: int, batch_size: int
     return itemsize * (4 * n_params + dims[0] * m + work + predict)
 
 
-def _check_memory(layer_dims: list[int], m: int, dtype: str, batch_size: int | None,
-                  what: str, fix: str) -> None:  # fmt: skip
+def _check_memory(
+    layer_dims: list[int], m: int, dtype: str, batch_size: int | None, what: str, fix: str
+) -> None:
     """Refuse, before anything is allocated, a network that cannot fit in the memory left."""
     from .datafiles import available_memory, format_bytes
 
@@ -250,12 +260,23 @@ def cmd_demo(args) -> int:
     from . import DNN
     from .datasets import load_planar_dataset
 
-    _check_memory([2, args.hidden_units, 1], 400, "float64", None,
-                  f"--hidden-units {args.hidden_units}", "use fewer --hidden-units")  # fmt: skip
+    _check_memory(
+        [2, args.hidden_units, 1],
+        400,
+        "float64",
+        None,
+        f"--hidden-units {args.hidden_units}",
+        "use fewer --hidden-units",
+    )
     X, Y = load_planar_dataset()
     print(f"planar flower data: X {X.shape}, Y {Y.shape} (the course's week-3 data set)")
-    net = DNN([2, args.hidden_units, 1], hidden="tanh", init="course", backend=args.backend,
-              seed=args.seed)  # fmt: skip
+    net = DNN(
+        [2, args.hidden_units, 1],
+        hidden="tanh",
+        init="course",
+        backend=args.backend,
+        seed=args.seed,
+    )
     if args.backend == "jit":
         from . import warmup
 
@@ -263,12 +284,20 @@ def cmd_demo(args) -> int:
         if seconds > 1.0:  # a first run compiles; later ones load Numba's cache
             print(f"compiled the jit kernels in {seconds:.1f} s (once: they are cached on disk)")
     t0 = time.perf_counter()
-    history = net.fit(X, Y, learning_rate=args.learning_rate, num_iterations=args.iterations,
-                      cost_every=1000, print_cost=True)  # fmt: skip
+    history = net.fit(
+        X,
+        Y,
+        learning_rate=args.learning_rate,
+        num_iterations=args.iterations,
+        cost_every=1000,
+        print_cost=True,
+    )
     seconds = time.perf_counter() - t0
     accuracy = net.score(X, Y)
-    print(f"trained {history.n_steps} iterations on backend {args.backend!r} in {seconds:.2f} s"
-          f"{_blas_threads()}")  # fmt: skip
+    print(
+        f"trained {history.n_steps} iterations on backend {args.backend!r} in {seconds:.2f} s"
+        f"{_blas_threads()}"
+    )
     print(f"accuracy: {100 * accuracy:.2f} %  (the course's 4-unit tanh net reaches 90 %)")
     if args.plot:
         try:
@@ -340,8 +369,14 @@ def cmd_train(args) -> int:
             raise UserError("--progress needs tqdm: pip install 'fastdnn[progress]'") from None
     hidden = _hidden_layers(args)
     # the hidden layers alone, before the data is read (its size only makes it larger)
-    _check_memory([1, *hidden, 1], 1, args.dtype, None, f"--layers {' '.join(map(str, hidden))}",
-                  "use smaller --layers (or --dtype float32)")  # fmt: skip
+    _check_memory(
+        [1, *hidden, 1],
+        1,
+        args.dtype,
+        None,
+        f"--layers {' '.join(map(str, hidden))}",
+        "use smaller --layers (or --dtype float32)",
+    )
     if _beyond_memory(args):  # issue 13: a zarr folder, --block-size, --scheduler, a large HDF5
         return _train_beyond_memory(args, hidden)
 
@@ -352,8 +387,14 @@ def cmd_train(args) -> int:
     X, Y = data.X, data.Y
     m = X.shape[1]
     layer_dims = [X.shape[0], *hidden, Y.shape[0]]
-    _check_memory(layer_dims, m, args.dtype, args.batch_size, f"the network {layer_dims}",
-                  "use smaller --layers, --batch-size or --dtype float32")  # fmt: skip
+    _check_memory(
+        layer_dims,
+        m,
+        args.dtype,
+        args.batch_size,
+        f"the network {layer_dims}",
+        "use smaller --layers, --batch-size or --dtype float32",
+    )
     print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({m} examples)")
     if args.output == "sigmoid":
         values = set(Y.ravel().tolist()) - {0.0, 1.0}
@@ -368,8 +409,15 @@ def cmd_train(args) -> int:
         layer_dims[-1] = _n_classes(Y, args.data)
         label_names = None  # one label column, n_y outputs: predict takes --label NAME
         print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
-    net = DNN(layer_dims, hidden=args.hidden, output=args.output, init=args.init,
-              backend=args.backend, dtype=args.dtype, seed=args.seed)  # fmt: skip
+    net = DNN(
+        layer_dims,
+        hidden=args.hidden,
+        output=args.output,
+        init=args.init,
+        backend=args.backend,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
     try:
         net.feature_names = data.feature_names
         net.label_names = label_names
@@ -377,8 +425,10 @@ def cmd_train(args) -> int:
         raise UserError(f"the column names of '{args.data}': {exc}") from None
     if args.standardize:
         _standardize(net, X)
-        print("inputs standardised with the training data's mean and standard deviation "
-              "(saved with the model)")  # fmt: skip
+        print(
+            "inputs standardised with the training data's mean and standard deviation "
+            "(saved with the model)"
+        )
     else:
         note = _scale_note(X)
         if note:
@@ -386,33 +436,49 @@ def cmd_train(args) -> int:
     iterations = args.iterations
     if iterations is None and args.epochs is None:
         iterations = 2500  # the course's deep-network default
-    steps = (_plural(iterations, "iteration") if iterations is not None
-             else _plural(args.epochs, "epoch"))  # fmt: skip
+    steps = (
+        _plural(iterations, "iteration")
+        if iterations is not None
+        else _plural(args.epochs, "epoch")
+    )
     batch = f", mini-batches of {args.batch_size}" if args.batch_size else ", full batch"
-    print(f"training {layer_dims} hidden={args.hidden} output={args.output} for {steps}{batch}, "
-          f"learning rate {args.lr}, seed {args.seed}, backend {args.backend!r}, "
-          f"{args.dtype}")  # fmt: skip
+    print(
+        f"training {layer_dims} hidden={args.hidden} output={args.output} for {steps}{batch}, "
+        f"learning rate {args.lr}, seed {args.seed}, backend {args.backend!r}, "
+        f"{args.dtype}"
+    )
     course2 = _course2_options(args)
     if course2:
         print("with " + ", ".join(f"{k}={v}" for k, v in course2.items()))
     t0 = time.perf_counter()
     try:
-        history = net.fit(X, Y, learning_rate=args.lr, num_iterations=iterations,
-                          epochs=args.epochs, batch_size=args.batch_size,
-                          cost_every=args.cost_every, print_cost=True,
-                          progress=args.progress, **course2)  # fmt: skip
+        history = net.fit(
+            X,
+            Y,
+            learning_rate=args.lr,
+            num_iterations=iterations,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            cost_every=args.cost_every,
+            print_cost=True,
+            progress=args.progress,
+            **course2,
+        )
     except DivergenceError as exc:
         raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
     seconds = time.perf_counter() - t0
     if history.stop_reason == "interrupted":
         print(f"interrupted after {history.n_steps} iterations; saving the model as it is")
     else:
-        print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s"
-              f"{_blas_threads()}")  # fmt: skip
+        print(
+            f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s{_blas_threads()}"
+        )
     if history.stop_reason == "early_stopping":
-        print(f"stopped early: the validation cost did not improve for {args.patience} "
-              f"records; kept the parameters of iteration {history.best_iteration} "
-              f"(validation cost {min(history.val_costs):.6g})")  # fmt: skip
+        print(
+            f"stopped early: the validation cost did not improve for {args.patience} "
+            f"records; kept the parameters of iteration {history.best_iteration} "
+            f"(validation cost {min(history.val_costs):.6g})"
+        )
     score = net.score(X, Y)
     if args.output in ("sigmoid", "softmax"):
         print(f"training accuracy: {100 * score:.2f} %")
@@ -579,8 +645,10 @@ def _block_size_for_memory(m: int, example_bytes: int, batch_size: int | None) -
     width = max(1, available // (8 * example_bytes))
     if batch_size:
         width = max(batch_size, width // batch_size * batch_size)
-    print(f"note: blocks of {width:,} examples, to fit the memory available; pass --block-size "
-          f"{width} to train the same way elsewhere")  # fmt: skip
+    print(
+        f"note: blocks of {width:,} examples, to fit the memory available; pass --block-size "
+        f"{width} to train the same way elsewhere"
+    )
     return width
 
 
@@ -597,30 +665,51 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
         if args.output == "softmax" and data.n_y == 1:  # class indices: one row, 8 B each
             import numpy as np
 
-            layer_dims[-1] = _n_classes(np.asarray(Y[...], dtype=np.float64).reshape(1, -1),
-                                        args.data)  # fmt: skip
+            layer_dims[-1] = _n_classes(
+                np.asarray(Y[...], dtype=np.float64).reshape(1, -1), args.data
+            )
             print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
         block_size = args.block_size or _block_size_for_memory(
             m, n_x * (4 if args.dtype == "float32" else 8), args.batch_size
         )
-        bounds = blocks.block_bounds(m, block_size, n_x * (4 if args.dtype == "float32" else 8),
-                                     None, args.batch_size)  # fmt: skip
+        bounds = blocks.block_bounds(
+            m, block_size, n_x * (4 if args.dtype == "float32" else 8), None, args.batch_size
+        )
         width = max(e - s for s, e in bounds)
-        _check_memory(layer_dims, 2 * width, args.dtype, args.batch_size,
-                      f"the network {layer_dims} with blocks of {width:,} examples",
-                      "use smaller --layers, --block-size or --dtype float32")  # fmt: skip
-        where = (f"on the Dask cluster at {args.scheduler}" if args.scheduler
-                 else f"out of core, in blocks of {width:,} examples")  # fmt: skip
-        print(f"data: {args.data}: X {tuple(X.shape)}, Y {tuple(Y.shape)} ({m} examples), "
-              f"trained {where}")  # fmt: skip
-        net = DNN(layer_dims, hidden=args.hidden, output=args.output, init=args.init,
-                  backend=args.backend, dtype=args.dtype, seed=args.seed)  # fmt: skip
+        _check_memory(
+            layer_dims,
+            2 * width,
+            args.dtype,
+            args.batch_size,
+            f"the network {layer_dims} with blocks of {width:,} examples",
+            "use smaller --layers, --block-size or --dtype float32",
+        )
+        where = (
+            f"on the Dask cluster at {args.scheduler}"
+            if args.scheduler
+            else f"out of core, in blocks of {width:,} examples"
+        )
+        print(
+            f"data: {args.data}: X {tuple(X.shape)}, Y {tuple(Y.shape)} ({m} examples), "
+            f"trained {where}"
+        )
+        net = DNN(
+            layer_dims,
+            hidden=args.hidden,
+            output=args.output,
+            init=args.init,
+            backend=args.backend,
+            dtype=args.dtype,
+            seed=args.seed,
+        )
         if args.standardize:
             mean, scale = blocks.moments(X, block_size)
             scale[scale == 0] = 1.0
             net.set_input_scaling(mean, scale)
-            print("inputs standardised with the training data's mean and standard deviation "
-                  "(one pass over the blocks; saved with the model)")  # fmt: skip
+            print(
+                "inputs standardised with the training data's mean and standard deviation "
+                "(one pass over the blocks; saved with the model)"
+            )
         iterations = args.iterations
         if iterations is None and args.epochs is None:
             iterations = 2500
@@ -645,8 +734,9 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
             if client is not None:
                 history, score = _train_on_cluster(client, net, data, block_size, kwargs)
             else:
-                history = blocks.fit(net, X, Y, progress=args.progress, block_size=block_size,
-                                     **kwargs)  # fmt: skip
+                history = blocks.fit(
+                    net, X, Y, progress=args.progress, block_size=block_size, **kwargs
+                )
                 score = blocks.score(net, X, Y, block_size)
         except DivergenceError as exc:
             raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
@@ -728,8 +818,9 @@ def _course2_options(args) -> dict:
     }
     chosen = {name: value for name, (value, default) in options.items() if value != default}
     if args.early_stopping:
-        chosen.update(validation_fraction=args.validation_fraction, patience=args.patience,
-                      tol=args.tol)  # fmt: skip
+        chosen.update(
+            validation_fraction=args.validation_fraction, patience=args.patience, tol=args.tol
+        )
     return chosen
 
 
@@ -742,8 +833,7 @@ def cmd_predict(args) -> int:
     _check_data_suffix(args.data, "--data")
     if args.out is not None:
         _writable_path(args.out, "--out")
-        _refuse_overwriting_inputs(args.out, "--out", {"--model": args.model,
-                                                       "--data": args.data})  # fmt: skip
+        _refuse_overwriting_inputs(args.out, "--out", {"--model": args.model, "--data": args.data})
 
     from .datafiles import read_data
     from .io import atomic_write, load_model
@@ -752,8 +842,14 @@ def cmd_predict(args) -> int:
     n_x = net.layer_dims[0]
     # A CSV's columns are matched by name when the model knows its features' names; otherwise
     # (npz, HDF5, or a model trained without names) by position.
-    data = read_data(args.data, label=args.label, n_x=n_x, feature_names=net.feature_names,
-                     label_names=net.label_names, require_labels=False)  # fmt: skip
+    data = read_data(
+        args.data,
+        label=args.label,
+        n_x=n_x,
+        feature_names=net.feature_names,
+        label_names=net.label_names,
+        require_labels=False,
+    )
     X, Y = data.X, data.Y
     if X.shape[0] != n_x:
         raise UserError(
@@ -871,15 +967,22 @@ def cmd_info(args) -> int:
     )
     cache_dir = numba.config.CACHE_DIR or "(next to each module, in __pycache__)"
     print(f"cache   numba cache {'on' if _numba.CACHE else 'off'}; directory: {cache_dir}")
-    print(f"jit     {'DISABLED (NUMBA_DISABLE_JIT=1)' if _numba.JIT_DISABLED else 'enabled'}; "
-          f"fastmath {'on' if _numba.FASTMATH else 'off'}")  # fmt: skip
+    print(
+        f"jit     {'DISABLED (NUMBA_DISABLE_JIT=1)' if _numba.JIT_DISABLED else 'enabled'}; "
+        f"fastmath {'on' if _numba.FASTMATH else 'off'}"
+    )
     return 0
 
 
 def _add_threads(parser) -> None:
-    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                        help="BLAS threads (default: all cores; 1 is faster when another "
-                        "program keeps a core busy)")  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="BLAS threads (default: all cores; 1 is faster when another "
+        "program keeps a core busy)",
+    )
 
 
 def _apply_threads(args) -> None:
@@ -893,40 +996,74 @@ def _add_course2(train) -> None:
     """The Course-2 flags of ``fastdnn train``: optimizers, decay, L2, dropout, early stopping
     (the defaults are Course 1's plain gradient descent)."""
     group = train.add_argument_group("optimization and regularisation (the course's part 2)")
-    group.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="gd",
-                       help="gd (default), momentum, rmsprop or adam")  # fmt: skip
-    group.add_argument("--beta", type=_beta, default=0.9,
-                       help="momentum's beta (default 0.9)")  # fmt: skip
-    group.add_argument("--beta1", type=_beta, default=0.9,
-                       help="Adam's beta1 (default 0.9)")  # fmt: skip
-    group.add_argument("--beta2", type=_beta, default=0.999,
-                       help="Adam's and RMSprop's beta2 (default 0.999)")  # fmt: skip
-    group.add_argument("--epsilon", type=_positive_float, default=1e-8,
-                       help="Adam's and RMSprop's epsilon (default 1e-8)")  # fmt: skip
-    group.add_argument("--decay-rate", type=_non_negative_float, default=0.0,
-                       help="learning-rate decay: lr / (1 + decay_rate * epoch) (default 0: "
-                       "constant)")  # fmt: skip
-    group.add_argument("--time-interval", type=_positive_int, default=None, metavar="N",
-                       help="decay every N epochs instead (the course's scheduled "
-                       "decay)")  # fmt: skip
-    group.add_argument("--lambd", type=_non_negative_float, default=0.0,
-                       help="L2 regularisation: the cost adds lambd/(2m) sum ||W||^2 "
-                       "(default 0)")  # fmt: skip
-    group.add_argument("--keep-prob", type=_probability, default=1.0,
-                       help="inverted dropout on the hidden layers: the probability of "
-                       "keeping a unit (default 1: no dropout)")  # fmt: skip
-    group.add_argument("--early-stopping", action="store_true",
-                       help="hold out --validation-fraction of the examples, check their "
-                       "cost at every record (--cost-every) and stop after --patience "
-                       "records without improvement, keeping the best parameters")  # fmt: skip
-    group.add_argument("--validation-fraction", type=_fraction, default=0.1,
-                       help="with --early-stopping: the share held out (default 0.1)")  # fmt: skip
-    group.add_argument("--patience", type=_positive_int, default=10,
-                       help="with --early-stopping: records without improvement before "
-                       "stopping (default 10)")  # fmt: skip
-    group.add_argument("--tol", type=_non_negative_float, default=1e-4,
-                       help="with --early-stopping: the improvement that counts (default "
-                       "1e-4)")  # fmt: skip
+    group.add_argument(
+        "--optimizer",
+        choices=OPTIMIZER_CHOICES,
+        default="gd",
+        help="gd (default), momentum, rmsprop or adam",
+    )
+    group.add_argument("--beta", type=_beta, default=0.9, help="momentum's beta (default 0.9)")
+    group.add_argument("--beta1", type=_beta, default=0.9, help="Adam's beta1 (default 0.9)")
+    group.add_argument(
+        "--beta2", type=_beta, default=0.999, help="Adam's and RMSprop's beta2 (default 0.999)"
+    )
+    group.add_argument(
+        "--epsilon",
+        type=_positive_float,
+        default=1e-8,
+        help="Adam's and RMSprop's epsilon (default 1e-8)",
+    )
+    group.add_argument(
+        "--decay-rate",
+        type=_non_negative_float,
+        default=0.0,
+        help="learning-rate decay: lr / (1 + decay_rate * epoch) (default 0: constant)",
+    )
+    group.add_argument(
+        "--time-interval",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="decay every N epochs instead (the course's scheduled decay)",
+    )
+    group.add_argument(
+        "--lambd",
+        type=_non_negative_float,
+        default=0.0,
+        help="L2 regularisation: the cost adds lambd/(2m) sum ||W||^2 (default 0)",
+    )
+    group.add_argument(
+        "--keep-prob",
+        type=_probability,
+        default=1.0,
+        help="inverted dropout on the hidden layers: the probability of "
+        "keeping a unit (default 1: no dropout)",
+    )
+    group.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="hold out --validation-fraction of the examples, check their "
+        "cost at every record (--cost-every) and stop after --patience "
+        "records without improvement, keeping the best parameters",
+    )
+    group.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        default=0.1,
+        help="with --early-stopping: the share held out (default 0.1)",
+    )
+    group.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=10,
+        help="with --early-stopping: records without improvement before stopping (default 10)",
+    )
+    group.add_argument(
+        "--tol",
+        type=_non_negative_float,
+        default=1e-4,
+        help="with --early-stopping: the improvement that counts (default 1e-4)",
+    )
 
 
 def build_parser(bench: bool = False) -> argparse.ArgumentParser:
@@ -942,18 +1079,43 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         description="Train the course's week-3 net (2 inputs, one tanh hidden layer, sigmoid "
         "output) on the generated planar flower data set and print its accuracy.",
     )
-    demo.add_argument("--backend", choices=BACKEND_CHOICES, default="jit",
-                      help="kernels to train with (default jit)")  # fmt: skip
-    demo.add_argument("--iterations", type=_positive_int, default=10000,
-                      help="gradient steps (default 10000, as the course)")  # fmt: skip
-    demo.add_argument("--learning-rate", type=_positive_float, default=1.2,
-                      help="learning rate (default 1.2, as the course)")  # fmt: skip
-    demo.add_argument("--hidden-units", type=_positive_int, default=4, metavar="N",
-                      help="units in the hidden layer (default 4, as the course)")  # fmt: skip
-    demo.add_argument("--seed", type=_non_negative_int, default=2,
-                      help="seed of the initialization (default 2, as the course)")  # fmt: skip
-    demo.add_argument("--plot", metavar="PNG", default=None,
-                      help="save the decision boundary to this PNG (needs matplotlib)")  # fmt: skip
+    demo.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default="jit",
+        help="kernels to train with (default jit)",
+    )
+    demo.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=10000,
+        help="gradient steps (default 10000, as the course)",
+    )
+    demo.add_argument(
+        "--learning-rate",
+        type=_positive_float,
+        default=1.2,
+        help="learning rate (default 1.2, as the course)",
+    )
+    demo.add_argument(
+        "--hidden-units",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="units in the hidden layer (default 4, as the course)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=2,
+        help="seed of the initialization (default 2, as the course)",
+    )
+    demo.add_argument(
+        "--plot",
+        metavar="PNG",
+        default=None,
+        help="save the decision boundary to this PNG (needs matplotlib)",
+    )
     _add_threads(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -964,59 +1126,126 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         "the cost every --cost-every iterations and the training score; save the model (with "
         "a CSV's column names, so that predict can match columns by name).",
     )
-    train.add_argument("--data", required=True, metavar="FILE",
-                       help=".npz with X (n_x, m) and Y (1, m); .csv with a header, one example "
-                       "per row; train_catvnoncat.h5; or, larger than memory, an HDF5 file or "
-                       "a .zarr folder with arrays X (n_x, m) and Y (n_y, m)")  # fmt: skip
-    train.add_argument("--label", metavar="NAME",
-                       help="CSV: the label column (default: the last column)")  # fmt: skip
-    train.add_argument("--layers", type=_hidden_sizes, nargs="+", default=None, metavar="N",
-                       help="hidden-layer sizes, as 20,7,5 or 20 7 5 (default 20,7,5); the "
-                       "input size comes from the data, the output size from the labels; "
-                       "'none': logistic regression")  # fmt: skip
-    train.add_argument("--hidden", choices=HIDDEN_CHOICES, default="relu",
-                       help="activation of the hidden layers (default relu)")  # fmt: skip
-    train.add_argument("--output", choices=OUTPUT_CHOICES, default="sigmoid",
-                       help="sigmoid: 0/1 labels (cross-entropy); softmax: classes 0..K-1 "
-                       "(one label column, or one-hot rows in an npz); linear: "
-                       "regression")  # fmt: skip
-    train.add_argument("--init", choices=INIT_CHOICES, default="xavier",
-                       help="weight initialization (default xavier)")  # fmt: skip
-    train.add_argument("--standardize", action="store_true",
-                       help="standardise every feature with the training data's mean and "
-                       "standard deviation (saved with the model, applied by predict)")  # fmt: skip
-    train.add_argument("--lr", type=_positive_float, default=0.0075,
-                       help="learning rate (default 0.0075)")  # fmt: skip
+    train.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help=".npz with X (n_x, m) and Y (1, m); .csv with a header, one example "
+        "per row; train_catvnoncat.h5; or, larger than memory, an HDF5 file or "
+        "a .zarr folder with arrays X (n_x, m) and Y (n_y, m)",
+    )
+    train.add_argument(
+        "--label", metavar="NAME", help="CSV: the label column (default: the last column)"
+    )
+    train.add_argument(
+        "--layers",
+        type=_hidden_sizes,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="hidden-layer sizes, as 20,7,5 or 20 7 5 (default 20,7,5); the "
+        "input size comes from the data, the output size from the labels; "
+        "'none': logistic regression",
+    )
+    train.add_argument(
+        "--hidden",
+        choices=HIDDEN_CHOICES,
+        default="relu",
+        help="activation of the hidden layers (default relu)",
+    )
+    train.add_argument(
+        "--output",
+        choices=OUTPUT_CHOICES,
+        default="sigmoid",
+        help="sigmoid: 0/1 labels (cross-entropy); softmax: classes 0..K-1 "
+        "(one label column, or one-hot rows in an npz); linear: "
+        "regression",
+    )
+    train.add_argument(
+        "--init",
+        choices=INIT_CHOICES,
+        default="xavier",
+        help="weight initialization (default xavier)",
+    )
+    train.add_argument(
+        "--standardize",
+        action="store_true",
+        help="standardise every feature with the training data's mean and "
+        "standard deviation (saved with the model, applied by predict)",
+    )
+    train.add_argument(
+        "--lr", type=_positive_float, default=0.0075, help="learning rate (default 0.0075)"
+    )
     steps = train.add_mutually_exclusive_group()
-    steps.add_argument("--iterations", type=_positive_int, default=None,
-                       help="gradient steps (default 2500 unless --epochs is given)")  # fmt: skip
-    steps.add_argument("--epochs", type=_positive_int, default=None,
-                       help="passes over the data (with --batch-size: mini-batch SGD)")  # fmt: skip
-    train.add_argument("--batch-size", type=_positive_int, default=None,
-                       help="mini-batch size (default: full batch, as the course)")  # fmt: skip
-    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                       help="the model's dtype (default float64; float32 halves memory "
-                       "traffic)")  # fmt: skip
-    train.add_argument("--backend", choices=BACKEND_CHOICES, default="jit",
-                       help="kernels to train with (default jit)")  # fmt: skip
-    train.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED,
-                       help=f"seed of the initialization and the shuffling (default "
-                       f"{DEFAULT_SEED}: two runs give the same model)")  # fmt: skip
-    train.add_argument("--cost-every", type=_positive_int, default=100,
-                       help="print the cost every N iterations (default 100)")  # fmt: skip
+    steps.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=None,
+        help="gradient steps (default 2500 unless --epochs is given)",
+    )
+    steps.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="passes over the data (with --batch-size: mini-batch SGD)",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="mini-batch size (default: full batch, as the course)",
+    )
+    train.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the model's dtype (default float64; float32 halves memory traffic)",
+    )
+    train.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default="jit",
+        help="kernels to train with (default jit)",
+    )
+    train.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=DEFAULT_SEED,
+        help=f"seed of the initialization and the shuffling (default "
+        f"{DEFAULT_SEED}: two runs give the same model)",
+    )
+    train.add_argument(
+        "--cost-every",
+        type=_positive_int,
+        default=100,
+        help="print the cost every N iterations (default 100)",
+    )
     _add_course2(train)
     train.add_argument("--progress", action="store_true", help="progress bar (needs tqdm)")
-    train.add_argument("--block-size", type=_positive_int, default=None, metavar="N",
-                       help="train out of core, reading N examples at a time (the default for "
-                       "a .zarr folder and for HDF5 data larger than half the memory: about "
-                       "64 MiB of X per block)")  # fmt: skip
-    train.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                       help="train on the Dask cluster at ADDRESS (tcp://host:8786): the blocks "
-                       "stay on the workers, each step sends them the parameters and adds up "
-                       "their gradients (needs fastdnn[dask])")  # fmt: skip
-    train.add_argument("--out", required=True, metavar="MODEL.npz",
-                       help="where to save the model (this exact name: no .npz is "
-                       "appended); never one of the inputs")  # fmt: skip
+    train.add_argument(
+        "--block-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train out of core, reading N examples at a time (the default for "
+        "a .zarr folder and for HDF5 data larger than half the memory: about "
+        "64 MiB of X per block)",
+    )
+    train.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="train on the Dask cluster at ADDRESS (tcp://host:8786): the blocks "
+        "stay on the workers, each step sends them the parameters and adds up "
+        "their gradients (needs fastdnn[dask])",
+    )
+    train.add_argument(
+        "--out",
+        required=True,
+        metavar="MODEL.npz",
+        help="where to save the model (this exact name: no .npz is "
+        "appended); never one of the inputs",
+    )
     _add_threads(train)
     train.set_defaults(func=cmd_train)
 
@@ -1027,20 +1256,36 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         "has labels, print the accuracy (or R^2). A CSV's feature columns are matched by "
         "name when the model was trained on a CSV (any order; other columns are ignored).",
     )
-    predict.add_argument("--model", required=True, metavar="MODEL.npz",
-                         help="a model saved by fastdnn train")  # fmt: skip
-    predict.add_argument("--data", required=True, metavar="FILE",
-                         help=".npz with X (n_x, m) (and Y for a score); .csv with a header, "
-                         "one example per row; or the course's cat .h5")  # fmt: skip
-    predict.add_argument("--label", metavar="NAME",
-                         help="CSV: the label column (default: the model's label column if "
-                         "present; for a model without column names, the last column when "
-                         "the file has one more column than the model has inputs)")  # fmt: skip
-    predict.add_argument("--out", metavar="CSV", default=None,
-                         help="where to write the predictions (default: stdout, with the "
-                         "accuracy on stderr); never one of the inputs")  # fmt: skip
-    predict.add_argument("--backend", choices=BACKEND_CHOICES, default="jit",
-                         help="kernels to predict with (default jit)")  # fmt: skip
+    predict.add_argument(
+        "--model", required=True, metavar="MODEL.npz", help="a model saved by fastdnn train"
+    )
+    predict.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help=".npz with X (n_x, m) (and Y for a score); .csv with a header, "
+        "one example per row; or the course's cat .h5",
+    )
+    predict.add_argument(
+        "--label",
+        metavar="NAME",
+        help="CSV: the label column (default: the model's label column if "
+        "present; for a model without column names, the last column when "
+        "the file has one more column than the model has inputs)",
+    )
+    predict.add_argument(
+        "--out",
+        metavar="CSV",
+        default=None,
+        help="where to write the predictions (default: stdout, with the "
+        "accuracy on stderr); never one of the inputs",
+    )
+    predict.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default="jit",
+        help="kernels to predict with (default jit)",
+    )
     _add_threads(predict)
     predict.set_defaults(func=cmd_predict)
 

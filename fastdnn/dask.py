@@ -252,10 +252,15 @@ class ClusterData:
         Y = Y.rechunk({0: -1, 1: X.chunks[1]})
         dtype = net.dtype
         meta = np.empty((0, 0), dtype)
-        Xp = X.map_blocks(_prepare, dtype, net.input_mean, net.input_scale, dtype=dtype,
-                          meta=meta)  # fmt: skip
-        Yp = Y.map_blocks(_prepare_y, dtype, n_y if indices else 0, dtype=dtype, meta=meta,
-                          chunks=((n_y,), X.chunks[1]))  # fmt: skip
+        Xp = X.map_blocks(_prepare, dtype, net.input_mean, net.input_scale, dtype=dtype, meta=meta)
+        Yp = Y.map_blocks(
+            _prepare_y,
+            dtype,
+            n_y if indices else 0,
+            dtype=dtype,
+            meta=meta,
+            chunks=((n_y,), X.chunks[1]),
+        )
         self.X, self.Y = client.persist([Xp, Yp])
         self.client, self.m = client, m
         self.widths = [int(w) for w in self.X.chunks[1]]
@@ -278,7 +283,7 @@ class ClusterData:
                 f"X[:, {s}:{e}] (block {k})",
                 f"Y[:, {s}:{e}] (block {k})",
                 pure=False,
-            )  # fmt: skip
+            )
             for k, (x, y, (s, e)) in enumerate(
                 zip(self.x_parts, self.y_parts, self.bounds, strict=True)
             )
@@ -302,11 +307,29 @@ class ClusterStepper(Stepper):
     :func:`fastdnn.train.run` as a full-batch stepper (``full_batch(k)`` runs the next ``k``
     steps, full-batch or large-batch). Not atomic."""
 
-    def __init__(self, net, data: ClusterData, batch_size: int | None, seed: int, fan_in: int,
-                 train: Train, optimizer: OptimizerState):  # fmt: skip
+    def __init__(
+        self,
+        net,
+        data: ClusterData,
+        batch_size: int | None,
+        seed: int,
+        fan_in: int,
+        train: Train,
+        optimizer: OptimizerState,
+    ):
         spec = net._spec()
-        super().__init__(spec, net._theta, net._grad, None, None, batch_size, None, train=train,
-                         optimizer=optimizer, start_step=net.n_steps_)  # fmt: skip
+        super().__init__(
+            spec,
+            net._theta,
+            net._grad,
+            None,
+            None,
+            batch_size,
+            None,
+            train=train,
+            optimizer=optimizer,
+            start_step=net.n_steps_,
+        )
         self.data, self.backend, self.seed, self.fan_in = data, net.backend, seed, fan_in
         self.client = data.client
         # L2 and the optimizer's update of the reduced gradient: the engine's code.
@@ -341,7 +364,7 @@ class ClusterStepper(Stepper):
                 scale,
                 (self.seed, epoch, k, lo, hi),
                 pure=False,
-            )  # fmt: skip
+            )
             for k, (x, y, (lo, hi)) in enumerate(zip(d.x_parts, d.y_parts, shares, strict=True))
             if hi > lo
         ]
@@ -491,8 +514,9 @@ def fit(
             optimizer = net._optimizer_state(train)
             stepper = ClusterStepper(net, data, batch_size, seed, fan_in, train, optimizer)
             try:
-                return _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks,
-                              on_divergence)  # fmt: skip
+                return _train(
+                    net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence
+                )
             finally:
                 stepper.finish()
                 net._optimizer = optimizer
@@ -509,9 +533,16 @@ def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_dive
         return any([bool(cb(iteration, cost, net)) for cb in callbacks])  # call every one
 
     try:
-        result = run(stepper, Schedule(n_steps, None, stepper.data.m), lr,
-                     start_iteration=net.n_steps_, cost_every=cost_every, rng=net._rng,
-                     on_cost=on_cost, on_divergence=on_divergence)  # fmt: skip
+        result = run(
+            stepper,
+            Schedule(n_steps, None, stepper.data.m),
+            lr,
+            start_iteration=net.n_steps_,
+            cost_every=cost_every,
+            rng=net._rng,
+            on_cost=on_cost,
+            on_divergence=on_divergence,
+        )
     finally:
         net.n_steps_ += int(stepper.counter[0])
     net.history_ = result
@@ -528,8 +559,14 @@ def predict_proba(net: DNN, X):
         raise ValueError(f"X must have shape (n_x, m) = ({n_x}, m); got {X.shape}")
     X = X.rechunk({0: -1})
     model = dask.delayed(net, pure=True)  # one copy of the model in the graph, not one per block
-    return X.map_blocks(_forward, model, net.dtype, chunks=((n_y,), X.chunks[1]),
-                        dtype=net.dtype, meta=np.empty((0, 0), net.dtype))  # fmt: skip
+    return X.map_blocks(
+        _forward,
+        model,
+        net.dtype,
+        chunks=((n_y,), X.chunks[1]),
+        dtype=net.dtype,
+        meta=np.empty((0, 0), net.dtype),
+    )
 
 
 def predict(net: DNN, X, threshold: float = 0.5):

@@ -378,8 +378,10 @@ def _npz_entries(path: Path, f: BinaryIO) -> dict:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise _data_error(path, f"the archive holds {twice} more than once")
-    return {name: _Lazy(lambda i=info, n=name: _NpyEntry(path, zf, i, n)) for info, name in
-            zip(infos, names, strict=True)}  # fmt: skip
+    return {
+        name: _Lazy(lambda i=info, n=name: _NpyEntry(path, zf, i, n))
+        for info, name in zip(infos, names, strict=True)
+    }
 
 
 class _Lazy:
@@ -557,8 +559,11 @@ def _load_h5(path: Path, f: BinaryIO, label: str | None):
         _numeric(path, y_key, ye.dtype)
         count = math.prod(xe.shape)
         # the stored images, their float64 flattening and its division by 255, and Y
-        _check_budget(path, f"the datasets {x_key} and {y_key}",
-                      xe.nbytes + 2 * 8 * count + ye.nbytes + 8 * math.prod(ye.shape))  # fmt: skip
+        _check_budget(
+            path,
+            f"the datasets {x_key} and {y_key}",
+            xe.nbytes + 2 * 8 * count + ye.nbytes + 8 * math.prod(ye.shape),
+        )
         x_orig, y = xe.read(), ye.read()
     X = flatten_images(x_orig)  # the course: reshape(m, -1).T / 255
     y = y.reshape(1, -1)
@@ -722,8 +727,15 @@ def _read_csv_numbers(path: Path, text, header: list[str], used: list[int]) -> n
     try:
         with warnings.catch_warnings():  # "input contained no data": reported below, clearly
             warnings.simplefilter("ignore", UserWarning)
-            data = np.loadtxt(text, delimiter=",", dtype=np.float64, ndmin=2, comments=None,
-                              quotechar='"', usecols=used)  # fmt: skip
+            data = np.loadtxt(
+                text,
+                delimiter=",",
+                dtype=np.float64,
+                ndmin=2,
+                comments=None,
+                quotechar='"',
+                usecols=used,
+            )
     except ValueError:
         data = None
     if data is not None and (data.shape[0] == 0 or data.shape[1] == len(used)):

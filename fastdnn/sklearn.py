@@ -316,8 +316,15 @@ class _DNNBase(BaseEstimator):
 
     def _new_model(self, n_features: int, n_outputs: int) -> DNN:
         dims = [n_features, *self._hidden_sizes(), n_outputs]
-        return DNN(dims, hidden=self._hidden(), output=self._output(n_outputs), init=self.init,
-                   backend=self.backend, dtype=self.dtype, seed=self._seed())  # fmt: skip
+        return DNN(
+            dims,
+            hidden=self._hidden(),
+            output=self._output(n_outputs),
+            init=self.init,
+            backend=self.backend,
+            dtype=self.dtype,
+            seed=self._seed(),
+        )
 
     def _optimizer(self) -> dict:
         """``DNN.fit``'s keyword arguments for the solver, learning rate and regularisation."""
@@ -327,17 +334,26 @@ class _DNNBase(BaseEstimator):
             lr = self._sgd_learning_rate
         else:
             lr = 0.001
-        kwargs = {"optimizer": "gd", "learning_rate": lr, "lambd": float(self.alpha),
-                  "keep_prob": float(self.keep_prob), "decay_rate": float(self.decay_rate),
-                  "shuffle": bool(self.shuffle)}  # fmt: skip
+        kwargs = {
+            "optimizer": "gd",
+            "learning_rate": lr,
+            "lambd": float(self.alpha),
+            "keep_prob": float(self.keep_prob),
+            "decay_rate": float(self.decay_rate),
+            "shuffle": bool(self.shuffle),
+        }
         if self.solver == "sgd" and self.momentum > 0:
             # scikit-learn: v = mu v - lr g; W += v. The course: v = beta v + (1 - beta) g;
             # W -= lr' v. With beta = mu and lr' = lr / (1 - mu) the two take the same steps.
             mu = float(self.momentum)
             kwargs.update(optimizer="momentum", beta=mu, learning_rate=lr / (1.0 - mu))
         elif self.solver in ("adam", "rmsprop"):
-            kwargs.update(optimizer=self.solver, beta1=float(self.beta_1),
-                          beta2=float(self.beta_2), epsilon=float(self.epsilon))  # fmt: skip
+            kwargs.update(
+                optimizer=self.solver,
+                beta1=float(self.beta_1),
+                beta2=float(self.beta_2),
+                epsilon=float(self.epsilon),
+            )
         return kwargs
 
     # ------------------------------------------------------------- training
@@ -348,9 +364,11 @@ class _DNNBase(BaseEstimator):
         stratify = y if isinstance(self, ClassifierMixin) else None
         try:
             train, val = train_test_split(
-                np.arange(X.shape[0]), test_size=float(self.validation_fraction),
-                random_state=check_random_state(self.random_state), stratify=stratify,
-            )  # fmt: skip
+                np.arange(X.shape[0]),
+                test_size=float(self.validation_fraction),
+                random_state=check_random_state(self.random_state),
+                stratify=stratify,
+            )
         except ValueError as exc:
             raise ValueError(
                 f"early_stopping cannot hold out validation_fraction={self.validation_fraction} "
@@ -386,18 +404,24 @@ class _DNNBase(BaseEstimator):
         elif early:
             # Checked every epoch, as scikit-learn does; it stops once the count of epochs
             # without improvement exceeds n_iter_no_change, which is fastdnn's patience + 1.
-            kwargs.update(epochs=int(self.max_iter), cost_every=steps_per_epoch,
-                          early_stopping=True, patience=int(self.n_iter_no_change) + 1,
-                          tol=float(self.tol))  # fmt: skip
+            kwargs.update(
+                epochs=int(self.max_iter),
+                cost_every=steps_per_epoch,
+                early_stopping=True,
+                patience=int(self.n_iter_no_change) + 1,
+                tol=float(self.tol),
+            )
         else:
-            kwargs.update(epochs=int(self.max_iter),
-                          cost_every=int(self.cost_every) * steps_per_epoch)  # fmt: skip
+            kwargs.update(
+                epochs=int(self.max_iter), cost_every=int(self.cost_every) * steps_per_epoch
+            )
         # X.T of a C-ordered (n_samples, n_features) array is a Fortran-ordered (n_x, m) view:
         # fastdnn trains on it without a copy when it already has the model's dtype (the jit
         # loop reads it as its C-ordered transpose), so X is never duplicated here.
         try:
-            history = self.model_.fit(X.T, Y, batch_size=batch, print_cost=bool(self.verbose),
-                                      **kwargs)  # fmt: skip
+            history = self.model_.fit(
+                X.T, Y, batch_size=batch, print_cost=bool(self.verbose), **kwargs
+            )
         except DivergenceError as exc:
             raise DivergenceError(
                 f"{exc} Lower learning_rate_init, and scale X (e.g. StandardScaler in a Pipeline)."
@@ -438,10 +462,12 @@ class _DNNBase(BaseEstimator):
 
     def _fit_steps(self, X, y, dtype, continuing, incremental, classes):
         # reset=True (re)sets n_features_in_ / feature_names_in_; when continuing they must match.
-        X, y = validate_data(self, X, y, reset=not continuing, dtype=dtype,
-                             **self._y_check_params())  # fmt: skip
-        Y = self._encode_y(y, dtype, continuing=continuing, incremental=incremental,
-                           classes=classes)  # fmt: skip
+        X, y = validate_data(
+            self, X, y, reset=not continuing, dtype=dtype, **self._y_check_params()
+        )
+        Y = self._encode_y(
+            y, dtype, continuing=continuing, incremental=incremental, classes=classes
+        )
         if continuing:
             net = self.model_
             dims = [X.shape[1], *self._hidden_sizes(), Y.shape[0]]
@@ -729,14 +755,32 @@ class DNNRegressor(RegressorMixin, _DNNBase):
         normalize_y=True,
     ):
         super().__init__(
-            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, decay_rate=decay_rate, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            keep_prob=keep_prob, cost_every=cost_every, init=init, backend=backend, dtype=dtype,
-        )  # fmt: skip
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            decay_rate=decay_rate,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            keep_prob=keep_prob,
+            cost_every=cost_every,
+            init=init,
+            backend=backend,
+            dtype=dtype,
+        )
         self.normalize_y = normalize_y
 
     def _output(self, n_outputs: int) -> str:
