@@ -16,7 +16,7 @@ from . import _blas
 from . import _validation as v
 from ._layout import n_parameters, param_views
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
-from .backends import get_stepper
+from .backends import get_stepper, select_stepper
 from .io import (
     ModelFile,
     ModelMeta,
@@ -29,6 +29,7 @@ from .io import (
 )
 from .model import initialize_parameters
 from .steppers import NetSpec, Workspace
+from .steppers.gram import check_wide_input
 from .train import History, Schedule, not_learning, run
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
@@ -74,12 +75,19 @@ class DNN:
         ``TypeError``/``ValueError`` naming ``seed``, since the seed is saved with the model.
     slope : float, default 0.01
         Negative-side slope of leaky_relu.
+    wide_input : {"auto", True, False}, default "auto"
+        The ``jit`` backend's wide-input path for full-batch gradient descent: the first
+        layer trains on ``X.T @ X`` (m x m) instead of ``X``, equal to rounding and much
+        faster when m << n_x (the cat data: about 100x per step). ``"auto"`` takes it where
+        it pays (see :func:`fastdnn.steppers.gram.choose`), True forces it (a ``ValueError``
+        from ``fit`` where it cannot be exact: mini-batches, another backend), False never.
+        Settable; not saved with the model.
 
     Attributes
     ----------
     layer_dims, dtype, init, seed
         As given; read-only (the parameter buffer is built from them).
-    hidden, output, slope, backend
+    hidden, output, slope, backend, wide_input
         As given; may be changed, and are checked when set (``loss`` follows ``output``).
     params : dict
         The course's ``{"W1", "b1", ...}``: read-only views into the model's flat parameter
@@ -121,8 +129,11 @@ class DNN:
         dtype="float64",
         seed: int | None = None,
         slope: float = LEAKY_SLOPE,
+        wide_input: bool | str = "auto",
     ):
+        wide_input = check_wide_input(wide_input)  # before any allocation
         self._configure(layer_dims, hidden, output, init, backend, dtype, seed, slope)
+        self._wide_input = wide_input
         # The one place a DNN draws its initial weights (load and from_params draw nothing).
         params = initialize_parameters(self._layer_dims, self._init, self._seed, self._dtype)
         for key, view in param_views(self._theta, self._layer_dims).items():
@@ -139,6 +150,7 @@ class DNN:
         self._dtype = v.check_dtype(dtype)
         self._seed = check_seed(seed)
         self.slope = slope
+        self._wide_input = "auto"
         size = n_parameters(self._layer_dims)
         # The initial draw, the parameters and their gradients: refused before allocating.
         v.check_network_memory(self._layer_dims, self._dtype, copies=3, what="DNN")
@@ -214,6 +226,14 @@ class DNN:
     @backend.setter
     def backend(self, value: str) -> None:
         self._backend = v.check_backend(value)
+
+    @property
+    def wide_input(self) -> bool | str:
+        return self._wide_input
+
+    @wide_input.setter
+    def wide_input(self, value: bool | str) -> None:
+        self._wide_input = check_wide_input(value)
 
     @property
     def n_steps_(self) -> int:
@@ -448,14 +468,18 @@ class DNN:
         return _FitPlan(X, Y, lr, n_steps, batch_size, cost_every, callbacks, val, on_divergence)
 
     def _train(self, plan: _FitPlan, print_cost: bool, progress: bool) -> History:
+        m = plan.X.shape[1]
+        # First: it refuses wide_input=True where the Gram path cannot be exact.
+        stepper_class = select_stepper(self.backend, self._spec(), m, batch_size=plan.batch_size,
+                                       n_steps=plan.n_steps, cost_every=plan.cost_every,
+                                       wide_input=self.wide_input)  # fmt: skip
         bar = _progress_bar(plan.n_steps) if progress else None
         _blas.apply_env_threads()
-        m = plan.X.shape[1]
         minibatch = plan.batch_size is not None
         self._workspace = Workspace.reuse(
             self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
         )
-        stepper = get_stepper(self.backend)(
+        stepper = stepper_class(
             self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size, self._workspace
         )
         history = History()
@@ -627,6 +651,7 @@ class DNN:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("_wide_input", "auto")  # pickled before the setting existed
         self.__dict__.update(state)
         self._fitting = threading.Lock()
 
