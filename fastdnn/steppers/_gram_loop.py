@@ -9,17 +9,21 @@ chunk's steps ``s < t``::
     Z1(t) = W1(t) @ X + b1 = P - S(t) @ G + b1        P = W1_base @ X,  G = X.T @ X  (m, m)
 
 So a step costs ``n1 * m * m`` multiply-adds in the first layer instead of ``2 * n1 * n_x * m``
-(the forward product and ``dW1``), and ``W1`` is written only at the end of the chunk
-(``W1 = W1_base - S @ X.T``, one product). Between chunks ``theta`` is ordinary: whatever the
-training loop does there (snapshots, callbacks, divergence checks) sees plain parameters.
+(the forward product and ``dW1``). A chunk starts with ``P = W1 @ X`` and ends by writing
+``W1 -= S @ X.T`` into ``theta`` (one product each, together one direct step): between
+chunks ``theta`` is ordinary, and whatever the training loop does there (snapshots,
+callbacks that change the parameters, a restore after divergence) is simply what the next
+chunk starts from.
 
-``P`` is carried from one chunk to the next as ``P - S @ G`` (``n1 m^2``, cheap) rather than
-recomputed as ``W1 @ X`` (``n1 n_x m``, as much as the chunk's end): that halves the cost of a
-chunk's ends, which were half of the cat network's training time. It is valid only while
-``theta`` still holds the ``W1`` this loop wrote: the chunk's end keeps a copy of it (in
-``grad``'s ``W1`` block, unused otherwise), the next chunk's start compares, and anything
-else (a restore after divergence, ``set_params`` from a callback) makes it compute
-``P = W1 @ X`` afresh.
+Rounding. ``S @ G`` sums terms of ``G``'s size, ``n_x`` times larger than ``X``'s; on
+inputs that are not centred (pixels in [0, 1]) most of it cancels, so its rounding error is
+about ``sqrt(n_x)`` times that of the direct path's ``W1 @ X`` and grows with ``S``, i.e.
+with the steps since ``P`` was computed. Recomputing ``P`` at every chunk bounds it (carrying
+``P -= S @ G`` across chunks instead, which saves one product per chunk, drifted 10x more: 2e-13
+against 2e-14 after the 2500 steps of the course's cat run). For the same reason ``G``, ``P``,
+``S`` and ``S @ G`` are float64 whatever the network's dtype: in float32 this path drifted
+from the float32 direct path by 1e-2 (relative) over that run; with a float64 state, by no
+more than the float32 direct path drifts from float64 itself.
 
 Layers 2..L are exactly those of :mod:`fastdnn.steppers._jit_loop`, written out again here so
 that changes to that loop's bundles do not reach this one: the same kernels
@@ -44,7 +48,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._blas import gemm
+from .._blas import Blas, gemm
 from .._numba import njit
 from ..kernels.jit import (
     _activation_mask,
@@ -57,13 +61,18 @@ from ._jit_loop import B_OFF, GEMM_DA, GEMM_DW, GEMM_FWD, N_PREV, W_OFF, N
 
 
 class Gram(NamedTuple):
-    """The first layer's implicit state, in the parameters' dtype (built once per stepper)."""
+    """The first layer's implicit state (built once per stepper). ``G``, ``P``, ``S`` and ``Q``
+    are float64 whatever the network's dtype (see the module's notes on rounding)."""
 
     G: np.ndarray  #: (m, m): X.T @ X, computed once
-    P: np.ndarray  #: (n1, m): W1_base @ X
+    P: np.ndarray  #: (n1, m): W1_base @ X, at the start of each chunk
     S: np.ndarray  #: (n1, m): sum of lr_s * delta1(s) over the chunk's steps so far
-    Q: np.ndarray  #: (n1, m): scratch for S @ G at the chunk's end
-    valid: np.ndarray  #: int64 [1]: 1 when P and grad's W1 block match the W1 last written
+    Q: np.ndarray  #: (n1, m): S @ G, each step
+    Sx: (
+        np.ndarray
+    )  #: (n1, m) in the network's dtype: S for the product with X (S itself in float64)
+    blas64: Blas  #: float64 BLAS, for S @ G
+    code64: int  #: its library (a ``fastdnn._blas.USE_*`` code)
 
 
 class Hyper(NamedTuple):
@@ -78,20 +87,32 @@ LEARNING_RATE = 0  # index into Hyper.hyper
 
 
 @njit
-def _subtract_from(P, Z):
-    """``Z = P - Z`` (``Z`` holds ``S @ G``)."""
+def _difference(P, Q, Z):
+    """``Z = P - Q``, rounded to ``Z``'s dtype."""
     n, m = Z.shape
     for i in range(n):
-        p, z = P[i], Z[i]
+        p, q, z = P[i], Q[i], Z[i]
         for j in range(m):
-            z[j] = p[j] - z[j]
+            z[j] = p[j] - q[j]
+
+
+@njit
+def _copy_into(src, dst):
+    """``dst[...] = src`` (rounded to ``dst``'s dtype); nothing when they are one array."""
+    if src.ctypes.data == dst.ctypes.data:
+        return
+    n, m = dst.shape
+    for i in range(n):
+        a, b = src[i], dst[i]
+        for j in range(m):
+            b[j] = a[j]
 
 
 @njit
 def _accumulate(S, delta, lr):
     """``S += lr * delta``: the first layer's weight update, kept in the span of X."""
     n, m = S.shape
-    c = S.dtype.type(lr)
+    c = np.float64(lr)
     for i in range(n):
         s, d = S[i], delta[i]
         for j in range(m):
@@ -111,8 +132,8 @@ def _forward(gram, theta, net, work, m):
         Z = work.ZL[: n * m].reshape((n, m)) if l == L - 1 else A
         if l == 0:
             # Z1 = W1 @ X = P - S @ G, without W1 (stale in theta until the chunk ends).
-            gemm(net.blas, table[l, GEMM_FWD], gram.S, False, gram.G, False, Z)
-            _subtract_from(gram.P, Z)
+            gemm(gram.blas64, gram.code64, gram.S, False, gram.G, False, gram.Q)
+            _difference(gram.P, gram.Q, Z)
         else:
             W = theta[wo : wo + n * k].reshape((n, k))
             A_prev = acts[off - k * m : off].reshape((k, m))
@@ -174,43 +195,26 @@ def _step(data, gram, net, work, upd, lr, want_cost):
 
 
 @njit
-def _same(a, b):
-    """Whether two 1-D arrays hold the same values (NaN never matches)."""
-    for i in range(a.shape[0]):
-        if a[i] != b[i]:
-            return False
-    return True
-
-
-@njit
-def begin_chunk(data, gram, net, theta, grad):
-    """``S = 0``, and ``P = W1 @ X`` unless ``P`` already belongs to ``theta``'s ``W1``."""
+def begin_chunk(data, gram, net, theta):
+    """``P = W1 @ X`` (``W1`` as ``theta`` holds it now), ``S = 0``."""
     table = net.table
     n, k = table[0, N], table[0, N_PREV]
-    if gram.valid[0] == 0 or not _same(theta[: n * k], grad[: n * k]):
-        W1 = theta[: n * k].reshape((n, k))
-        gemm(net.blas, table[0, GEMM_FWD], W1, False, data.X, data.x_t, gram.P)
-    gram.valid[0] = 0  # until the chunk's end writes W1 again
+    W1 = theta[: n * k].reshape((n, k))
+    # The product in the network's dtype (as the direct path's), into Sx, free until the end.
+    gemm(net.blas, table[0, GEMM_FWD], W1, False, data.X, data.x_t, gram.Sx)
+    _copy_into(gram.Sx, gram.P)
     gram.S[...] = 0
 
 
 @njit
 def end_chunk(data, gram, net, theta, grad):
-    """``W1 -= S @ X.T`` into ``theta``, ``P -= S @ G``; keep a copy of the new ``W1`` in
-    ``grad``'s ``W1`` block (the scratch space of the product) for the next chunk's check."""
+    """``W1 -= S @ X.T`` into ``theta`` (``grad``'s ``W1`` block is the scratch space)."""
     table = net.table
     n, k = table[0, N], table[0, N_PREV]
-    W1, T = theta[: n * k], grad[: n * k]
-    gemm(net.blas, table[0, GEMM_DW], gram.S, False, data.X, not data.x_t, T.reshape((n, k)))
-    update(W1, T, 1.0)
-    T[:] = W1
-    gemm(net.blas, table[0, GEMM_FWD], gram.S, False, gram.G, False, gram.Q)
-    P, Q = gram.P, gram.Q
-    for i in range(n):
-        p, q = P[i], Q[i]
-        for j in range(p.shape[0]):
-            p[j] -= q[j]
-    gram.valid[0] = 1
+    T = grad[: n * k]
+    _copy_into(gram.S, gram.Sx)
+    gemm(net.blas, table[0, GEMM_DW], gram.Sx, False, data.X, not data.x_t, T.reshape((n, k)))
+    update(theta[: n * k], T, 1.0)
 
 
 @njit
@@ -218,7 +222,7 @@ def gram_steps(data, gram, net, work, upd, n_steps, want_cost, counter):
     """``n_steps`` full-batch gradient steps, the first layer in Gram form; ``W1`` is written
     to ``theta`` at the end. Returns the cost of the first step's forward pass if
     ``want_cost``. ``counter[0]`` counts completed steps."""
-    begin_chunk(data, gram, net, upd.theta, upd.grad)
+    begin_chunk(data, gram, net, upd.theta)
     cost = np.nan
     for s in range(n_steps):
         lr = upd.hyper[LEARNING_RATE]  # learning-rate decay: this step's rate goes here

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import _blas
 from .. import _validation as v
 from ..train import CHUNK_SECONDS
 from . import NetSpec, Workspace
@@ -37,6 +38,8 @@ AUTO_MAX_RATIO = 0.75
 #: Multiply-adds per second assumed when predicting how many steps fit in one of the training
 #: loop's time-sliced chunks (1 BLAS thread here: 12e9 on the products of W2).
 ASSUMED_RATE = 1e10
+#: Bytes of float64 rows converted at a time when computing ``G`` from a float32 ``X``.
+GRAM_BLOCK_BYTES = 8 << 20
 
 
 def check_wide_input(value) -> str | bool:
@@ -63,8 +66,7 @@ def first_layer_work(
 
         direct = n_steps * 2F                      W1 @ X and delta1 @ X.T, every step
         gram   = m^2 n_x / 2                       G = X.T @ X (syrk), once per fit
-               + F                                 P = W1 @ X, at the first chunk
-               + c * (F + n1 m^2)                  W1 -= S @ X.T and P -= S @ G, every chunk
+               + c * 2F                            P = W1 @ X and W1 -= S @ X.T, every chunk
                + n_steps * n1 m^2                  S @ G, every step
 
     A chunk ends at every cost record (``cost_every``), and after about ``CHUNK_SECONDS`` of
@@ -78,7 +80,7 @@ def first_layer_work(
     Small layers gain less than the model says (the rest of the step weighs more):
     1000-10-1 at m = 100: 14x (model 20x); 200-20-1 at m = 100: 3.4x (4x); 64-8-1 at
     m = 32: 1.2x (4x). Computing G took 0.55x the model's time (syrk beats the step's skinny
-    products), and a chunk's ends 0.6-1.0x of one direct step (model: 0.5x).
+    products), and a chunk's two ends about one direct step, as modelled.
     """
     n_x, n1 = int(layer_dims[0]), int(layer_dims[1])
     F = float(n1) * n_x * m
@@ -87,7 +89,7 @@ def first_layer_work(
     per_chunk = max(1, min(cost_every, int(CHUNK_SECONDS * ASSUMED_RATE / (step + rest))))
     chunks = 1 + math.ceil(n_steps / per_chunk)
     direct = n_steps * 2.0 * F
-    gram = float(m) * m * n_x / 2 + F + chunks * (F + step) + n_steps * step
+    gram = float(m) * m * n_x / 2 + chunks * 2.0 * F + n_steps * step
     return direct, gram
 
 
@@ -157,9 +159,9 @@ def choose(
         return False
     try:
         v.check_memory(
-            m * m * spec.dtype.itemsize,
+            m * m * 8,
             f"wide_input=True: the Gram matrix X.T @ X of {m:,} examples ({m:,} x {m:,}, "
-            f"{spec.dtype.name}) it",
+            "float64) it",
             "use wide_input='auto' or False (the direct path needs no such matrix)",
         )
     except ValueError:
@@ -175,8 +177,28 @@ def choose(
     return gram <= AUTO_MAX_RATIO * direct
 
 
+def gram_matrix(X: np.ndarray) -> np.ndarray:
+    """``X.T @ X`` in float64, shape (m, m), for a C- or F-ordered ``X`` of shape (n_x, m).
+
+    NumPy sees ``A.T @ A`` and calls syrk (one triangle, mirrored: ``G`` is exactly
+    symmetric): on the cat data 20 ms against 31 ms for the same product by gemm (1 thread).
+    A float32 ``X`` is converted a block of rows at a time, so no float64 copy of it is made.
+    """
+    if X.dtype == np.float64:
+        return X.T @ X
+    m = X.shape[1]
+    G = np.zeros((m, m))
+    rows = max(1, GRAM_BLOCK_BYTES // (8 * m))
+    for start in range(0, X.shape[0], rows):
+        block = X[start : start + rows].astype(np.float64)
+        G += block.T @ block
+    return G
+
+
 class GramStepper(JitStepper):
     """Full-batch steps with the first layer on ``G = X.T @ X``; ``W1`` written per chunk.
+
+    ``G`` (m x m, float64) is computed once, when the stepper is prepared for a ``fit``.
 
     Everything else (mini-batches, block gradients, inference) is the direct jit stepper's:
     between chunks ``theta`` holds ordinary parameters.
@@ -187,12 +209,10 @@ class GramStepper(JitStepper):
             raise ValueError("the Gram path trains on the full batch only (batch_size=None)")
         super().__init__(spec, theta, grad, X, Y, batch_size, workspace)
         n1, m = spec.layer_dims[1], X.shape[1]
-        G = np.empty((m, m), dtype=spec.dtype)
-        # NumPy sees X.T @ X and calls syrk (one triangle, mirrored: G is exactly symmetric):
-        # on the cat data 20 ms against 31 ms for the same product by gemm (1 thread).
-        np.matmul(X.T, X, out=G)
-        P, S, Q = (np.zeros((n1, m), spec.dtype) for _ in range(3))
-        self.gram = loop.Gram(G, P, S, Q, np.zeros(1, np.int64))
+        P, S, Q = (np.zeros((n1, m)) for _ in range(3))
+        Sx = S if spec.dtype == np.float64 else np.zeros((n1, m), spec.dtype)
+        blas64, code64 = _blas.route(np.float64)
+        self.gram = loop.Gram(gram_matrix(X), P, S, Q, Sx, blas64, code64)
         self.hyp = loop.Hyper(theta, grad, np.zeros(1))
 
     def full_batch(self, n_steps, learning_rate, want_cost):
