@@ -233,14 +233,35 @@ def test_L_layer_cat_model_gives_the_courses_numbers(cat):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dims", [[12288, 7, 1], [12288, 20, 7, 5, 1]], ids=["2-layer", "L-layer"])
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_cat_models_gram_against_direct_after_2500_steps(cat, dims, dtype):
-    """The whole course run on both paths (the direct one takes ~15 s per model here)."""
+@pytest.mark.parametrize("two_layer", [True, False], ids=["2-layer", "L-layer"])
+def test_cat_models_gram_against_direct_after_2500_steps(cat, two_layer):
+    """The course's runs on both paths (the direct ones take ~15 s per model here).
+
+    float64: the parameters to RTOL64 (measured: 4e-15 and 6e-15). float32: these runs are
+    sensitive at float32's rounding (starting the direct float32 2-layer run from parameters
+    moved by 1e-7 relative moves its final ones by 6e-4 to 2e-2: ReLU units switch at other
+    steps; the L-layer's float32 costs end 4% from float64's on both paths), so the float32
+    paths are held to each other's last cost to 2% (measured 0.3%) and train accuracy.
+    """
+    from fastdnn.course import deep
+
     train_x, train_y, _, _ = cat
-    X = train_x.astype(dtype)
-    g, d = train_both(dims, X, train_y, 2500, 0.0075, dtype=dtype, seed=1)
-    assert_params_close(g.params, d.params, RTOL64 if dtype == "float64" else 1e-3, dtype)
+    if two_layer:
+        start = deep.initialize_parameters(12288, 7, 1)
+    else:
+        start = deep.initialize_parameters_deep_app([12288, 20, 7, 5, 1])
+    nets = {}
+    for dtype in ("float64", "float32"):
+        for wide in (True, False):
+            net = DNN.from_params(start, dtype=dtype)
+            net.wide_input = wide
+            net.fit(train_x.astype(dtype), train_y, 0.0075, 2500)
+            nets[dtype, wide] = net
+    g, d = nets["float64", True], nets["float64", False]
+    assert_params_close(g.params, d.params, RTOL64)
+    g32, d32 = nets["float32", True], nets["float32", False]
+    assert g32.history_.costs[-1] == pytest.approx(d32.history_.costs[-1], rel=2e-2)
+    assert g32.score(train_x, train_y) == d32.score(train_x, train_y)
 
 
 # ------------------------------------------------------------------ the choice and the knob
