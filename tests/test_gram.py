@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose
 
 import fastdnn
 from fastdnn import DNN
+from fastdnn._numba import JIT_DISABLED
 from fastdnn.backends import select_stepper
 from fastdnn.steppers import NetSpec
 from fastdnn.steppers import gram as gram_module
@@ -154,6 +155,8 @@ def test_the_caller_arrays_are_not_modified():
     np.testing.assert_array_equal(Y, Y0)
 
 
+# Under NUMBA_DISABLE_JIT the cost's float arithmetic is NumPy's, which warns as it overflows.
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_divergence_keeps_a_whole_state_of_the_direct_path():
     """A learning rate far too large: the error is raised and the parameters kept are those
     of the direct path after the same number of steps (W1 written, nothing half-done). The
@@ -186,6 +189,8 @@ def test_minibatch_stays_on_the_direct_path(gram_calls):
 # ------------------------------------------------------------------ the course's cat networks
 @pytest.fixture(scope="module")
 def cat():
+    if JIT_DISABLED:
+        pytest.skip("NUMBA_DISABLE_JIT=1: 2500 steps of the cat network as Python loops")
     pytest.importorskip("h5py", reason="the cat data is HDF5: pip install h5py")
     try:
         return fastdnn.datasets.load_cat_data()
