@@ -747,5 +747,7 @@ def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
         net.fit(X, Y, learning_rate=0.1, num_iterations=1)
         net.fit(X, Y, learning_rate=0.1, epochs=1, batch_size=4)
         net.fit(np.asfortranarray(X), Y, learning_rate=0.1, num_iterations=1)
+        net.wide_input = True  # the Gram path's loop (full batch, m << n_x) too
+        net.fit(X, Y, learning_rate=0.1, num_iterations=1)
         net.predict(X)
     return time.perf_counter() - t0

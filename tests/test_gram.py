@@ -424,3 +424,20 @@ def test_a_slow_first_chunk_does_not_pin_every_chunk_to_one_step(monkeypatch):
         rng=np.random.default_rng(0))  # fmt: skip
     assert sum(calls) == 500
     assert len(calls) <= 10, calls[:12]  # 1, 1, 98, 100, 100, 100, 100 with the fix
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="NUMBA_DISABLE_JIT=1: nothing is compiled")
+def test_warmup_compiles_the_gram_loop():
+    """In a fresh process, so that no other test has compiled it already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import fastdnn\n"
+        "from fastdnn.steppers import _gram_loop\n"
+        "fastdnn.warmup(('float32',))\n"
+        "print(len(_gram_loop.gram_steps.signatures))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, check=True).stdout  # fmt: skip
+    assert int(out.split()[-1]) >= 1
