@@ -96,6 +96,12 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         pass
     else:
         versions["torch"] = torch.__version__
+    try:
+        import sklearn
+    except ImportError:
+        pass
+    else:
+        versions["scikit-learn"] = sklearn.__version__
     machine_info["fastdnn_versions"] = versions
     machine_info["fastdnn_blas_threads"] = common.bench_threads()
     machine_info["fastdnn_command"] = shlex.join(["pytest", *sys.argv[1:]])

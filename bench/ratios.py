@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-CONTENDERS = ["naive", "numpy", "jit", "course-numpy", "torch"]
+CONTENDERS = ["naive", "numpy", "jit", "course-numpy", "torch", "sklearn-mlp"]
 
 
 def contender_of(bench: dict) -> str:

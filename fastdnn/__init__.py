@@ -16,6 +16,7 @@ import importlib
 from ._blas import set_num_threads
 from ._types import Act, Loss
 from .backends import BACKENDS, get_backend
+from .gradcheck import gradient_check
 from .model import (
     LayerCache,
     compute_cost,
@@ -57,6 +58,7 @@ __all__ = [
     "__version__",
     "compute_cost",
     "get_backend",
+    "gradient_check",
     "initialize_parameters",
     "model_backward",
     "model_forward",

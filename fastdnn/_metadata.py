@@ -23,7 +23,8 @@ import numpy as np
 
 from . import _validation as v
 from ._archive import clip, clip_name
-from ._types import ACTIVATIONS, OUTPUT_LOSS
+from ._layout import n_parameters
+from ._types import ACTIVATIONS, OPTIMIZERS, OUTPUT_LOSS
 
 FORMAT_NAME = "fastdnn.DNN"
 FORMAT_VERSION = 2
@@ -51,8 +52,11 @@ REQUIRED_KEYS = (
     "init",
     "n_steps",
 )
-OPTIONAL_KEYS = {1: ("seed", "history"), 2: ("seed", "history", "feature_names", "label_names",
-                                             "arrays", "rng")}  # fmt: skip
+OPTIONAL_KEYS = {
+    1: ("seed", "history"),
+    2: ("seed", "history", "feature_names", "label_names", "arrays", "rng", "dropout_seed",
+        "optimizer"),
+}  # fmt: skip
 
 _MAX_INT_DIGITS = 40  # 2**128 (a generator's state) has 39
 _MAX_STEPS = 2**63
@@ -75,9 +79,16 @@ def _input_column(dims, dtype):
 #: Named state arrays, by name. A new kind of saved state (e.g. an optimizer's buffers, shaped
 #: like theta) is one more entry here plus its key in the metadata; the reader then checks it
 #: in the zip directory and its header like the parameters, before reading it.
+def _like_theta(dims, dtype):
+    return (n_parameters(dims),)
+
+
 STATE_ARRAYS: dict[str, StateArray] = {
     "input_mean": StateArray(_input_column, lambda dtype: "float64"),
     "input_scale": StateArray(_input_column, lambda dtype: "float64"),
+    # The optimizer's buffers (momentum's v / Adam's v, RMSprop's / Adam's s), like theta.
+    "optimizer_v": StateArray(_like_theta, lambda dtype: dtype),
+    "optimizer_s": StateArray(_like_theta, lambda dtype: dtype),
 }
 
 
@@ -101,6 +112,10 @@ class ModelMeta:
     label_names: tuple[str, ...] | None = None
     #: names of the STATE_ARRAYS the file holds
     arrays: tuple[str, ...] = ()
+    #: the seed of the dropout masks (derived from ``seed``; saved for seed=None models)
+    dropout_seed: int | None = None
+    #: the optimizer whose state the file holds: ``{"name": ..., "t": ...}``
+    optimizer: Mapping | None = None
     format_version: int = FORMAT_VERSION
     fastdnn_version: str = field(default="", compare=False)
 
@@ -305,6 +320,10 @@ def parse_metadata(obj) -> ModelMeta:
         feature_names=_names(obj.get("feature_names"), "feature_names", dims[0], "input"),
         label_names=_names(obj.get("label_names"), "label_names", dims[-1], "output"),
         arrays=_arrays(obj.get("arrays"), dims, dtype),
+        dropout_seed=None
+        if obj.get("dropout_seed") is None
+        else _int(obj["dropout_seed"], "dropout_seed", 0, 2**64),
+        optimizer=None if obj.get("optimizer") is None else _optimizer(obj["optimizer"]),
         format_version=version,
         fastdnn_version=_text(obj["fastdnn_version"], "fastdnn_version"),
     )
@@ -407,6 +426,13 @@ def _rng_state(state) -> dict:
     }
 
 
+def _optimizer(state) -> dict:
+    if not isinstance(state, dict) or set(state) != {"name", "t"}:
+        raise ValueError("optimizer must be an object with the keys ['name', 't']")
+    name = v.check_choice(_text(state["name"], "optimizer.name"), "optimizer.name", OPTIMIZERS)
+    return {"name": name, "t": _int(state["t"], "optimizer.t", 0, _MAX_STEPS)}
+
+
 # ------------------------------------------------------------------ ModelMeta -> JSON
 def metadata_json(meta: ModelMeta, fastdnn_version: str) -> str:
     """The JSON text :func:`parse_metadata` reads back as ``meta`` (format_version current)."""
@@ -427,6 +453,10 @@ def metadata_json(meta: ModelMeta, fastdnn_version: str) -> str:
         obj["history"] = {k: _json_value(meta.history[k]) for k in HISTORY_FIELDS}
     if meta.rng_state is not None:
         obj["rng"] = meta.rng_state
+    if meta.dropout_seed is not None:
+        obj["dropout_seed"] = int(meta.dropout_seed)
+    if meta.optimizer is not None:
+        obj["optimizer"] = {"name": meta.optimizer["name"], "t": int(meta.optimizer["t"])}
     for key in ("feature_names", "label_names"):
         if getattr(meta, key) is not None:
             obj[key] = list(getattr(meta, key))

@@ -126,3 +126,12 @@ def _disable_cache(reason: Exception) -> None:
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def overload(func):
+    """``numba.extending.overload`` with fastdnn's options: a compile-time choice of
+    implementation by argument *types* (the compiled loop uses it so that settings a run does
+    not use -- an optimizer, dropout, L2 -- are not compiled at all)."""
+    from numba.extending import overload as numba_overload
+
+    return numba_overload(func, jit_options={"fastmath": FASTMATH})

@@ -9,6 +9,8 @@ Used by the benchmarks only (``fastdnn bench``, ``bench/``); nothing in the libr
   as written, slow parts included (see the comments marked "course:").
 * :func:`train_torch` is the same network in PyTorch eager mode with autograd (plain tensors,
   no ``nn.Linear``), for readers who ask "why not just use torch?". PyTorch is optional.
+* For the softmax + Adam workload (W5): :func:`train_torch_adam` (``torch.optim.Adam``) and
+  :func:`train_mlp` (scikit-learn's ``MLPClassifier``, optional too).
 
 Both train from a copy of the parameters they are given, in the parameters' dtype, and return
 the trained parameters as a course dict of NumPy arrays plus the costs they recorded.
@@ -276,3 +278,83 @@ def train_torch(X, Y, params, learning_rate, steps, hidden="relu", batch_size=No
         trained[f"W{l + 1}"] = Ws[l].detach().numpy()
         trained[f"b{l + 1}"] = bs[l].detach().numpy()
     return trained, costs
+
+
+# ---------------------------------------------------------------- W5: softmax + Adam
+def train_torch_adam(X, Y, params, learning_rate, steps, hidden="relu", batch_size=None,
+                     seed=0, cost_every=100, threads=None):  # fmt: skip
+    """A softmax network in PyTorch eager mode trained with ``torch.optim.Adam``.
+
+    As :func:`train_torch`, but the output is a softmax over the rows of the one-hot ``Y``
+    (``(n_y, m)``), the loss ``cross_entropy`` on the logits (the mean over the batch: the
+    cost fastdnn minimises) and the optimizer ``torch.optim.Adam`` with its defaults (betas
+    0.9 and 0.999, eps 1e-8, added after the bias correction as fastdnn does).
+    """
+    import torch
+    import torch.nn.functional as functional
+
+    torch.set_num_threads(threads or blas_threads())
+    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[hidden]
+    L = len(params) // 2
+    Ws = [torch.tensor(np.asarray(params[f"W{l}"]), requires_grad=True) for l in range(1, L + 1)]
+    bs = [torch.tensor(np.asarray(params[f"b{l}"]), requires_grad=True) for l in range(1, L + 1)]
+    optimizer = torch.optim.Adam([*Ws, *bs], lr=learning_rate)
+    Xt = torch.from_numpy(np.ascontiguousarray(X))
+    labels = torch.from_numpy(np.asarray(Y).argmax(axis=0))
+    batches = _batches(X.shape[1], batch_size, steps, seed) if batch_size else None
+    costs = []
+    for i in range(steps):
+        if batches is None:
+            Xb, yb = Xt, labels
+        else:
+            idx = torch.from_numpy(next(batches))
+            Xb, yb = Xt[:, idx], labels[idx]
+        A = Xb
+        for l in range(L):
+            Z = Ws[l] @ A + bs[l]
+            A = act(Z) if l < L - 1 else Z
+        loss = functional.cross_entropy(A.T, yb)  # examples as rows for torch
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if i % cost_every == 0:
+            costs.append(float(loss.detach()))
+    trained = {}
+    for l in range(L):
+        trained[f"W{l + 1}"] = Ws[l].detach().numpy()
+        trained[f"b{l + 1}"] = bs[l].detach().numpy()
+    return trained, costs
+
+
+def sklearn_available() -> bool:
+    """Whether scikit-learn can be imported (it is optional)."""
+    try:
+        import sklearn  # noqa: F401 - only asking whether it imports
+    except ImportError:
+        return False
+    return True
+
+
+def train_mlp(X_rows, labels, hidden_layer_sizes, learning_rate, steps, batch_size, seed=0,
+              activation="relu"):  # fmt: skip
+    """scikit-learn's ``MLPClassifier(solver="adam", batch_size=..., max_iter=1)``: one epoch
+    of ``steps`` Adam mini-batches over the first ``steps * batch_size`` examples.
+
+    ``X_rows`` is ``(m, n_x)``, examples as rows (scikit-learn's layout, C-ordered);
+    ``labels`` the class of each. ``alpha=0``: no L2, as fastdnn's W5. scikit-learn draws its
+    own initial parameters (Glorot uniform), so only the time compares, not the weights.
+    Returns the fitted estimator.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    n = min(steps * batch_size, X_rows.shape[0])
+    mlp = MLPClassifier(hidden_layer_sizes=tuple(hidden_layer_sizes), activation=activation,
+                        solver="adam", alpha=0.0, batch_size=batch_size,
+                        learning_rate_init=learning_rate, max_iter=1,
+                        random_state=seed)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1 on purpose
+        return mlp.fit(X_rows[:n], labels[:n])

@@ -23,12 +23,13 @@ Backend = Literal["naive", "numpy", "jit"]
 BACKEND_NAMES: tuple[str, ...] = ("naive", "numpy", "jit")
 ActivationName = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
 #: The output activations fastdnn can train (each has a loss, see :data:`OUTPUT_LOSS`).
-OutputName = Literal["sigmoid", "linear"]
-LossName = Literal["bce", "mse"]
-InitName = Literal["course", "xavier", "he", "zeros"]
+OutputName = Literal["sigmoid", "softmax", "linear"]
+LossName = Literal["bce", "cce", "mse"]
+OptimizerName = Literal["gd", "momentum", "rmsprop", "adam"]
+InitName = Literal["course", "xavier", "he", "zeros", "glorot"]
 DTypeName = Literal["float64", "float32"]
 
-INITS: tuple[str, ...] = ("course", "xavier", "he", "zeros")
+INITS: tuple[str, ...] = ("course", "xavier", "he", "zeros", "glorot")
 
 
 class Act(IntEnum):
@@ -39,6 +40,7 @@ class Act(IntEnum):
     TANH = 2
     RELU = 3
     LEAKY_RELU = 4
+    SOFTMAX = 5  # output layers only: it normalises each column, it is not elementwise
 
 
 class Loss(IntEnum):
@@ -46,6 +48,16 @@ class Loss(IntEnum):
 
     BCE = 0  # binary cross-entropy, paired with a sigmoid output
     MSE = 1  # (1 / 2m) * sum of squared errors, paired with a linear output
+    CCE = 2  # categorical cross-entropy, paired with a softmax output
+
+
+class Opt(IntEnum):
+    """Optimizer codes passed to the training loop (the course's names)."""
+
+    GD = 0
+    MOMENTUM = 1
+    RMSPROP = 2
+    ADAM = 3
 
 
 class Output(NamedTuple):
@@ -56,14 +68,17 @@ class Output(NamedTuple):
     task: str
 
 
-#: Every activation by name. Derivatives are written from the activation's output A.
-ACTIVATIONS: dict[str, Act] = {a.name.lower(): a for a in Act}
+#: The hidden-layer activations by name (elementwise). Derivatives are written from the
+#: activation's output A.
+ACTIVATIONS: dict[str, Act] = {a.name.lower(): a for a in Act if a != Act.SOFTMAX}
 LOSSES: dict[str, Loss] = {x.name.lower(): x for x in Loss}
 #: The output layers fastdnn trains. For each, ``dZ_L = A_L - Y`` (see the kernels' Notes).
 OUTPUTS: dict[str, Output] = {
     "sigmoid": Output(Act.SIGMOID, Loss.BCE, "binary classification (0/1 labels per row)"),
+    "softmax": Output(Act.SOFTMAX, Loss.CCE, "multi-class classification (one-hot Y)"),
     "linear": Output(Act.LINEAR, Loss.MSE, "regression (halved mean squared error)"),
 }
+OPTIMIZERS: dict[str, Opt] = {o.name.lower(): o for o in Opt}
 #: The loss each output activation is trained with, by name.
 OUTPUT_LOSS: dict[str, str] = {name: o.loss.name.lower() for name, o in OUTPUTS.items()}
 #: Default negative-side slope of leaky_relu.

@@ -72,6 +72,20 @@ def check_dtype(dtype) -> np.dtype:
     return dt
 
 
+def _real(value, name: str, what: str) -> float:
+    """``float(value)`` of a real number, or the TypeError/ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Real, decimal.Decimal)
+    ):
+        raise TypeError(f"{name} must be {what}; got {type(value).__name__} {_show(value)}")
+    try:
+        return float(value)
+    except (OverflowError, ValueError):  # a huge int or Fraction; a signalling Decimal NaN
+        raise ValueError(
+            f"{name} must be {what}; got {_show(value)}, which a float64 cannot hold"
+        ) from None
+
+
 def check_positive_finite(value, name: str) -> float:
     """A real number > 0 that is finite *as a float64* (learning rates, slopes).
 
@@ -79,22 +93,47 @@ def check_positive_finite(value, name: str) -> float:
     on ``float(value)``, the number training uses: a ``10**400`` (which ``float`` cannot
     hold) or a ``Fraction(1, 10**400)`` (which it rounds to 0) is refused like ``inf`` or 0.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Real, decimal.Decimal)
-    ):
-        raise TypeError(
-            f"{name} must be a positive finite number; got {type(value).__name__} {_show(value)}"
-        )
-    try:
-        as_float = float(value)
-    except (OverflowError, ValueError):  # a huge int or Fraction; a signalling Decimal NaN
-        raise ValueError(
-            f"{name} must be a positive finite number; got {_show(value)}, which a float64 "
-            "cannot hold"
-        ) from None
+    what = "a positive finite number"
+    as_float = _real(value, name, what)
     if not (math.isfinite(as_float) and as_float > 0):
         underflow = " (it rounds to 0.0 as a float64)" if as_float == 0 and value != 0 else ""
-        raise ValueError(f"{name} must be a positive finite number; got {_show(value)}{underflow}")
+        raise ValueError(f"{name} must be {what}; got {_show(value)}{underflow}")
+    return as_float
+
+
+def check_non_negative_finite(value, name: str) -> float:
+    """A real number >= 0 and finite (decay rates, L2 strengths, tolerances)."""
+    what = "a finite number >= 0"
+    as_float = _real(value, name, what)
+    if not (math.isfinite(as_float) and as_float >= 0):
+        raise ValueError(f"{name} must be {what}; got {_show(value)}")
+    return as_float
+
+
+def check_unit_interval(value, name: str) -> float:
+    """A real number in ``[0, 1)`` (an exponential moving average's beta)."""
+    what = "a number in [0, 1)"
+    as_float = _real(value, name, what)
+    if not 0 <= as_float < 1:
+        raise ValueError(f"{name} must be {what}; got {_show(value)}")
+    return as_float
+
+
+def check_open_unit_interval(value, name: str) -> float:
+    """A real number in ``(0, 1)`` (a fraction of the examples)."""
+    what = "a number in (0, 1)"
+    as_float = _real(value, name, what)
+    if not 0 < as_float < 1:
+        raise ValueError(f"{name} must be {what}; got {_show(value)}")
+    return as_float
+
+
+def check_probability(value, name: str) -> float:
+    """A real number in ``(0, 1]`` (dropout's keep_prob)."""
+    what = "a probability in (0, 1]"
+    as_float = _real(value, name, what)
+    if not 0 < as_float <= 1:
+        raise ValueError(f"{name} must be {what}; got {_show(value)}")
     return as_float
 
 
@@ -284,9 +323,14 @@ def check_X(X, n_x: int, dtype: np.dtype, name: str = "X") -> np.ndarray:
 def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") -> np.ndarray:
     """``Y`` as ``(n_y, m)``; a 1-D ``Y`` of length m is taken as ``(1, m)`` when ``n_y == 1``.
 
-    For ``loss="bce"`` every label must be 0 or 1.
+    For ``loss="bce"`` every label must be 0 or 1. For ``loss="cce"`` (softmax), ``Y`` is
+    one-hot ``(n_y, m)`` as in the course -- or, more generally, columns of probabilities that
+    sum to 1 -- or class indices in ``0 .. n_y-1`` of shape ``(m,)`` or ``(1, m)``, which are
+    turned into one-hot columns.
     """
     arr = np.asarray(Y)
+    if loss == "cce" and n_y > 1 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] == 1)):
+        return _one_hot(arr.reshape(-1), n_y, m, dtype, name)
     if arr.ndim == 1 and n_y == 1:
         arr = arr.reshape(1, -1)
     arr = as_float_array(arr, name, dtype)
@@ -304,7 +348,32 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
                 f"{name} must hold binary labels 0 or 1 for loss 'bce' (sigmoid output); "
                 f"found {values.tolist()}"
             )
+    elif loss == "cce":
+        sums = arr.sum(axis=0, dtype=np.float64)
+        bad = np.flatnonzero((np.abs(sums - 1) > 1e-6) | (arr < 0).any(axis=0))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(
+                f"{name} must be one-hot for loss 'cce' (softmax output): each column a "
+                f"probability vector summing to 1; column {j} sums to {sums[j]:.6g} "
+                f"(for class indices give a (m,) or (1, m) array of integers 0..{n_y - 1})"
+            )
     return arr
+
+
+def _one_hot(labels, n_y: int, m: int, dtype: np.dtype, name: str) -> np.ndarray:
+    labels = as_float_array(labels.reshape(1, -1), name, np.dtype(np.float64))[0]
+    if labels.shape[0] != m:
+        raise ValueError(f"{name} holds {labels.shape[0]} class indices but X has m = {m} examples")
+    bad = (labels != np.round(labels)) | (labels < 0) | (labels >= n_y)
+    if bad.any():
+        raise ValueError(
+            f"{name} as class indices must hold integers 0..{n_y - 1} (the output layer has "
+            f"{n_y} units); found {np.unique(labels[bad])[:5].tolist()}"
+        )
+    out = np.zeros((n_y, m), dtype=dtype)
+    out[labels.astype(np.int64), np.arange(m)] = 1
+    return out
 
 
 def common_dtype(arrays) -> np.dtype:

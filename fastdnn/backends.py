@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ._types import BACKEND_NAMES
 from .kernels import jit, naive, vectorized
-from .steppers import NetSpec, Stepper, gram
+from .steppers import NetSpec, Stepper, Train, gram
 from .steppers.jit import JitStepper
 from .steppers.python import PythonStepper
 
@@ -88,16 +88,18 @@ def select_stepper(
     n_steps: int,
     cost_every: int,
     wide_input="auto",
+    train: Train | None = None,
 ) -> type[Stepper]:
     """The stepper class that trains one ``fit``: the backend's, or its wide-input one.
 
-    ``wide_input`` is :class:`fastdnn.DNN`'s setting; see :func:`fastdnn.steppers.gram.choose`
-    for the rule ``"auto"`` follows and for when ``True`` is refused.
+    ``wide_input`` is :class:`fastdnn.DNN`'s setting and ``train`` the fit's Course-2
+    settings; see :func:`fastdnn.steppers.gram.choose` for the rule ``"auto"`` follows and
+    for when ``True`` is refused.
 
     Raises
     ------
     ValueError
-        ``wide_input=True`` on a backend without the path, or where the path is not exact.
+        ``wide_input=True`` on a backend without the path, or on a setting it does not run.
     """
     b = _lookup(backend)
     if b.wide_stepper is None:
@@ -109,6 +111,7 @@ def select_stepper(
             )
         return b.stepper
     wide = gram.choose(
-        wide_input, spec, m, batch_size=batch_size, n_steps=n_steps, cost_every=cost_every
-    )
+        wide_input, spec, m, batch_size=batch_size, n_steps=n_steps, cost_every=cost_every,
+        train=train,
+    )  # fmt: skip
     return b.wide_stepper if wide else b.stepper

@@ -2,7 +2,9 @@
 
 Trains each named workload (``DESIGN.md``, "Named workloads") for a shortened number of steps
 with every contender: the backends ``naive`` (W1 only), ``numpy`` and ``jit``, the course's own
-NumPy code (``course-numpy``) and PyTorch eager (``torch``, when installed). The contenders run
+NumPy code (``course-numpy``, sigmoid and gradient descent: not W5), PyTorch eager (``torch``,
+when installed; on W5 with ``torch.optim.Adam``) and, on W5, scikit-learn's ``MLPClassifier``
+(``sklearn-mlp``, when installed). The contenders run
 round-robin, one run each per repeat, so a burst of load from elsewhere hits all of them alike;
 the table gives the median time per step and each contender's ratio to ``jit``.
 
@@ -24,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-CONTENDERS = ("naive", "numpy", "jit", "course-numpy", "torch")
+CONTENDERS = ("naive", "numpy", "jit", "course-numpy", "torch", "sklearn-mlp")
 
 
 class Workload(NamedTuple):
@@ -41,6 +43,8 @@ class Workload(NamedTuple):
     shortened: int
     epochs: int | None = None
     batch_size: int | None = None
+    output: str = "sigmoid"
+    optimizer: str = "gd"
 
 
 # A mirror of bench/asv/common.py, which is not installed with the package (asv must keep its
@@ -77,6 +81,21 @@ WORKLOADS: dict[str, Workload] = {
             epochs=1,
             batch_size=64,
         ),  # fmt: skip
+        Workload(
+            "W5",
+            "W5_softmax_adam_784-128-64-10_m60000_b128",
+            (784, 128, 64, 10),
+            "relu",
+            60_000,
+            469,
+            0.001,
+            5,
+            100,
+            epochs=1,
+            batch_size=128,
+            output="softmax",
+            optimizer="adam",
+        ),  # fmt: skip
     ]
 }
 #: Workloads small enough for the naive backend (Python loops, about 1 us per multiply-add),
@@ -86,7 +105,8 @@ NAIVE_STEPS = 20
 
 
 def workload_data(w: Workload, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` (n_x, m) uniform in [0, 1) and ``Y`` (1, m) of 0/1, from ``w.seed``.
+    """``X`` (n_x, m) uniform in [0, 1) and ``Y`` (1, m) of 0/1, from ``w.seed``; for a softmax
+    workload ``Y`` is one-hot (n_y, m), of classes drawn uniformly.
 
     float32 data are the float64 draws rounded, drawn 64 rows at a time so the float64 array
     is never held whole (W4's is 376 MB).
@@ -96,6 +116,11 @@ def workload_data(w: Workload, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.empty((n_x, m), dtype=dtype)
     for r in range(0, n_x, 64):
         X[r : r + 64] = rng.random((min(64, n_x - r), m))
+    if w.output == "softmax":
+        labels = rng.integers(0, w.layer_dims[-1], size=m)
+        Y = np.zeros((w.layer_dims[-1], m), dtype=dtype)
+        Y[labels, np.arange(m)] = 1
+        return X, Y
     Y = rng.integers(0, 2, size=(w.layer_dims[-1], m)).astype(dtype)
     return X, Y
 
@@ -121,17 +146,38 @@ def _runner(name: str, w: Workload, X, Y, params, threads: int) -> Callable[[int
     if name == "course-numpy":
         return lambda n: _references.train(X, Y, params, lr, n, hidden, bs, w.seed, cost_every=n)
     if name == "torch":
-        return lambda n: _references.train_torch(X, Y, params, lr, n, hidden, bs, w.seed,
-                                                 cost_every=n, threads=threads)  # fmt: skip
+        train = _references.train_torch_adam if w.optimizer == "adam" else _references.train_torch
+        return lambda n: train(X, Y, params, lr, n, hidden, bs, w.seed, cost_every=n,
+                               threads=threads)  # fmt: skip
+    if name == "sklearn-mlp":
+        # scikit-learn's layout, examples as rows, made once outside the timing: the examples
+        # of the first `shortened` batches (the only ones a run reads).
+        rows = np.ascontiguousarray(X[:, : w.shortened * bs].T)
+        labels = Y[:, : w.shortened * bs].argmax(axis=0)
+        return lambda n: _references.train_mlp(rows, labels, w.layer_dims[1:-1], lr, n, bs,
+                                               w.seed)  # fmt: skip
     from .network import DNN
 
-    net = DNN(w.layer_dims, hidden=hidden, backend=name, dtype=X.dtype, seed=w.seed)
+    net = DNN(w.layer_dims, hidden=hidden, output=w.output, backend=name, dtype=X.dtype,
+              seed=w.seed)  # fmt: skip
 
     def run(n):
         net.set_params(params)  # every run starts from the same parameters
-        return net.fit(X, Y, lr, num_iterations=n, batch_size=bs, cost_every=n)
+        return net.fit(X, Y, lr, num_iterations=n, batch_size=bs, cost_every=n,
+                       optimizer=w.optimizer)  # fmt: skip
 
     return run
+
+
+def _skip_reason(contender: str, w: Workload) -> str | None:
+    """Why ``contender`` does not run ``w`` (None: it does)."""
+    if contender == "naive" and w.key not in NAIVE_WORKLOADS:
+        return "Python loops: one step takes seconds to minutes"
+    if contender == "course-numpy" and w.output != "sigmoid":
+        return "the course's code has a sigmoid output and gradient descent only"
+    if contender == "sklearn-mlp" and (w.output != "softmax" or w.optimizer != "adam"):
+        return "a reference for the softmax + Adam workload only"
+    return None
 
 
 def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list[float]]:
@@ -189,6 +235,12 @@ def machine_info(threads: int) -> dict:
         import torch
 
         versions["torch"] = torch.__version__
+    from ._references import sklearn_available
+
+    if sklearn_available():
+        import sklearn
+
+        versions["scikit-learn"] = sklearn.__version__
     blas = []
     try:
         from threadpoolctl import threadpool_info
@@ -231,8 +283,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``fastdnn bench`` to ``parser``."""
     parser.add_argument(
         "--workloads",
-        default="W1,W2,W3,W4",
-        help="comma-separated workload keys (default: W1,W2,W3,W4)",
+        default="W1,W2,W3,W4,W5",
+        help="comma-separated workload keys (default: W1,W2,W3,W4,W5)",
     )
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="float64")
     parser.add_argument(
@@ -286,12 +338,13 @@ def run(args, out=None) -> int:
     out = out or sys.stdout
     workloads, dtypes = _check(args)
     from ._blas import set_num_threads
-    from ._references import blas_threads, torch_available
+    from ._references import blas_threads, sklearn_available, torch_available
 
     if args.threads:
         set_num_threads(args.threads)
     threads = args.threads or blas_threads()
-    contenders = [c for c in CONTENDERS if c != "torch" or torch_available()]
+    available = {"torch": torch_available(), "sklearn-mlp": sklearn_available()}
+    contenders = [c for c in CONTENDERS if available.get(c, True)]
     info = machine_info(threads)
     out.write(f"fastdnn bench: median seconds per gradient step over {args.repeats} "
               f"interleaved runs; ratios are time / jit time (lower is faster)\n")  # fmt: skip
@@ -305,8 +358,8 @@ def run(args, out=None) -> int:
             skipped = {}
             names = []
             for c in contenders:
-                if c == "naive" and w.key not in NAIVE_WORKLOADS:
-                    skipped[c] = "Python loops: one step takes seconds to minutes"
+                if reason := _skip_reason(c, w):
+                    skipped[c] = reason
                 else:
                     names.append(c)
             runners = {c: _runner(c, w, X, Y, params, threads) for c in names}
@@ -320,6 +373,9 @@ def run(args, out=None) -> int:
     lines = _table(results, contenders)
     if "torch" not in contenders:
         lines.append("torch: not installed (pip install torch to compare with PyTorch eager)")
+    if any("sklearn-mlp" in r["median_s_per_step"] for r in results):
+        lines.append("sklearn-mlp: MLPClassifier(solver='adam', batch_size=128, max_iter=1, "
+                     "alpha=0), examples as rows; it draws its own initial weights")  # fmt: skip
     if any("naive" in r["skipped"] for r in results):
         lines.append("naive: run on W1 only (Python loops: one step of W2-W4 takes seconds)")
     if any("naive" in r["median_s_per_step"] and r["steps"] > NAIVE_STEPS for r in results):

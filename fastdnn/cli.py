@@ -27,7 +27,7 @@ import time
 import warnings
 
 from . import __version__
-from ._types import ACTIVATIONS, OUTPUT_LOSS
+from ._types import ACTIVATIONS, OPTIMIZERS, OUTPUT_LOSS
 from ._validation import INITS
 from .backends import BACKENDS
 
@@ -39,6 +39,7 @@ HIDDEN_CHOICES = tuple(ACTIVATIONS)
 OUTPUT_CHOICES = tuple(OUTPUT_LOSS)
 BACKEND_CHOICES = tuple(BACKENDS)
 INIT_CHOICES = tuple(INITS)
+OPTIMIZER_CHOICES = tuple(OPTIMIZERS)
 DEFAULT_SEED = 1
 
 
@@ -82,6 +83,36 @@ def _positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text!r}")
     return value
+
+
+def _real_in(text: str, low: float, high: float, closed: str, what: str) -> float:
+    """``float(text)`` when finite and in the interval from ``low`` to ``high`` (``closed``:
+    which ends belong to it, "low", "high", "both" or ""), else the flag's error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    above = value >= low if closed in ("low", "both") else value > low
+    below = value <= high if closed in ("high", "both") else value < high
+    if not (math.isfinite(value) and above and below):
+        raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    return _real_in(text, 0.0, math.inf, "low", "a finite number >= 0")
+
+
+def _beta(text: str) -> float:
+    return _real_in(text, 0.0, 1.0, "low", "a number in [0, 1)")
+
+
+def _fraction(text: str) -> float:
+    return _real_in(text, 0.0, 1.0, "", "a number in (0, 1)")
+
+
+def _probability(text: str) -> float:
+    return _real_in(text, 0.0, 1.0, "high", "a probability in (0, 1]")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -320,13 +351,18 @@ def cmd_train(args) -> int:
             shown = sorted(values)[:5]
             raise UserError(
                 f"the labels in '{args.data}' must be 0 or 1 for --output sigmoid; found "
-                f"{shown} (use --output linear for regression)"
+                f"{shown} (use --output softmax for classes 0..K-1, linear for regression)"
             )
+    label_names = data.label_names
+    if args.output == "softmax" and Y.shape[0] == 1:
+        layer_dims[-1] = _n_classes(Y, args.data)
+        label_names = None  # one label column, n_y outputs: predict takes --label NAME
+        print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
     net = DNN(layer_dims, hidden=args.hidden, output=args.output, init=args.init,
               backend=args.backend, dtype=args.dtype, seed=args.seed)  # fmt: skip
     try:
         net.feature_names = data.feature_names
-        net.label_names = data.label_names
+        net.label_names = label_names
     except ValueError as exc:
         raise UserError(f"the column names of '{args.data}': {exc}") from None
     if args.standardize:
@@ -346,12 +382,15 @@ def cmd_train(args) -> int:
     print(f"training {layer_dims} hidden={args.hidden} output={args.output} for {steps}{batch}, "
           f"learning rate {args.lr}, seed {args.seed}, backend {args.backend!r}, "
           f"{args.dtype}")  # fmt: skip
+    course2 = _course2_options(args)
+    if course2:
+        print("with " + ", ".join(f"{k}={v}" for k, v in course2.items()))
     t0 = time.perf_counter()
     try:
         history = net.fit(X, Y, learning_rate=args.lr, num_iterations=iterations,
                           epochs=args.epochs, batch_size=args.batch_size,
                           cost_every=args.cost_every, print_cost=True,
-                          progress=args.progress)  # fmt: skip
+                          progress=args.progress, **course2)  # fmt: skip
     except DivergenceError as exc:
         raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
     seconds = time.perf_counter() - t0
@@ -360,14 +399,56 @@ def cmd_train(args) -> int:
     else:
         print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s"
               f"{_blas_threads()}")  # fmt: skip
+    if history.stop_reason == "early_stopping":
+        print(f"stopped early: the validation cost did not improve for {args.patience} "
+              f"records; kept the parameters of iteration {history.best_iteration} "
+              f"(validation cost {min(history.val_costs):.6g})")  # fmt: skip
     score = net.score(X, Y)
-    if args.output == "sigmoid":
+    if args.output in ("sigmoid", "softmax"):
         print(f"training accuracy: {100 * score:.2f} %")
     else:
         print(f"training R^2: {score:.4f}")
     net.save(args.out)
     print(f"model saved to {args.out}")
     return 130 if history.stop_reason == "interrupted" else 0
+
+
+def _n_classes(Y, path: str) -> int:
+    """The number of classes of a row of class indices 0..K-1 (K >= 2)."""
+    import numpy as np
+
+    labels = Y[0]
+    bad = (labels < 0) | (labels != np.round(labels))
+    if bad.any():
+        raise UserError(
+            f"the labels in '{path}' must be class indices 0, 1, 2, ... for --output softmax; "
+            f"found {np.unique(labels[bad])[:5].tolist()}"
+        )
+    n = int(labels.max()) + 1
+    if n < 2:
+        raise UserError(f"the labels in '{path}' hold one class only (0); softmax needs two")
+    return n
+
+
+def _course2_options(args) -> dict:
+    """``DNN.fit``'s keyword arguments for the Course-2 flags that differ from the defaults."""
+    options = {
+        "optimizer": (args.optimizer, "gd"),
+        "beta": (args.beta, 0.9),
+        "beta1": (args.beta1, 0.9),
+        "beta2": (args.beta2, 0.999),
+        "epsilon": (args.epsilon, 1e-8),
+        "decay_rate": (args.decay_rate, 0.0),
+        "time_interval": (args.time_interval, None),
+        "lambd": (args.lambd, 0.0),
+        "keep_prob": (args.keep_prob, 1.0),
+        "early_stopping": (args.early_stopping, False),
+    }
+    chosen = {name: value for name, (value, default) in options.items() if value != default}
+    if args.early_stopping:
+        chosen.update(validation_fraction=args.validation_fraction, patience=args.patience,
+                      tol=args.tol)  # fmt: skip
+    return chosen
 
 
 def cmd_predict(args) -> int:
@@ -398,7 +479,8 @@ def cmd_predict(args) -> int:
             f"{net.layer_dims}), but '{args.data}' has {X.shape[0]} (X {X.shape}"
             + (", label column excluded)" if Y is not None and args.data.endswith(".csv") else ")")
         )
-    if Y is not None and Y.shape[0] != net.layer_dims[-1]:
+    class_indices = net.output == "softmax" and Y is not None and Y.shape[0] == 1
+    if Y is not None and Y.shape[0] != net.layer_dims[-1] and not class_indices:
         raise UserError(
             f"the model '{args.model}' has {net.layer_dims[-1]} output(s) but the labels in "
             f"'{args.data}' have {Y.shape[0]} rows (Y {Y.shape})"
@@ -411,6 +493,10 @@ def cmd_predict(args) -> int:
         columns = [(AL > 0.5).astype(np.int64), AL]
         fmt = ["%d"] * n_y + [digits] * n_y
         names += ["probability"] if n_y == 1 else [f"probability_{k + 1}" for k in range(n_y)]
+    elif net.output == "softmax":  # the class index, then each class's probability
+        columns = [AL.argmax(axis=0).reshape(1, -1), AL]
+        fmt = ["%d"] + [digits] * n_y
+        names = ["prediction"] + [f"probability_{k}" for k in range(n_y)]
     else:
         columns, fmt = [AL], [digits] * n_y
     table = np.vstack([c.astype(np.float64) for c in columns]).T
@@ -432,8 +518,9 @@ def cmd_predict(args) -> int:
             score = net.score(X, Y)
         except ValueError as exc:
             raise UserError(f"the labels in '{args.data}': {exc}") from None
-        what = "accuracy" if net.output == "sigmoid" else "R^2"
-        value = f"{100 * score:.2f} %" if net.output == "sigmoid" else f"{score:.4f}"
+        classifier = net.output in ("sigmoid", "softmax")
+        what = "accuracy" if classifier else "R^2"
+        value = f"{100 * score:.2f} %" if classifier else f"{score:.4f}"
         print(f"{what} on {args.data}: {value} ({X.shape[1]} examples)", file=report)
     return 0
 
@@ -516,6 +603,46 @@ def _apply_threads(args) -> None:
         set_num_threads(args.threads)
 
 
+def _add_course2(train) -> None:
+    """The Course-2 flags of ``fastdnn train``: optimizers, decay, L2, dropout, early stopping
+    (the defaults are Course 1's plain gradient descent)."""
+    group = train.add_argument_group("optimization and regularisation (the course's part 2)")
+    group.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="gd",
+                       help="gd (default), momentum, rmsprop or adam")  # fmt: skip
+    group.add_argument("--beta", type=_beta, default=0.9,
+                       help="momentum's beta (default 0.9)")  # fmt: skip
+    group.add_argument("--beta1", type=_beta, default=0.9,
+                       help="Adam's beta1 (default 0.9)")  # fmt: skip
+    group.add_argument("--beta2", type=_beta, default=0.999,
+                       help="Adam's and RMSprop's beta2 (default 0.999)")  # fmt: skip
+    group.add_argument("--epsilon", type=_positive_float, default=1e-8,
+                       help="Adam's and RMSprop's epsilon (default 1e-8)")  # fmt: skip
+    group.add_argument("--decay-rate", type=_non_negative_float, default=0.0,
+                       help="learning-rate decay: lr / (1 + decay_rate * epoch) (default 0: "
+                       "constant)")  # fmt: skip
+    group.add_argument("--time-interval", type=_positive_int, default=None, metavar="N",
+                       help="decay every N epochs instead (the course's scheduled "
+                       "decay)")  # fmt: skip
+    group.add_argument("--lambd", type=_non_negative_float, default=0.0,
+                       help="L2 regularisation: the cost adds lambd/(2m) sum ||W||^2 "
+                       "(default 0)")  # fmt: skip
+    group.add_argument("--keep-prob", type=_probability, default=1.0,
+                       help="inverted dropout on the hidden layers: the probability of "
+                       "keeping a unit (default 1: no dropout)")  # fmt: skip
+    group.add_argument("--early-stopping", action="store_true",
+                       help="hold out --validation-fraction of the examples, check their "
+                       "cost at every record (--cost-every) and stop after --patience "
+                       "records without improvement, keeping the best parameters")  # fmt: skip
+    group.add_argument("--validation-fraction", type=_fraction, default=0.1,
+                       help="with --early-stopping: the share held out (default 0.1)")  # fmt: skip
+    group.add_argument("--patience", type=_positive_int, default=10,
+                       help="with --early-stopping: records without improvement before "
+                       "stopping (default 10)")  # fmt: skip
+    group.add_argument("--tol", type=_non_negative_float, default=1e-4,
+                       help="with --early-stopping: the improvement that counts (default "
+                       "1e-4)")  # fmt: skip
+
+
 def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     """The argument parser; ``bench=True`` also imports :mod:`fastdnn.bench` for its flags."""
     parser = _Parser(
@@ -563,7 +690,9 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     train.add_argument("--hidden", choices=HIDDEN_CHOICES, default="relu",
                        help="activation of the hidden layers (default relu)")  # fmt: skip
     train.add_argument("--output", choices=OUTPUT_CHOICES, default="sigmoid",
-                       help="sigmoid: 0/1 labels (cross-entropy); linear: regression")  # fmt: skip
+                       help="sigmoid: 0/1 labels (cross-entropy); softmax: classes 0..K-1 "
+                       "(one label column, or one-hot rows in an npz); linear: "
+                       "regression")  # fmt: skip
     train.add_argument("--init", choices=INIT_CHOICES, default="xavier",
                        help="weight initialization (default xavier)")  # fmt: skip
     train.add_argument("--standardize", action="store_true",
@@ -588,6 +717,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
                        f"{DEFAULT_SEED}: two runs give the same model)")  # fmt: skip
     train.add_argument("--cost-every", type=_positive_int, default=100,
                        help="print the cost every N iterations (default 100)")  # fmt: skip
+    _add_course2(train)
     train.add_argument("--progress", action="store_true", help="progress bar (needs tqdm)")
     train.add_argument("--out", required=True, metavar="MODEL.npz",
                        help="where to save the model (this exact name: no .npz is "

@@ -12,6 +12,8 @@ entry              shape / dtype            contents
 ``b1`` ... ``bL``  ``(n[l], 1)``            biases of layer l, in the model's dtype
 ``input_mean``     ``(n[0], 1)``, float64   input standardisation, when the model has it (both
 ``input_scale``    ``(n[0], 1)``, float64   or neither; see ``DNN.set_input_scaling``)
+``optimizer_v``    ``(p,)``, model dtype    the optimizer's buffers, twinned with the ``p``
+``optimizer_s``    ``(p,)``, model dtype    parameters (momentum/Adam ``v``, RMSprop/Adam ``s``)
 ``__fastdnn__``    0-d unicode (``<U``)     a JSON object: the metadata below
 =================  =======================  ===================================================
 
@@ -25,7 +27,8 @@ key                  type                            meaning
 ``fastdnn_version``  str                             the fastdnn that wrote the file
 ``layer_dims``       list of int                     ``[n_x, n_1, ..., n_L]``
 ``hidden``           str                             hidden activation (``"relu"``, ...)
-``output``           ``"sigmoid"`` or ``"linear"``   output activation (sets the loss)
+``output``           ``"sigmoid"``, ``"softmax"``,   output activation (sets the loss)
+                     or ``"linear"``
 ``slope``            float                           negative-side slope of ``leaky_relu``
 ``dtype``            ``"float64"`` or ``"float32"``  dtype of every W and b
 ``init``             str                             initialization the model was created with
@@ -46,6 +49,11 @@ key                  type                            meaning
 ``arrays``           object (optional)               every entry beside ``W1, b1, ...`` and the
                                                      metadata: ``{name: {"shape": [...],
                                                      "dtype": "..."}}``
+``dropout_seed``     int < 2**64 (optional)          the key of the model's dropout masks
+``optimizer``        object (optional)               ``{"name": "momentum" | "rmsprop" |
+                                                     "adam", "t": int}``: whose state
+                                                     ``optimizer_v``/``optimizer_s`` hold, and
+                                                     Adam's update count
 ===================  ==============================  ===========================================
 
 ``format_version`` 1 files (without ``rng``, ``feature_names``, ``label_names``, ``arrays``)
@@ -59,14 +67,15 @@ Loading untrusted files
 -----------------------
 A file costs what it declares, no more. :func:`read_model` checks, in this order and before
 reading any payload: that the path is a regular file; the zip directory (at most
-``2 * MAX_LAYERS + 3`` entries, each a ``.npy``, no name twice, stored or deflated); the
-entry names (``W``/``b`` of at most :data:`MAX_LAYERS` layers, the metadata, the listed state
-arrays, nothing else); the metadata (at most :data:`MAX_METADATA_CHARS` characters, checked key
-by key); then every entry's ``.npy`` header (read through a few-kilobyte budget) against
-``layer_dims`` and the dtype, and its ``shape x itemsize`` against the size the zip directory
-gives. Only then are payloads read, in bounded chunks, straight into the model's parameter
-buffer. Object arrays are never read, so loading cannot run code. Every problem is a
-``ValueError`` naming the file and what is wrong, with any name from the file cut short.
+:data:`MAX_ENTRIES` entries: the parameters, the metadata and the state arrays; each a ``.npy``,
+no name twice, stored or deflated); the entry names (``W``/``b`` of at most :data:`MAX_LAYERS`
+layers, the metadata, the listed state arrays, nothing else); the metadata (at most
+:data:`MAX_METADATA_CHARS` characters, checked key by key); then every entry's ``.npy`` header
+(read through a few-kilobyte budget) against ``layer_dims`` and the dtype, and its ``shape x
+itemsize`` against the size the zip directory gives. Only then are payloads read, in bounded
+chunks, straight into the model's parameter buffer. Object arrays are never read, so loading
+cannot run code. Every problem is a ``ValueError`` naming the file and what is wrong, with any
+name from the file cut short.
 
 Saving
 ------

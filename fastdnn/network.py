@@ -15,7 +15,7 @@ import numpy as np
 from . import _blas
 from . import _validation as v
 from ._layout import n_parameters, param_views
-from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, Params
+from ._types import LEAKY_SLOPE, OPTIMIZERS, OUTPUT_LOSS, Array, Backend, Opt, OptimizerName, Params
 from .backends import get_stepper, select_stepper
 from .io import (
     ModelFile,
@@ -28,7 +28,7 @@ from .io import (
     write_model,
 )
 from .model import initialize_parameters
-from .steppers import NetSpec, Workspace
+from .steppers import NetSpec, OptimizerState, Train, Workspace
 from .steppers.gram import check_wide_input
 from .train import History, Schedule, not_learning, run
 
@@ -48,6 +48,34 @@ class _FitPlan:
     callbacks: list
     validation: tuple | None
     on_divergence: str
+    train: Train | None = None
+    stopping: _EarlyStopping | None = None
+    shuffle: bool = True
+    stepper: type | None = None  #: the stepper class (the backend's, or its Gram path's)
+
+
+@dataclass
+class _EarlyStopping:
+    """Early stopping on the validation cost, with the best state kept."""
+
+    patience: int
+    tol: float
+    best_cost: float = float("inf")
+    best_iteration: int = -1
+    bad_records: int = 0
+    best_theta: np.ndarray | None = None
+
+    def record(self, iteration: int, cost: float, theta: np.ndarray) -> bool:
+        """Take a validation cost; True when training should stop."""
+        if cost < self.best_cost - self.tol:
+            self.best_cost, self.best_iteration, self.bad_records = cost, iteration, 0
+            if self.best_theta is None:
+                self.best_theta = theta.copy()
+            else:
+                self.best_theta[...] = theta
+            return False
+        self.bad_records += 1
+        return self.bad_records >= self.patience
 
 
 class DNN:
@@ -62,7 +90,7 @@ class DNN:
     output : {"sigmoid", "linear"}, default "sigmoid"
         ``"sigmoid"``: binary classification (one or several independent labels), trained on
         binary cross-entropy. ``"linear"``: regression, trained on ``(1/2m) sum (AL - Y)^2``.
-    init : {"xavier", "he", "course", "zeros"}, default "xavier"
+    init : {"xavier", "he", "course", "zeros", "glorot"}, default "xavier"
         Weight initialization; see :func:`fastdnn.initialize_parameters`.
     backend : {"jit", "numpy", "naive"}, default "jit"
         Which kernels train the network. All three give the same result up to rounding.
@@ -76,11 +104,16 @@ class DNN:
     slope : float, default 0.01
         Negative-side slope of leaky_relu.
     wide_input : {"auto", True, False}, default "auto"
-        The ``jit`` backend's wide-input path for full-batch gradient descent: the first
-        layer trains on ``X.T @ X`` (m x m) instead of ``X``, equal to rounding and much
-        faster when m << n_x (the cat data: about 100x per step). ``"auto"`` takes it where
-        it pays (see :func:`fastdnn.steppers.gram.choose`), True forces it (a ``ValueError``
-        from ``fit`` where it cannot be exact: mini-batches, another backend), False never.
+        The ``jit`` backend's wide-input path for full-batch gradient descent: while
+        training, ``W1`` stays in the span of the examples, so the first layer trains on
+        ``X.T @ X`` (m x m) instead of ``X``: equal to rounding, and much faster when
+        m << n_x (the cat data: about 100x per step). It runs ``optimizer="gd"`` with any
+        ``decay_rate``, ``lambd``, ``keep_prob``, output and early stopping. ``"auto"`` takes
+        it where it pays (m <= n_x and a predicted first-layer saving of at least 25%; see
+        :func:`fastdnn.steppers.gram.choose`) and otherwise trains on the direct path; True
+        forces it, and ``fit`` raises a ``ValueError`` naming the setting, before any
+        training, where it cannot run (mini-batches, momentum/RMSprop/Adam, another
+        backend, a Gram matrix too large for memory); False never takes it.
         Settable; not saved with the model.
 
     Attributes
@@ -161,7 +194,11 @@ class DNN:
         self._theta = theta
         self._grad = np.zeros_like(self._theta)
         # Shuffling draws from its own stream, so it never shifts the initialization's draws.
-        self._rng = np.random.default_rng(np.random.SeedSequence(self._seed).spawn(1)[0])
+        streams = np.random.SeedSequence(self._seed).spawn(2)
+        self._rng = np.random.default_rng(streams[0])
+        # Dropout's masks: a key of their own (see fastdnn._dropout), drawn once.
+        self._dropout_seed = int(streams[1].generate_state(1, np.uint64)[0])
+        self._optimizer: OptimizerState | None = None  # the optimizer's state, once trained
         self._workspace = None  # reused by the next fit of the same batch width
         self._fitting = threading.Lock()  # held by the one fit allowed at a time
         self.n_steps_ = 0
@@ -377,9 +414,24 @@ class DNN:
         progress: bool = False,
         validation_data: tuple | None = None,
         on_divergence: str = "raise",
-    ):
-        """Train with gradient descent (full batch) or mini-batch SGD; continue from where
-        the last call stopped.
+        *,
+        optimizer: OptimizerName = "gd",
+        beta: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        decay_rate: float = 0.0,
+        time_interval: int | None = None,
+        lambd: float = 0.0,
+        keep_prob: float = 1.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float = 1e-4,
+        shuffle: bool = True,
+    ) -> History:
+        """Train with gradient descent (full batch) or mini-batches; continue from where the
+        last call stopped.
 
         Parameters
         ----------
@@ -412,6 +464,42 @@ class DNN:
             When the cost or the parameters become non-finite, the model goes back to the last
             finite parameters and training stops with a :class:`fastdnn.DivergenceError`
             (``"raise"``) or a ``RuntimeWarning`` (``"warn"``).
+        optimizer : {"gd", "momentum", "rmsprop", "adam"}, default "gd"
+            The course's optimizers. Their state (``v``, ``s``, Adam's ``t``) lives with the
+            model: a later ``fit`` with the same optimizer continues it, and ``save``/``load``
+            keep it. A different optimizer starts from fresh state.
+        beta : float, default 0.9
+            Momentum's ``beta``: ``v = beta v + (1 - beta) dW``; ``W -= lr v``.
+        beta1, beta2, epsilon : float, default 0.9, 0.999, 1e-8
+            Adam's: moments ``v`` (beta1) and ``s`` (beta2), bias-corrected with the step
+            count ``t``; ``W -= lr v_hat / (sqrt(s_hat) + epsilon)``. RMSprop uses ``beta2``
+            and ``epsilon``: ``s = beta2 s + (1 - beta2) dW^2``; ``W -= lr dW / (sqrt(s) +
+            epsilon)``.
+        decay_rate : float, default 0.0
+            Learning-rate decay (0: constant): ``lr = learning_rate / (1 + decay_rate *
+            epoch)``, epochs counting from 0 (with full batch, an epoch is an iteration).
+        time_interval : int, optional
+            The course's scheduled decay: ``lr = learning_rate / (1 + decay_rate *
+            floor(epoch / time_interval))``.
+        lambd : float, default 0.0
+            L2 regularisation, the course's ``lambd``: the cost adds ``lambd / (2m) * sum
+            ||W[l]||^2`` and each ``dW[l]`` gets ``lambd / m * W[l]`` (biases are not
+            regularised).
+        keep_prob : float, default 1.0
+            Inverted dropout on the hidden layers (1: none). The masks are drawn from the
+            model's seed, the step number and the layer (counter-based), so a run is
+            reproducible and its masks do not depend on chunking or backend.
+        early_stopping : bool, default False
+            Stop when the validation cost has not improved by ``tol`` for ``patience``
+            consecutive records (every ``cost_every`` steps), and go back to the parameters
+            of the best record. The validation set is ``validation_data``, or else a random
+            ``validation_fraction`` of the examples, held out from training.
+        validation_fraction : float, default 0.1
+        patience : int, default 10
+        tol : float, default 1e-4
+        shuffle : bool, default True
+            Reshuffle the examples every epoch (mini-batches). False takes the batches in
+            the order of ``X``'s columns, every epoch.
 
         Returns
         -------
@@ -434,6 +522,20 @@ class DNN:
         try:
             plan = self._plan(X, Y, learning_rate, num_iterations, epochs, batch_size,
                               cost_every, callbacks, validation_data, on_divergence)  # fmt: skip
+            if not isinstance(shuffle, (bool, np.bool_)):
+                raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
+            plan.shuffle = bool(shuffle)
+            plan.train, plan.stopping = self._course2(
+                plan, optimizer, beta, beta1, beta2, epsilon, decay_rate, time_interval, lambd,
+                keep_prob, early_stopping, validation_fraction, patience, tol,
+            )  # fmt: skip
+            # Checked with the other arguments: wide_input=True on a setting the Gram path
+            # does not run is refused here, before any training.
+            plan.stepper = select_stepper(
+                self.backend, self._spec(), plan.X.shape[1], batch_size=plan.batch_size,
+                n_steps=plan.n_steps, cost_every=plan.cost_every, wide_input=self.wide_input,
+                train=plan.train,
+            )  # fmt: skip
             return self._train(plan, print_cost, progress)
         finally:
             self._fitting.release()
@@ -467,33 +569,104 @@ class DNN:
             raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
         return _FitPlan(X, Y, lr, n_steps, batch_size, cost_every, callbacks, val, on_divergence)
 
+    def _course2(self, plan, optimizer, beta, beta1, beta2, epsilon, decay_rate, time_interval,
+                 lambd, keep_prob, early_stopping, validation_fraction, patience,
+                 tol) -> tuple[Train, _EarlyStopping | None]:  # fmt: skip
+        """Check the Course-2 options; hold out a validation set if early stopping needs one."""
+        code = OPTIMIZERS[v.check_choice(optimizer, "optimizer", OPTIMIZERS)]
+        beta = v.check_unit_interval(beta, "beta")
+        beta1 = v.check_unit_interval(beta1, "beta1")
+        beta2 = v.check_unit_interval(beta2, "beta2")
+        epsilon = v.check_positive_finite(epsilon, "epsilon")
+        decay_rate = v.check_non_negative_finite(decay_rate, "decay_rate")
+        interval = (
+            0 if time_interval is None else v.check_positive_int(time_interval, "time_interval")
+        )
+        lambd = v.check_non_negative_finite(lambd, "lambd")
+        keep_prob = v.check_probability(keep_prob, "keep_prob")
+        if not isinstance(early_stopping, (bool, np.bool_)):
+            raise TypeError(f"early_stopping must be True or False; got {early_stopping!r}")
+        stopping = None
+        if early_stopping:
+            patience = v.check_positive_int(patience, "patience")
+            tol = v.check_non_negative_finite(tol, "tol")
+            if plan.validation is None:
+                fraction = v.check_open_unit_interval(validation_fraction, "validation_fraction")
+                plan.X, plan.Y, plan.validation = self._hold_out(plan.X, plan.Y, fraction)
+                if plan.batch_size is not None:
+                    plan.batch_size = min(plan.batch_size, plan.X.shape[1])
+            stopping = _EarlyStopping(patience, tol)
+        m = plan.X.shape[1]
+        nb = 1 if plan.batch_size is None else -(-m // plan.batch_size)
+        train = Train(
+            optimizer=int(code),
+            beta1=float(beta if code == Opt.MOMENTUM else beta1),
+            beta2=float(beta2),
+            epsilon=float(epsilon),
+            decay_rate=float(decay_rate),
+            time_interval=int(interval),
+            lambd=float(lambd),
+            keep_prob=float(keep_prob),
+            seed=np.uint64(self._dropout_seed),
+            batches_per_epoch=int(nb),
+        )
+        return train, stopping
+
+    def _hold_out(self, X, Y, fraction: float):
+        """``(X_train, Y_train, (X_val, Y_val))``: a random ``fraction`` of the columns held
+        out, drawn from the model's seed (its own stream: the shuffling is not disturbed)."""
+        m = X.shape[1]
+        n_val = int(round(fraction * m))
+        if n_val < 1 or n_val >= m:
+            raise ValueError(
+                f"validation_fraction={fraction} of m = {m} examples leaves {n_val} for "
+                "validation and {m - n_val} for training; both need at least one"
+            )
+        rng = np.random.default_rng(np.random.SeedSequence(self._seed).spawn(3)[2])  # a 3rd stream
+        order = rng.permutation(m)
+        val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
+        return X[:, keep], Y[:, keep], (X[:, val], Y[:, val])
+
+    def _optimizer_state(self, train: Train) -> OptimizerState:
+        """The optimizer's state: the model's, when it is for this optimizer; else fresh."""
+        name = train.optimizer_name
+        state = self._optimizer
+        if state is None or state.name != name:
+            state = OptimizerState(name, self._theta.size, self._dtype)
+        return state
+
     def _train(self, plan: _FitPlan, print_cost: bool, progress: bool) -> History:
         m = plan.X.shape[1]
-        # First: it refuses wide_input=True where the Gram path cannot be exact.
-        stepper_class = select_stepper(self.backend, self._spec(), m, batch_size=plan.batch_size,
-                                       n_steps=plan.n_steps, cost_every=plan.cost_every,
-                                       wide_input=self.wide_input)  # fmt: skip
         bar = _progress_bar(plan.n_steps) if progress else None
         _blas.apply_env_threads()
         minibatch = plan.batch_size is not None
         self._workspace = Workspace.reuse(
-            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
-        )
-        stepper = stepper_class(
-            self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size, self._workspace
-        )
+            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch,
+            shuffled=m if minibatch and _copy_per_epoch(plan.X, plan.Y) else 0,
+        )  # fmt: skip
+        optimizer = self._optimizer_state(plan.train)
+        stepper = (plan.stepper or get_stepper(self.backend))(
+            self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size,
+            self._workspace, train=plan.train, optimizer=optimizer, start_step=self.n_steps_,
+        )  # fmt: skip
         history = History()
+        stopping = plan.stopping
 
         def on_cost(iteration, cost):
             if print_cost:
                 print(f"Cost after iteration {iteration}: {cost}")
+            stop = False
             if plan.validation is not None:
+                val_cost = self._cost(*plan.validation)
                 history.val_iterations.append(iteration)
-                history.val_costs.append(self._cost(*plan.validation))
-                if self.output == "sigmoid":
+                history.val_costs.append(val_cost)
+                if self.output != "linear":
                     history.val_accuracy.append(self._accuracy(*plan.validation))
+                if stopping is not None and stopping.record(iteration, val_cost, self._theta):
+                    history.stop_reason = "early_stopping"
+                    stop = True
             stops = [bool(cb(iteration, cost, self)) for cb in plan.callbacks]  # call every one
-            return any(stops)
+            return stop or any(stops)
 
         try:
             result = run(
@@ -502,7 +675,7 @@ class DNN:
                 plan.learning_rate,
                 start_iteration=self.n_steps_,
                 cost_every=plan.cost_every,
-                rng=self._rng,
+                rng=self._rng if plan.shuffle else None,
                 on_cost=on_cost,
                 on_divergence=plan.on_divergence,
                 progress=bar,
@@ -512,6 +685,11 @@ class DNN:
             if bar is not None:
                 bar.close()
             self.n_steps_ += int(stepper.counter[0])
+            stepper.finish()
+            self._optimizer = optimizer
+        if stopping is not None and stopping.best_theta is not None:
+            self._theta[...] = stopping.best_theta  # back to the best validation cost
+            result.best_iteration = stopping.best_iteration
         self.history_ = result
         if result.stop_reason == "completed" and (why := not_learning(result, plan.Y, self.loss)):
             warnings.warn(why, RuntimeWarning, stacklevel=3)
@@ -543,12 +721,20 @@ class DNN:
         return _standardized(X, name, self.dtype, self._input_mean, self._input_scale)
 
     def predict_proba(self, X) -> Array:
-        """The network's output ``AL`` of shape (n_y, m): probabilities for a sigmoid output."""
+        """The network's output ``AL`` of shape (n_y, m): probabilities for a sigmoid output
+        (one per row), a probability vector per column for softmax."""
         return self._output(self._input(X))
 
     def predict(self, X, threshold: float = 0.5) -> Array:
-        """Labels 0/1 (``AL > threshold``) for a sigmoid output; the output itself for linear."""
+        """Predictions of shape (n_y, m) or (1, m).
+
+        sigmoid: labels 0/1 (``AL > threshold``), in the model's dtype as the course returns
+        them; softmax: the class index of each example (``argmax`` of its column), int64 of
+        shape (1, m); linear: the output itself.
+        """
         AL = self.predict_proba(X)
+        if self.output == "softmax":
+            return AL.argmax(axis=0).reshape(1, -1)
         return AL if self.output == "linear" else (AL > threshold).astype(self.dtype)
 
     def _cost(self, X, Y) -> float:
@@ -557,17 +743,20 @@ class DNN:
         return compute_cost(self._output(X), Y, self.loss)
 
     def _accuracy(self, X, Y) -> float:
-        return float(np.mean((self._output(X) > 0.5) == (Y > 0.5)))
+        AL = self._output(X)
+        if self.output == "softmax":
+            return float(np.mean(AL.argmax(axis=0) == Y.argmax(axis=0)))
+        return float(np.mean((AL > 0.5) == (Y > 0.5)))
 
     def score(self, X, Y) -> float:
-        """Accuracy (sigmoid output) or the coefficient of determination R^2 (linear output).
+        """Accuracy (sigmoid, softmax) or the coefficient of determination R^2 (linear output).
 
         R^2 follows scikit-learn's ``r2_score``: computed per output row and averaged; a
         constant row of ``Y`` scores 1.0 when predicted exactly, else 0.0; with fewer than two
         examples R^2 is not defined: NaN, with a warning.
         """
         X, Y = self._check_data(X, Y)
-        if self.output == "sigmoid":
+        if self.output != "linear":
             return self._accuracy(X, Y)
         return _r2_score(Y, self._output(X))
 
@@ -589,6 +778,11 @@ class DNN:
         arrays = {}
         if self._input_mean is not None:
             arrays = {"input_mean": self._input_mean, "input_scale": self._input_scale}
+        optimizer = None
+        if self._optimizer is not None and self._optimizer.name != "gd":  # gd keeps no state
+            optimizer = {"name": self._optimizer.name, "t": self._optimizer.t}
+            for key, buffer in self._optimizer.arrays().items():
+                arrays[f"optimizer_{key}"] = buffer
         try:
             history = None if self.history_ is None else history_record(self.history_)
         except (AttributeError, TypeError, ValueError) as exc:
@@ -610,6 +804,8 @@ class DNN:
             feature_names=self._feature_names,
             label_names=self._label_names,
             arrays=tuple(arrays),
+            dropout_seed=self._dropout_seed,
+            optimizer=optimizer,
         )
         return write_model(path, meta, self._theta, arrays)
 
@@ -638,8 +834,18 @@ class DNN:
         if meta.rng_state is not None:
             net._rng.bit_generator.state = meta.rng_state
         net._feature_names, net._label_names = meta.feature_names, meta.label_names
-        if contents.arrays:
-            net.set_input_scaling(contents.arrays["input_mean"], contents.arrays["input_scale"])
+        arrays = contents.arrays or {}
+        if "input_mean" in arrays:
+            net.set_input_scaling(arrays["input_mean"], arrays["input_scale"])
+        if meta.dropout_seed is not None:
+            net._dropout_seed = meta.dropout_seed
+        if meta.optimizer is not None:
+            state = {
+                k: np.array(arrays[f"optimizer_{k}"]) for k in "vs" if f"optimizer_{k}" in arrays
+            }
+            net._optimizer = OptimizerState(
+                meta.optimizer["name"], net._theta.size, net._dtype, t=meta.optimizer["t"], **state
+            )
         return net
 
     def __getstate__(self) -> dict:
@@ -707,6 +913,32 @@ def _standardized(X, name, dtype, mean, scale):
         np.divide(out, scale.astype(dtype, copy=False), out=out)
     v.check_finite(out, f"{name} standardised with input_mean and input_scale")
     return out
+
+
+def _copy_per_epoch(X, Y) -> bool:
+    """Whether mini-batches of ``X`` come from one shuffled copy per epoch (see
+    :func:`fastdnn.steppers._jit_loop.shuffle`) rather than one gather per batch: when the
+    examples are not contiguous in memory (a C-ordered ``(n_x, m)`` ``X``), the data are in
+    memory (not a memory map: a copy would read it all into RAM) and the copy fits easily (a
+    quarter of the memory this process may use)."""
+    if X.flags.f_contiguous or _memory_mapped(X):
+        return False
+    limit = v.memory_limit()
+    budget = limit[0] // 4 if limit else 2**30
+    return X.nbytes + Y.nbytes <= budget
+
+
+def _memory_mapped(X) -> bool:
+    """Whether ``X`` (or an array it views) is a memory map: ``np.asarray`` of a memmap is a
+    plain ndarray, so the chain of bases is what tells."""
+    import mmap
+
+    a = X
+    while a is not None:
+        if isinstance(a, (np.memmap, mmap.mmap)):
+            return True
+        a = getattr(a, "base", None)
+    return False
 
 
 def _progress_bar(total):

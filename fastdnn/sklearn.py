@@ -3,13 +3,17 @@
 Thin wrappers around :class:`fastdnn.DNN` in scikit-learn's conventions: ``X`` is
 ``(n_samples, n_features)`` (examples are *rows*), ``y`` is 1-D, parameters are set in the
 constructor and only stored there, fitted state ends with an underscore. They pass
-``sklearn.utils.estimator_checks.check_estimator`` (the classifier is binary-only; the checks
-that need multi-class support are skipped by its tags) and work in ``Pipeline`` and
-``GridSearchCV``. Needs the optional extra: ``pip install 'fastdnn[sklearn]'``.
+``sklearn.utils.estimator_checks.check_estimator`` (the classifier with its multi-class
+checks) and work in ``Pipeline`` and ``GridSearchCV``. Needs the optional extra:
+``pip install 'fastdnn[sklearn]'``.
 
-Inputs are standardised nowhere: gradient descent with a fixed learning rate wants features
-(and, for regression, targets) of order one. Put a ``StandardScaler`` in front (and wrap a
-regressor in ``TransformedTargetRegressor`` when ``y`` is large).
+Parameters that ``MLPClassifier`` / ``MLPRegressor`` also have keep scikit-learn's name and
+meaning (``solver``, ``alpha``, ``momentum``, ``batch_size``, ``learning_rate_init``,
+``max_iter``, ``shuffle``, ``early_stopping``, ...); the defaults keep the course's
+full-batch gradient descent. The classes' Notes list every difference.
+
+Features are standardised nowhere: gradient descent with a fixed learning rate wants features
+of order one. Put a ``StandardScaler`` in front. (The regressor standardises its targets.)
 
 Growing past one machine
 ------------------------
@@ -45,7 +49,7 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.utils import check_random_state
-    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # not installed, or older than 1.6 (no validate_data)
     raise ImportError(
@@ -62,47 +66,81 @@ __all__ = ["DNNClassifier", "DNNRegressor"]
 _PARAMETERS_DOC = """
     hidden_layer_sizes : int or sequence of int, default (100,)
         Widths of the hidden layers, as in ``MLPClassifier``. ``()`` gives no hidden layer:
-        logistic regression (classifier) or linear regression (regressor), the course's
-        one-layer network.
+        logistic / softmax regression (classifier) or linear regression (regressor).
     activation : {"relu", "tanh", "sigmoid", "leaky_relu", "linear"}, default "relu"
-        Activation of the hidden layers (fastdnn's names: ``"linear"`` is sklearn's
-        ``"identity"``, ``"sigmoid"`` its ``"logistic"``).
-    learning_rate_init : float, default 0.1 (DNNClassifier) or 0.01 (DNNRegressor)
-        Step size of (mini-batch) gradient descent, constant during training. There is no
-        Adam here: plain gradient descent on standardised inputs trains well at 0.01 to 1;
-        the course uses 0.0075 for its deep cat network and 1.2 for the planar one. The
-        regressor's default is smaller because its linear output does not bound the
-        gradient the way the sigmoid does: at 0.01 it still trains (slowly) when features
-        are of order 10 instead of 1, where 0.1 diverges.
-    max_iter : int, default 200
-        Length of training, in *iterations*: gradient steps on the whole training set when
-        ``batch_size`` is None (the course's ``num_iterations``), epochs (passes over the
-        data) when training on mini-batches (sklearn's meaning). No early stopping: all
-        ``max_iter`` iterations run.
+        Activation of the hidden layers. scikit-learn's names are accepted too:
+        ``"logistic"`` is ``"sigmoid"``, ``"identity"`` is ``"linear"``.
+    solver : {"sgd", "adam", "rmsprop"}, default "sgd"
+        ``"sgd"``: (mini-batch) gradient descent, with ``momentum`` if it is > 0; with the
+        default full batch and no momentum this is the course's gradient descent.
+        ``"adam"``: Adam with ``beta_1``, ``beta_2``, ``epsilon``. ``"rmsprop"`` (not in
+        scikit-learn): RMSprop with ``beta_2`` and ``epsilon``. No ``"lbfgs"``.
+    alpha : float, default 0.0
+        L2 penalty, in scikit-learn's scaling: the loss of a batch of ``n`` samples adds
+        ``alpha / (2 n) * sum ||W||^2`` (biases are not penalised). It is the course's
+        ``lambd``.
     batch_size : int, "auto" or None, default None
-        None: full-batch gradient descent, as in the course. An int: mini-batch SGD on
-        batches of that size (clamped to n_samples), reshuffled every epoch. ``"auto"``:
-        ``min(200, n_samples)``, as in ``MLPClassifier``.
-    cost_every : int, default 10
-        Record the training cost into ``loss_curve_`` every ``cost_every`` iterations (steps,
-        or epochs for mini-batches; the recorded cost is then that of the epoch's first
-        mini-batch). Recording in the full-batch loop is nearly free; recording every single
-        step would cut the fused jit loop into one call per step.
+        None: full-batch gradient descent, as in the course. An int: mini-batches of that size
+        (clamped to n_samples). ``"auto"``: ``min(200, n_samples)``, as in ``MLPClassifier``.
+    learning_rate_init : float or None, default None
+        The step size, constant unless ``decay_rate`` > 0. None: 0.001 for "adam" and
+        "rmsprop" (scikit-learn's default); for "sgd" 0.1 (classifier) or 0.01 (regressor),
+        rates that full-batch gradient descent on standardised features trains well with.
+    decay_rate : float, default 0.0
+        The course's learning-rate decay: ``learning_rate_init / (1 + decay_rate * epoch)``,
+        epochs counted from 0 (not in scikit-learn, whose ``learning_rate="invscaling"``
+        decays per sample seen).
+    max_iter : int, default 200
+        Epochs (passes over the data); with the full batch an epoch is one gradient step (the
+        course's ``num_iterations``). All ``max_iter`` epochs run unless ``early_stopping``.
+    shuffle : bool, default True
+        Reshuffle the samples every epoch (mini-batches).
+    random_state : int, RandomState instance or None, default None
+        Seeds the initialization, the shuffling and the early-stopping split. An int is used
+        as :class:`fastdnn.DNN`'s ``seed`` (same int, same weights); a RandomState draws one.
+    tol : float, default 1e-4
+        With ``early_stopping``: the improvement of the validation loss that counts.
+    verbose : bool, default False
+        Print the cost at every record (the course's ``print_cost``).
     warm_start : bool, default False
         When True, :meth:`fit` continues from the previous solution (same layer sizes and,
         for the classifier, the same classes) instead of initialising again.
-    init : {"xavier", "he", "course", "zeros"}, default "xavier"
-        Weight initialization (see :func:`fastdnn.initialize_parameters`).
+    momentum : float in [0, 1), default 0.0
+        ``solver="sgd"`` only: scikit-learn's momentum, ``v = momentum * v - lr * grad;
+        W += v`` (classical; there is no Nesterov momentum). It is the course's momentum with
+        ``beta = momentum`` and the learning rate ``lr / (1 - momentum)``, which gives the same
+        steps.
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's (RMSprop uses ``beta_2`` and ``epsilon``). fastdnn adds ``epsilon`` to the
+        bias-corrected ``sqrt(s_hat)`` as the course does; scikit-learn to ``sqrt(s)`` before
+        the correction (a difference of order ``epsilon``).
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the samples of :meth:`fit` (stratified by class
+        for the classifier, as scikit-learn does), check them after every epoch, stop after
+        more than ``n_iter_no_change`` epochs without an improvement of ``tol``, and return
+        to the parameters of the best epoch. fastdnn watches the validation *loss* (the
+        cross-entropy, or the halved mean squared error of the standardised targets);
+        scikit-learn the validation *score* (accuracy, R^2). Not with :meth:`partial_fit`.
+    validation_fraction : float in (0, 1), default 0.1
+        The held-out share for ``early_stopping``.
+    n_iter_no_change : int, default 10
+        With ``early_stopping``: epochs without improvement before training stops.
+    keep_prob : float in (0, 1], default 1.0
+        Inverted dropout on the hidden layers: each unit is kept with this probability
+        during training (1: no dropout). Not in scikit-learn.
+    cost_every : int, default 10
+        Record the training cost into ``loss_curve_`` every ``cost_every`` epochs (for
+        mini-batches, the cost of that epoch's first batch; with ``early_stopping``, every
+        epoch). Recording every step would cut the fused jit loop into one call per step.
+    init : {"glorot", "xavier", "he", "course", "zeros"}, default "glorot"
+        Weight initialization (see :func:`fastdnn.initialize_parameters`). ``"glorot"`` is
+        scikit-learn's draw (weights and biases uniform in ``+-sqrt(6 / (fan_in +
+        fan_out))``; scikit-learn uses 2 instead of 6 for a logistic activation).
     backend : {"jit", "numpy", "naive"}, default "jit"
         Which kernels train the network; all three give the same result up to rounding.
     dtype : {"float64", "float32"}, default "float64"
         Precision of the parameters and of the arithmetic; inputs are converted once.
         Predictions and probabilities are returned as float64 either way.
-    random_state : int, RandomState instance or None, default None
-        Seeds the initialization and the mini-batch shuffling. An int is used as
-        :class:`fastdnn.DNN`'s ``seed`` (same int, same weights); a RandomState draws one.
-    verbose : bool, default False
-        Print the cost at every record (the course's ``print_cost``).
 """
 
 _ATTRIBUTES_DOC = """
@@ -113,12 +151,21 @@ _ATTRIBUTES_DOC = """
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features, when ``X`` was a DataFrame with string column names.
     n_iter_ : int
-        Iterations run (gradient steps for full batch, epochs for mini-batches), counting every
-        call of :meth:`partial_fit` (one each) and, with ``warm_start``, every :meth:`fit`.
+        Epochs run, counting every call of :meth:`partial_fit` (one each) and, with
+        ``warm_start``, every :meth:`fit`.
     loss_curve_ : list of float
-        Training cost recorded every ``cost_every`` iterations, then one per
+        Training cost recorded every ``cost_every`` epochs, then one per
         :meth:`partial_fit` call (the mean cost of that pass's steps).
+    validation_loss_curve_ : list of float or None
+        With ``early_stopping``: the validation loss after every epoch of the last
+        :meth:`fit` (scikit-learn's ``validation_scores_`` holds scores instead).
+    best_validation_loss_ : float or None
+        With ``early_stopping``: the lowest of them, whose parameters the model holds.
 """
+
+#: scikit-learn's names of the hidden activations, and fastdnn's.
+_SKLEARN_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
+_SOLVERS = ("sgd", "adam", "rmsprop")
 
 
 def _doc(cls):
@@ -128,40 +175,73 @@ def _doc(cls):
     return cls
 
 
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 class _DNNBase(BaseEstimator):
     """Shared fit / partial_fit machinery; subclasses say how ``y`` becomes ``Y``."""
 
-    _output_activation = "sigmoid"
+    #: learning_rate_init=None with solver "sgd" means this.
+    _sgd_learning_rate = 0.1
 
     def __init__(
         self,
         hidden_layer_sizes=(100,),
         activation: ActivationName = "relu",
         *,
-        learning_rate_init=0.1,
-        max_iter=200,
+        solver="sgd",
+        alpha=0.0,
         batch_size=None,
-        cost_every=10,
+        learning_rate_init=None,
+        decay_rate=0.0,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
         warm_start=False,
-        init: InitName = "xavier",
+        momentum=0.0,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        keep_prob=1.0,
+        cost_every=10,
+        init: InitName = "glorot",
         backend: Backend = "jit",
         dtype: DTypeName = "float64",
-        random_state=None,
-        verbose=False,
     ):
         # scikit-learn convention: store only; everything is checked in fit.
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
+        self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
-        self.cost_every = cost_every
+        self.learning_rate_init = learning_rate_init
+        self.decay_rate = decay_rate
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
         self.warm_start = warm_start
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.keep_prob = keep_prob
+        self.cost_every = cost_every
         self.init = init
         self.backend = backend
         self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
 
     # ------------------------------------------------------------- parameters
     def _hidden_sizes(self) -> list[int]:
@@ -178,19 +258,41 @@ class _DNNBase(BaseEstimator):
             v.check_positive_int(n, f"hidden_layer_sizes[{i}]")
         return [int(n) for n in sizes]
 
+    def _hidden(self) -> str:
+        """The hidden activation in fastdnn's name."""
+        name = self.activation
+        if isinstance(name, str):
+            name = _SKLEARN_ACTIVATIONS.get(name, name)
+        return v.check_activation("activation", name)
+
     def _check_params(self) -> np.dtype:
         """Check every constructor parameter (before touching the data); return the dtype."""
         self._hidden_sizes()
-        v.check_activation("activation", self.activation)
-        v.check_positive_finite(self.learning_rate_init, "learning_rate_init")
-        v.check_positive_int(self.max_iter, "max_iter")
-        v.check_positive_int(self.cost_every, "cost_every")
+        self._hidden()
+        v.check_choice(self.solver, "solver", _SOLVERS)
+        v.check_non_negative_finite(self.alpha, "alpha")
         if not (self.batch_size is None or self.batch_size == "auto"):
             if isinstance(self.batch_size, str):
                 raise ValueError(
                     f"batch_size must be None, 'auto' or a positive int; got {self.batch_size!r}"
                 )
             v.check_positive_int(self.batch_size, "batch_size")
+        if self.learning_rate_init is not None:
+            v.check_positive_finite(self.learning_rate_init, "learning_rate_init")
+        v.check_non_negative_finite(self.decay_rate, "decay_rate")
+        v.check_positive_int(self.max_iter, "max_iter")
+        _check_bool(self.shuffle, "shuffle")
+        v.check_non_negative_finite(self.tol, "tol")
+        _check_bool(self.warm_start, "warm_start")
+        v.check_unit_interval(self.momentum, "momentum")
+        v.check_unit_interval(self.beta_1, "beta_1")
+        v.check_unit_interval(self.beta_2, "beta_2")
+        v.check_positive_finite(self.epsilon, "epsilon")
+        _check_bool(self.early_stopping, "early_stopping")
+        v.check_open_unit_interval(self.validation_fraction, "validation_fraction")
+        v.check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        v.check_probability(self.keep_prob, "keep_prob")
+        v.check_positive_int(self.cost_every, "cost_every")
         v.check_choice(self.init, "init", v.INITS)
         v.check_backend(self.backend)
         return v.check_dtype(self.dtype)
@@ -206,33 +308,92 @@ class _DNNBase(BaseEstimator):
             return rs
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
+    def _output(self, n_outputs: int) -> str:
+        raise NotImplementedError
+
     def _new_model(self, n_features: int, n_outputs: int) -> DNN:
         dims = [n_features, *self._hidden_sizes(), n_outputs]
-        return DNN(dims, hidden=self.activation, output=self._output_activation, init=self.init,
+        return DNN(dims, hidden=self._hidden(), output=self._output(n_outputs), init=self.init,
                    backend=self.backend, dtype=self.dtype, seed=self._seed())  # fmt: skip
 
+    def _optimizer(self) -> dict:
+        """``DNN.fit``'s keyword arguments for the solver, learning rate and regularisation."""
+        if self.learning_rate_init is not None:
+            lr = float(self.learning_rate_init)
+        elif self.solver == "sgd":
+            lr = self._sgd_learning_rate
+        else:
+            lr = 0.001
+        kwargs = {"optimizer": "gd", "learning_rate": lr, "lambd": float(self.alpha),
+                  "keep_prob": float(self.keep_prob), "decay_rate": float(self.decay_rate),
+                  "shuffle": bool(self.shuffle)}  # fmt: skip
+        if self.solver == "sgd" and self.momentum > 0:
+            # scikit-learn: v = mu v - lr g; W += v. The course: v = beta v + (1 - beta) g;
+            # W -= lr' v. With beta = mu and lr' = lr / (1 - mu) the two take the same steps.
+            mu = float(self.momentum)
+            kwargs.update(optimizer="momentum", beta=mu, learning_rate=lr / (1.0 - mu))
+        elif self.solver in ("adam", "rmsprop"):
+            kwargs.update(optimizer=self.solver, beta1=float(self.beta_1),
+                          beta2=float(self.beta_2), epsilon=float(self.epsilon))  # fmt: skip
+        return kwargs
+
     # ------------------------------------------------------------- training
-    def _train(self, X, Y, *, epochs_only: bool):
+    def _hold_out(self, X, Y, y):
+        """Split off the early-stopping validation set as scikit-learn's MLP does."""
+        from sklearn.model_selection import train_test_split
+
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        try:
+            train, val = train_test_split(
+                np.arange(X.shape[0]), test_size=float(self.validation_fraction),
+                random_state=check_random_state(self.random_state), stratify=stratify,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping cannot hold out validation_fraction={self.validation_fraction} "
+                f"of the {X.shape[0]} samples: {exc}"
+            ) from None
+        if val.size < 2:
+            raise ValueError(
+                f"early_stopping: validation_fraction={self.validation_fraction} of the "
+                f"{X.shape[0]} samples leaves {val.size} for validation; at least 2 are "
+                "needed. Increase validation_fraction or give more samples."
+            )
+        train = np.sort(train)  # shuffle=False then keeps the order of X
+        # X[rows].T: the Fortran-ordered (n_x, m) view fastdnn trains on without a copy.
+        return X[train], Y[:, train], (X[val].T, Y[:, val])
+
+    def _train(self, X, Y, y, *, epochs_only: bool):
         """Train ``self.model_`` on checked X (n_samples, n_features) and Y (n_y, m).
 
-        ``epochs_only``: one pass (partial_fit), else ``max_iter`` iterations (fit).
+        ``epochs_only``: one pass (partial_fit), else ``max_iter`` epochs (fit). ``y`` (the
+        labels) stratifies the early-stopping split.
         """
+        kwargs = self._optimizer()
+        early = bool(self.early_stopping) and not epochs_only
+        if early:
+            X, Y, kwargs["validation_data"] = self._hold_out(X, Y, y)
         m = X.shape[0]
         batch = self._batch(m)
-        steps_per_iteration = 1 if batch is None else -(-m // batch)
+        steps_per_epoch = 1 if batch is None else -(-m // batch)
         if epochs_only:
             # One pass; every step's cost is recorded so loss_curve_ gets the pass's mean
             # (sklearn's MLP records the same). Steps are then one compiled call each.
-            kwargs = {"epochs": 1, "cost_every": 1}
+            kwargs.update(epochs=1, cost_every=1)
+        elif early:
+            # Checked every epoch, as scikit-learn does; it stops once the count of epochs
+            # without improvement exceeds n_iter_no_change, which is fastdnn's patience + 1.
+            kwargs.update(epochs=int(self.max_iter), cost_every=steps_per_epoch,
+                          early_stopping=True, patience=int(self.n_iter_no_change) + 1,
+                          tol=float(self.tol))  # fmt: skip
         else:
-            every = int(self.cost_every) * steps_per_iteration
-            kwargs = {"epochs": int(self.max_iter), "cost_every": every}
+            kwargs.update(epochs=int(self.max_iter),
+                          cost_every=int(self.cost_every) * steps_per_epoch)  # fmt: skip
         # X.T of a C-ordered (n_samples, n_features) array is a Fortran-ordered (n_x, m) view:
         # fastdnn trains on it without a copy when it already has the model's dtype (the jit
         # loop reads it as its C-ordered transpose), so X is never duplicated here.
         try:
-            history = self.model_.fit(X.T, Y, learning_rate=float(self.learning_rate_init),
-                                      batch_size=batch, print_cost=bool(self.verbose),
+            history = self.model_.fit(X.T, Y, batch_size=batch, print_cost=bool(self.verbose),
                                       **kwargs)  # fmt: skip
         except DivergenceError as exc:
             raise DivergenceError(
@@ -242,13 +403,23 @@ class _DNNBase(BaseEstimator):
             self.n_iter_ += 1
             if history.costs:
                 self.loss_curve_.append(float(np.mean(history.costs)))
+            return self
+        self.n_iter_ += history.n_steps // steps_per_epoch
+        self.loss_curve_.extend(history.costs)
+        if early:
+            self.validation_loss_curve_ = [float(c) for c in history.val_costs]
+            self.best_validation_loss_ = min(self.validation_loss_curve_, default=None)
         else:
-            self.n_iter_ += history.n_steps // steps_per_iteration
-            self.loss_curve_.extend(history.costs)
+            self.validation_loss_curve_ = self.best_validation_loss_ = None
         return self
 
     def _fit(self, X, y, *, incremental: bool, classes=None):
         dtype = self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True (as in scikit-learn): "
+                "set early_stopping=False, or call fit"
+            )
         continuing = hasattr(self, "model_") and (incremental or self.warm_start)
         if continuing:
             return self._fit_steps(X, y, dtype, continuing, incremental, classes)
@@ -266,11 +437,12 @@ class _DNNBase(BaseEstimator):
         # reset=True (re)sets n_features_in_ / feature_names_in_; when continuing they must match.
         X, y = validate_data(self, X, y, reset=not continuing, dtype=dtype,
                              **self._y_check_params())  # fmt: skip
-        Y = self._encode_y(y, continuing=continuing, incremental=incremental, classes=classes)
+        Y = self._encode_y(y, dtype, continuing=continuing, incremental=incremental,
+                           classes=classes)  # fmt: skip
         if continuing:
             net = self.model_
             dims = [X.shape[1], *self._hidden_sizes(), Y.shape[0]]
-            if (net.layer_dims, net.hidden, net.dtype) != (dims, self.activation, dtype):
+            if (net.layer_dims, net.hidden, net.dtype) != (dims, self._hidden(), dtype):
                 raise ValueError(
                     "hidden_layer_sizes, activation or dtype changed since the model was fitted "
                     f"({net!r}); fit again with warm_start=False to start afresh"
@@ -279,7 +451,8 @@ class _DNNBase(BaseEstimator):
             self.model_ = self._new_model(X.shape[1], Y.shape[0])
             self.n_iter_ = 0
             self.loss_curve_ = []
-        return self._train(X, Y, epochs_only=incremental)
+            self.validation_loss_curve_ = self.best_validation_loss_ = None
+        return self._train(X, Y, y, epochs_only=incremental)
 
     def _predict_output(self, X) -> np.ndarray:
         """The network's output ``AL`` of shape (n_y, n_samples), as float64."""
@@ -292,32 +465,54 @@ class _DNNBase(BaseEstimator):
 
 @_doc
 class DNNClassifier(ClassifierMixin, _DNNBase):
-    """Binary classifier: a fastdnn network with a sigmoid output, in sklearn's conventions.
+    """Classifier: a fastdnn network with a sigmoid (two classes) or softmax output.
 
-    ``[LINEAR -> activation] x len(hidden_layer_sizes) -> LINEAR -> SIGMOID``, trained on binary
-    cross-entropy by gradient descent. Labels may be of any type (two distinct values); the
-    larger one (``classes_[1]``) is the positive class.
-
-    Only binary targets are supported: the sigmoid output is one yes/no probability. For
-    multi-class problems wrap it in ``sklearn.multiclass.OneVsRestClassifier``.
+    ``[LINEAR -> activation] x len(hidden_layer_sizes) -> LINEAR -> SIGMOID`` for two
+    classes, trained on binary cross-entropy (the course's network); ``-> SOFTMAX`` with one
+    unit per class for three or more, trained on categorical cross-entropy -- the output
+    layers ``MLPClassifier`` uses. Labels may be of any type; ``classes_`` is sorted as
+    scikit-learn sorts it (``numpy.unique``).
 
     Parameters
     ----------
     {parameters}
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two class labels, sorted; ``classes_[1]`` is the one whose probability the network
-        outputs.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted. With two classes the network outputs the probability of
+        ``classes_[1]``; with more, column ``k`` of :meth:`predict_proba` is ``classes_[k]``.
     {attributes}
     See Also
     --------
     fastdnn.DNN : The network itself, in the course's layout (examples as columns).
     DNNRegressor : The same network with a linear output.
 
+    Notes
+    -----
+    Against ``sklearn.neural_network.MLPClassifier``: the same network, loss, L2 scaling
+    (``alpha``), initialization (``init="glorot"``), mini-batches (``batch_size``,
+    ``shuffle``) and, at equal settings, the same updates for ``solver="sgd"`` (with
+    ``nesterovs_momentum=False``) and, up to ``epsilon``, ``solver="adam"``. The differences:
+
+    - Defaults keep the course's training: full-batch (``batch_size=None``) gradient descent
+      (``solver="sgd"``, ``momentum=0``) at ``learning_rate_init=0.1``, no L2 (``alpha=0``).
+      scikit-learn's defaults are ``solver="adam"``, ``batch_size="auto"``,
+      ``learning_rate_init=0.001``, ``alpha=1e-4``, ``momentum=0.9`` with Nesterov.
+    - No ``"lbfgs"`` solver, no Nesterov momentum, no ``learning_rate="invscaling"`` or
+      ``"adaptive"`` schedules (``decay_rate`` is the course's decay), no ``sample_weight``,
+      no multi-label targets.
+    - Without ``early_stopping`` every one of the ``max_iter`` epochs runs; scikit-learn
+      also stops when the training loss stalls (``tol``, ``n_iter_no_change``).
+    - ``early_stopping`` watches the validation loss, not the accuracy, and keeps no
+      ``validation_scores_``; ``loss_curve_`` holds a batch's cost every ``cost_every``
+      epochs rather than every epoch's mean.
+    - ``warm_start`` continues the optimizer's state (velocity, Adam's moments and step
+      count) when the solver is unchanged; scikit-learn starts a new optimizer at every
+      :meth:`fit`. :meth:`partial_fit` continues it in both.
+
     Examples
     --------
-    >>> from sklearn.datasets import make_moons
+    >>> from sklearn.datasets import load_iris, make_moons
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
     >>> X, y = make_moons(n_samples=200, noise=0.1, random_state=0)
@@ -328,26 +523,30 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     True
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(),
+    ...                     DNNClassifier((16,), solver="adam", batch_size=32, random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
     """
 
-    _output_activation = "sigmoid"
+    _sgd_learning_rate = 0.1
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # One sigmoid output: a single yes/no probability. Checks that need 3+ classes are
-        # skipped by this tag, and check_classifier_not_supporting_multiclass runs instead.
-        tags.classifier_tags.multi_class = False
-        return tags
+    def _output(self, n_outputs: int) -> str:
+        return "sigmoid" if n_outputs == 1 else "softmax"
 
     def _y_check_params(self) -> dict:
         return {}
 
-    def _encode_y(self, y, *, continuing, incremental, classes):
+    def _encode_y(self, y, dtype, *, continuing, incremental, classes):
+        """``Y`` for the network: (1, m) 0/1 for two classes, (n_classes, m) one-hot else."""
         check_classification_targets(y)  # "Unknown label type: continuous" for float targets
         if incremental and not continuing:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
-            new_classes = _binary_classes(np.asarray(classes), "classes")
+            new_classes = _classes(np.asarray(classes), "classes")
         elif incremental:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(
@@ -356,7 +555,7 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
                 )
             new_classes = self.classes_
         else:
-            new_classes = _binary_classes(y, "y")
+            new_classes = _classes(y, "y")
             if continuing and not np.array_equal(new_classes, self.classes_):
                 raise ValueError(
                     "warm_start can only continue with the classes of the previous fit "
@@ -367,22 +566,27 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         unknown = new_classes[idx] != y
         if unknown.any():
             raise ValueError(
-                f"y contains labels not in classes {new_classes.tolist()!r}: "
+                f"y contains labels not in classes {_shown(new_classes)}: "
                 f"{np.unique(y[unknown])[:10].tolist()!r}"
             )
         self.classes_ = new_classes
-        return idx.reshape(1, -1)  # (1, m): 0 for classes_[0], 1 for classes_[1]
+        if len(new_classes) == 2:
+            return idx.astype(dtype).reshape(1, -1)  # 0 for classes_[0], 1 for classes_[1]
+        Y = np.zeros((len(new_classes), idx.size), dtype=dtype)
+        Y[idx, np.arange(idx.size)] = 1  # one-hot columns, as the course's softmax takes them
+        return Y
 
     def fit(self, X, y):
-        """Train on ``X`` (n_samples, n_features) and binary labels ``y`` (n_samples,).
+        """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,).
 
-        Initialises the network (unless ``warm_start``), then runs ``max_iter`` iterations.
+        Initialises the network (unless ``warm_start``), then runs ``max_iter`` epochs (fewer
+        with ``early_stopping``).
 
         Parameters
         ----------
         X : array_like of shape (n_samples, n_features)
         y : array_like of shape (n_samples,)
-            Two distinct labels of any type.
+            At least two distinct labels of any type.
 
         Returns
         -------
@@ -391,8 +595,8 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         Raises
         ------
         ValueError
-            For more than two classes ("Only binary classification is supported. ..."), one
-            class, non-finite or mismatched inputs, or invalid parameters.
+            For one class only, continuous targets, non-finite or mismatched inputs, or
+            invalid parameters (naming the parameter), before any training.
         fastdnn.DivergenceError
             When the cost becomes non-finite (``learning_rate_init`` is too large).
         """
@@ -402,14 +606,15 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         """One pass over ``X``, continuing from the current parameters.
 
         One epoch of mini-batches, or a single gradient step on all of ``X`` when
-        ``batch_size`` is None. ``n_iter_`` grows by one.
+        ``batch_size`` is None. ``n_iter_`` grows by one. The optimizer's state (momentum,
+        Adam's moments) carries over from call to call.
 
         Parameters
         ----------
         X : array_like of shape (n_samples, n_features)
         y : array_like of shape (n_samples,)
-        classes : array_like of shape (2,), optional
-            Both labels. Required on the first call (``y`` of one block may hold only one of
+        classes : array_like of shape (n_classes,), optional
+            Every label. Required on the first call (``y`` of one block may hold only some of
             them); may be omitted afterwards.
 
         Returns
@@ -419,14 +624,19 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         return self._fit(X, y, incremental=True, classes=classes)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, of shape (n_samples, 2): ``[P(classes_[0]), P(classes_[1])]``."""
-        p = self._predict_output(X)[0]
-        return np.column_stack([1.0 - p, p])
+        """Class probabilities, of shape (n_samples, n_classes), in the order of ``classes_``."""
+        AL = self._predict_output(X)
+        if AL.shape[0] == 1:
+            return np.column_stack([1.0 - AL[0], AL[0]])
+        return AL.T
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels (n_samples,): ``classes_[1]`` where its probability is > 0.5."""
-        p = self._predict_output(X)[0]
-        return self.classes_[(p > 0.5).astype(np.intp)]
+        """Predicted labels (n_samples,): the most probable class (for two classes,
+        ``classes_[1]`` where its probability is > 0.5)."""
+        AL = self._predict_output(X)
+        if AL.shape[0] == 1:
+            return self.classes_[(AL[0] > 0.5).astype(np.intp)]
+        return self.classes_[AL.argmax(axis=0)]
 
 
 @_doc
@@ -434,9 +644,12 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     """Regressor: a fastdnn network with linear outputs, in sklearn's conventions.
 
     ``[LINEAR -> activation] x len(hidden_layer_sizes) -> LINEAR``, trained on half the mean
-    squared error by gradient descent. A 2-D ``y`` of shape (n_samples, n_outputs) trains one
-    linear output per column (multi-output regression) and :meth:`predict` returns the same
-    shape; a 1-D ``y`` gives 1-D predictions.
+    squared error, as ``MLPRegressor`` (see :class:`DNNClassifier`'s Notes for the
+    differences; the regressor's default ``learning_rate_init`` for ``"sgd"`` is 0.01: its
+    linear output does not bound the gradient the way the sigmoid does). A 2-D ``y`` of
+    shape (n_samples, n_outputs) trains one linear output per column (multi-output
+    regression) and :meth:`predict` returns the same shape; a 1-D ``y`` gives 1-D
+    predictions.
 
     With ``normalize_y`` (the default) the network is trained on standardised targets, so the
     learning rate does not depend on the units of ``y``. The targets' mean and scale stay in
@@ -466,7 +679,7 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     See Also
     --------
     fastdnn.DNN : The network itself, in the course's layout (examples as columns).
-    DNNClassifier : The same network with a sigmoid output.
+    DNNClassifier : The same network with a sigmoid or softmax output.
 
     Examples
     --------
@@ -480,32 +693,51 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     True
     """
 
-    _output_activation = "linear"
+    _sgd_learning_rate = 0.01
 
     def __init__(
         self,
         hidden_layer_sizes=(100,),
         activation: ActivationName = "relu",
         *,
-        learning_rate_init=0.01,
-        max_iter=200,
+        solver="sgd",
+        alpha=0.0,
         batch_size=None,
-        cost_every=10,
+        learning_rate_init=None,
+        decay_rate=0.0,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
         warm_start=False,
-        init: InitName = "xavier",
+        momentum=0.0,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        keep_prob=1.0,
+        cost_every=10,
+        init: InitName = "glorot",
         backend: Backend = "jit",
         dtype: DTypeName = "float64",
-        random_state=None,
-        verbose=False,
         normalize_y=True,
     ):
         super().__init__(
-            hidden_layer_sizes, activation, learning_rate_init=learning_rate_init,
-            max_iter=max_iter, batch_size=batch_size, cost_every=cost_every,
-            warm_start=warm_start, init=init, backend=backend, dtype=dtype,
-            random_state=random_state, verbose=verbose,
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, decay_rate=decay_rate, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            keep_prob=keep_prob, cost_every=cost_every, init=init, backend=backend, dtype=dtype,
         )  # fmt: skip
         self.normalize_y = normalize_y
+
+    def _output(self, n_outputs: int) -> str:
+        return "linear"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -515,7 +747,7 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     def _y_check_params(self) -> dict:
         return {"multi_output": True, "y_numeric": True}
 
-    def _encode_y(self, y, *, continuing, incremental, classes):
+    def _encode_y(self, y, dtype, *, continuing, incremental, classes):
         Y = y.reshape(1, -1) if y.ndim == 1 else y.T
         if continuing and Y.shape[0] != self.n_outputs_:
             raise ValueError(
@@ -523,6 +755,7 @@ class DNNRegressor(RegressorMixin, _DNNBase):
             )
         Y64 = np.asarray(Y, dtype=np.float64)
         if not continuing:
+            _check_bool(self.normalize_y, "normalize_y")
             self.n_outputs_ = Y.shape[0]
             self._y_1d = y.ndim == 1
             if self.normalize_y:
@@ -608,24 +841,25 @@ def _mean_and_scale(Y64: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 0, std, 1.0)  # a constant target keeps scale 1
 
 
-def _binary_classes(labels: np.ndarray, name: str) -> np.ndarray:
-    """The sorted two classes of ``labels``, or a ValueError saying why they are not two."""
+def _shown(labels: np.ndarray) -> str:
+    """The first ten labels, and how many there are when more."""
+    more = "" if len(labels) <= 10 else f" ... ({len(labels)} in all)"
+    return f"{labels[:10].tolist()!r}{more}"
+
+
+def _classes(labels: np.ndarray, name: str) -> np.ndarray:
+    """The sorted classes of ``labels`` (``numpy.unique``, scikit-learn's order), or a
+    ValueError saying why they are not classes to learn."""
     labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D, one label per sample; got an array of shape {labels.shape} "
+            "(multi-label targets are not supported)"
+        )
     classes = np.unique(labels)
-    if len(classes) == 2 and labels.ndim == 1:
-        return classes
-    shown = classes[:10].tolist()
-    more = "" if len(classes) <= 10 else f" ... ({len(classes)} in all)"
     if len(classes) < 2:
         raise ValueError(
-            f"DNNClassifier needs two classes to learn from; {name} has {len(classes)} "
-            f"class: {shown!r}"
+            f"DNNClassifier needs at least two classes to learn from; {name} has "
+            f"{len(classes)} class: {_shown(classes)}"
         )
-    target = type_of_target(labels, input_name=name)
-    # The first sentence is the one sklearn's check_classifier_not_supporting_multiclass expects.
-    raise ValueError(
-        f"Only binary classification is supported. The type of the target is {target!r}: "
-        f"DNNClassifier supports binary targets; got {len(classes)} classes: {shown!r}{more}. "
-        "For multi-class problems wrap it in sklearn.multiclass.OneVsRestClassifier; for "
-        "several independent yes/no labels use fastdnn.DNN with one sigmoid output per label."
-    )
+    return classes

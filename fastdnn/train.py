@@ -49,7 +49,10 @@ class History:
     wall_time : float
         Seconds spent in this call.
     stop_reason : str
-        ``"completed"``, ``"interrupted"`` (Ctrl-C), ``"diverged"`` or ``"callback"``.
+        ``"completed"``, ``"interrupted"`` (Ctrl-C), ``"diverged"``, ``"callback"`` or
+        ``"early_stopping"``.
+    best_iteration : int or None
+        With early stopping: the record whose parameters the model went back to.
     """
 
     iterations: list[int] = field(default_factory=list)
@@ -60,6 +63,7 @@ class History:
     n_steps: int = 0
     wall_time: float = 0.0
     stop_reason: str = "completed"
+    best_iteration: int | None = None
 
     def __repr__(self) -> str:
         last = f", last cost {self.costs[-1]:.6g}" if self.costs else ""
@@ -89,7 +93,7 @@ def run(
     *,
     start_iteration: int,
     cost_every: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
     on_cost: Callable[[int, float], bool] | None = None,
     on_divergence: str = "raise",
     progress=None,
@@ -99,7 +103,8 @@ def run(
 
     ``on_cost(iteration, cost)`` is called at each recorded cost; returning True stops
     training. On divergence the stepper's state is restored to the last finite one (taken at
-    the start of the chunk that diverged).
+    the start of the chunk that diverged). ``rng`` shuffles the examples every epoch; None
+    keeps their order.
     """
     loop = _Loop(stepper, schedule, learning_rate, start_iteration, cost_every, rng)
     history = History() if history is None else history
@@ -125,7 +130,8 @@ def run(
                 if want_cost:
                     progress.set_postfix(cost=f"{cost:.6g}", refresh=False)
             if want_cost and on_cost is not None and on_cost(step, float(cost)):
-                history.stop_reason = "callback"
+                if history.stop_reason == "completed":  # on_cost may have said why itself
+                    history.stop_reason = "callback"
                 break
     except KeyboardInterrupt:
         loop.interrupted()
@@ -181,7 +187,8 @@ class _Loop:
             nb = sched.batches_per_epoch
             batch = step % nb
             if self.order is None or batch == 0:
-                self.order = self.rng.permutation(sched.m).astype(np.int64)
+                self.order = (np.arange(sched.m, dtype=np.int64) if self.rng is None
+                              else self.rng.permutation(sched.m).astype(np.int64))  # fmt: skip
             k = min(k, nb - batch)
             cost = self.stepper.minibatch(self.order, batch, k, self.learning_rate, want_cost)
         # Every chunk re-measures: a first chunk that compiled would otherwise size the next
@@ -240,6 +247,11 @@ def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
         p = np.clip(Y64.mean(axis=1), 1e-300, 1 - 1e-16)
         baseline = float(np.sum(-(p * np.log(p) + (1 - p) * np.log1p(-p))))
         what = "the label frequencies"
+    elif loss == "cce":  # the entropy of the class frequencies
+        p = Y64.mean(axis=1)
+        p = p[p > 0]
+        baseline = float(-np.sum(p * np.log(p)))
+        what = "the class frequencies"
     else:
         baseline = float(0.5 * np.sum(Y64.var(axis=1)))
         what = "the mean of the targets"

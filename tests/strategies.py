@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from fastdnn._types import Act
 
-activations = st.sampled_from(list(Act))
+#: The hidden-layer activations (softmax is an output only: see test_course2.py).
+activations = st.sampled_from([a for a in Act if a != Act.SOFTMAX])
 small_dim = st.integers(min_value=1, max_value=8)
 small_m = st.integers(min_value=1, max_value=16)
 seeds = st.integers(min_value=0, max_value=2**32 - 1)

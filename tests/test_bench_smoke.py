@@ -6,6 +6,7 @@ nothing here asserts a time.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -136,11 +137,14 @@ def test_workloads_follow_design(common):
         "W2": ((12288, 20, 7, 5, 1), "relu", 209, 2500, 0.0075, None),
         "W3": ((784, 128, 64, 1), "relu", 10_000, 200, 0.1, None),
         "W4": ((784, 128, 64, 1), "relu", 60_000, 938, 0.1, 64),
+        "W5": ((784, 128, 64, 10), "relu", 60_000, 469, 0.001, 128),
     }
     for key, (dims, hidden, m, steps, lr, bs) in expected.items():
         w = common.WORKLOADS[key]
         assert (w.layer_dims, w.hidden, w.m, w.steps, w.learning_rate, w.batch_size) == (
             dims, hidden, m, steps, lr, bs)  # fmt: skip
+        softmax_adam = ("softmax", "adam") if key == "W5" else ("sigmoid", "gd")
+        assert (w.output, w.optimizer) == softmax_adam
     assert common.naive_skip_reason(common.WORKLOADS["W1"]) is None
     assert common.naive_skip_reason(common.WORKLOADS["W3"])
     assert common.shortened_steps(common.WORKLOADS["W1"], backend="naive") == common.NAIVE_STEPS
@@ -221,3 +225,45 @@ def test_fastdnn_bench_rejects_unknown_workload():
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2
     assert "W9" in proc.stderr and "W1" in proc.stderr
+
+
+def test_softmax_workload_data(common):
+    """W5's recipe (X uniform, Y random one-hot), the same in common.py and its mirror; built
+    for 300 examples (the recipe depends on m only through the draws' length)."""
+    w, mirror = common.WORKLOADS["W5"], fastdnn_bench.WORKLOADS["W5"]
+    X, Y = common.workload_data(dataclasses.replace(w, m=300), "float64")
+    Xm, Ym = fastdnn_bench.workload_data(mirror._replace(m=300), "float64")
+    np.testing.assert_array_equal(X, Xm)
+    np.testing.assert_array_equal(Y, Ym)
+    assert X.shape == (784, 300) and Y.shape == (10, 300)
+    np.testing.assert_array_equal(Y.sum(axis=0), 1.0)  # one-hot columns
+    assert set(np.unique(Y)) == {0.0, 1.0} and len(set(Y.argmax(axis=0))) == 10
+    X32, Y32 = common.workload_data(dataclasses.replace(w, m=300), "float32")
+    np.testing.assert_array_equal(X32, X.astype(np.float32))
+    np.testing.assert_array_equal(Y32, Y)
+
+
+def test_torch_adam_reference_matches_fastdnn():
+    pytest.importorskip("torch", reason="PyTorch is optional")
+    rng = np.random.default_rng(0)
+    X = rng.random((3, 12))
+    Y = np.eye(4)[:, rng.integers(0, 4, 12)]
+    net = fastdnn.DNN([3, 5, 4], output="softmax", seed=0)
+    params = {k: v.copy() for k, v in net.params.items()}
+    # Full batch: fastdnn shuffles mini-batches with its own generator.
+    trained, costs = _references.train_torch_adam(X, Y, params, 0.01, 3, "relu", cost_every=1,
+                                                  threads=1)  # fmt: skip
+    net.fit(X, Y, 0.01, num_iterations=3, cost_every=1, optimizer="adam")
+    for key in params:
+        # torch.optim.Adam adds eps after the bias correction, as the course: same steps.
+        assert_allclose(trained[key], net.params[key], rtol=1e-9, atol=1e-12, err_msg=key)
+    assert_allclose(costs, net.history_.costs, rtol=1e-10)
+
+
+def test_mlp_reference_runs_one_epoch_of_the_steps():
+    pytest.importorskip("sklearn", reason="scikit-learn is optional")
+    rng = np.random.default_rng(0)
+    rows, labels = rng.random((100, 6)), rng.integers(0, 3, 100)
+    mlp = _references.train_mlp(rows, labels, (8, 4), 0.001, steps=4, batch_size=16)
+    assert mlp.n_iter_ == 1 and mlp.t_ == 4 * 16  # 4 batches of 16 examples
+    assert [c.shape for c in mlp.coefs_] == [(6, 8), (8, 4), (4, 3)]

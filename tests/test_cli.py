@@ -213,6 +213,16 @@ def _mistakes(data, model3, tmp):
                          "unrecognized arguments: --hiden tanh (see 'fastdnn train --help')"),
         "csv header over the csv field limit": (["train", "--data", _long_header(tmp), "--out",
                                                  tmp / "m.npz"], "the header row cannot be read"),
+        "bad --optimizer": ([*train, "--optimizer", "sgd"],
+                            "argument --optimizer: invalid choice: 'sgd'"),
+        "--keep-prob 0": ([*train, "--keep-prob", "0"],
+                          "argument --keep-prob: must be a probability in (0, 1]; got '0'"),
+        "--beta 1": ([*train, "--beta1", "1"], "argument --beta1: must be a number in [0, 1)"),
+        "negative --lambd": ([*train, "--lambd", "-0.1"],
+                             "argument --lambd: must be a finite number >= 0; got '-0.1'"),
+        "--validation-fraction 1": ([*train, "--early-stopping", "--validation-fraction", "1"],
+                                    "argument --validation-fraction: must be a number in (0, 1)"),
+        "--patience 0": ([*train, "--patience", "0"], "argument --patience: must be a positive"),
     }  # fmt: skip
 
 
@@ -225,7 +235,8 @@ MISTAKES = ["missing data file", "missing model file", "bad --layers", "zero in 
             "negative --lr", "text --lr", "bad --iterations", "bad --hidden", "bad --threads",
             "missing --out folder", "unknown label column", "bad shape", "damaged model",
             "n_x mismatch", "n_x mismatch csv", "--iterations and --epochs", "unknown flag",
-            "csv header over the csv field limit"]  # fmt: skip
+            "csv header over the csv field limit", "bad --optimizer", "--keep-prob 0",
+            "--beta 1", "negative --lambd", "--validation-fraction 1", "--patience 0"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", MISTAKES)
@@ -422,6 +433,9 @@ def test_every_option_has_help_and_choices_come_from_the_library():
     assert choices["output"] == tuple(OUTPUT_LOSS)
     assert choices["init"] == tuple(INITS)
     assert choices["backend"] == tuple(BACKENDS)
+    from fastdnn._types import OPTIMIZERS
+
+    assert choices["optimizer"] == tuple(OPTIMIZERS)
 
 
 def test_standardize(tmp_path):
@@ -445,3 +459,68 @@ def test_standardize(tmp_path):
                      cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert _accuracy(result.stdout, "accuracy on bc.csv") >= 97.0
+
+
+# ----------------------------------------------------------------------------- Course 2
+@pytest.fixture(scope="module")
+def classes3(tmp_path_factory):
+    """Three classes by the first feature, as a CSV with a class-index column."""
+    folder = tmp_path_factory.mktemp("classes3")
+    rng = np.random.default_rng(0)
+    X = rng.random((4, 300))
+    y = (X[0] * 3).astype(int)
+    rows = "".join(
+        ",".join(map(repr, col)) + f",{k}\n" for col, k in zip(X.T.tolist(), y, strict=True)
+    )
+    (folder / "c3.csv").write_text("f1,f2,f3,f4,cls\n" + rows)
+    (folder / "bad.csv").write_text("f1,f2,cls\n0.1,0.2,0\n0.3,0.4,1.5\n0.5,0.6,2\n")
+    return folder
+
+
+def test_train_softmax_with_adam_then_predict(tmp_path, classes3):
+    result = fastdnn("train", "--data", classes3 / "c3.csv", "--output", "softmax", "--layers",
+                     "16", "--optimizer", "adam", "--lr", "0.01", "--epochs", "40",
+                     "--batch-size", "32", "--lambd", "0.01", "--cost-every", "100",
+                     "--out", "m.npz", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "classes: 0..2 (one softmax output each)" in result.stdout
+    assert "with optimizer=adam, lambd=0.01" in result.stdout
+    assert _accuracy(result.stdout, "training accuracy") > 90.0
+    net = DNN.load(tmp_path / "m.npz")
+    assert net.output == "softmax" and net.layer_dims == [4, 16, 3]
+    result = fastdnn("predict", "--model", "m.npz", "--data", classes3 / "c3.csv", "--label",
+                     "cls", "--out", "p.csv", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0] == "prediction,probability_0,probability_1,probability_2"
+    table = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1)
+    assert set(np.unique(table[:, 0])) <= {0.0, 1.0, 2.0}
+    np.testing.assert_allclose(table[:, 1:].sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(table[:, 0], table[:, 1:].argmax(axis=1))
+    assert _accuracy(result.stdout, "accuracy on .*c3.csv") > 90.0
+
+
+def test_softmax_labels_must_be_class_indices(tmp_path, classes3):
+    result = fastdnn("train", "--data", classes3 / "bad.csv", "--output", "softmax", "--out",
+                     "m.npz", cwd=tmp_path)  # fmt: skip
+    _one_error_line(result, "train", "must be class indices 0, 1, 2, ... for --output softmax",
+                    "found [1.5]")  # fmt: skip
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_early_stopping_flags(tmp_path, data):
+    # A large net on 200 examples at a high rate: the held-out cost soon stops improving.
+    result = fastdnn("train", "--data", data / "train.npz", "--layers", "64", "--optimizer",
+                     "adam", "--lr", "0.05", "--iterations", "2000", "--cost-every", "5",
+                     "--early-stopping", "--patience", "3", "--validation-fraction", "0.2",
+                     "--keep-prob", "0.9", "--decay-rate", "0.001", "--out", "m.npz",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "early_stopping=True, validation_fraction=0.2, patience=3" in result.stdout
+    assert "keep_prob=0.9" in result.stdout and "decay_rate=0.001" in result.stdout
+    match = re.search(r"stopped early: .* kept the parameters of iteration (\d+)", result.stdout)
+    assert match, result.stdout
+    assert int(match.group(1)) % 5 == 0  # a record's iteration
+    net = DNN.load(tmp_path / "m.npz")
+    assert net.history_.stop_reason == "early_stopping"
+    assert net.n_steps_ < 2000

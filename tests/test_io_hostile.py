@@ -256,7 +256,8 @@ def test_too_many_entries(tmp_path):
         entries += [_stored(f"W{l}.npy", _npy(np.ones((1, 1)))),
                     _stored(f"b{l}.npy", _npy(np.zeros((1, 1))))]  # fmt: skip
     path = _raw_zip(tmp_path / "m.npz", entries)
-    with pytest.raises(ValueError, match="holds 2200 entries; at most 2003 expected"):
+    # the limit: W and b of MAX_LAYERS layers, the metadata, and the named state arrays
+    with pytest.raises(ValueError, match=f"holds 2200 entries; at most {fio.MAX_ENTRIES} expected"):
         fio.load_model(path)
 
 

@@ -142,5 +142,6 @@ def test_v1_file_may_not_hold_v2_keys(saved):
     obj = json.loads(_meta_text(saved))
     obj["format_version"] = 1
     _refused(
-        _with_text(saved, json.dumps(obj)), "unknown metadata keys ['rng'] for format_version 1"
+        _with_text(saved, json.dumps(obj)),
+        "unknown metadata keys ['dropout_seed', 'rng'] for format_version 1",
     )

@@ -153,7 +153,7 @@ def test_cost_and_update_agree_with_naive(n, m, dtype, seed, loss):
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("act", list(Act), ids=lambda a: a.name.lower())
+@pytest.mark.parametrize("act", [a for a in Act if a != Act.SOFTMAX], ids=lambda a: a.name.lower())
 def test_jit_agrees_with_numpy_on_larger_shapes(seed, act):
     """Shapes too big for the naive oracle: sums of hundreds of terms, BLAS blocking."""
     rng = np.random.default_rng(seed)

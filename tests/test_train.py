@@ -310,3 +310,27 @@ def test_a_model_pickles_and_copies_after_fit():
         np.testing.assert_array_equal(other.predict_proba(X), net.predict_proba(X))
         other.fit(X, Y, num_iterations=1)  # its own lock and buffers
     assert net.n_steps_ == 3
+
+
+def test_epoch_copy_and_per_batch_gather_train_alike(tmp_path):
+    """A C-ordered X trains from one shuffled copy per epoch, a Fortran-ordered or memory-mapped
+    X by gathering each batch: the same batches in the same order, so the same parameters (to
+    rounding: a batch's layout may change how BLAS blocks it). Uneven last batch, 3 epochs."""
+    from fastdnn.network import _copy_per_epoch, _memory_mapped
+
+    X, Y = data(6, 53)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    Xm = np.load(path, mmap_mode="r")
+    assert _copy_per_epoch(X, Y) and not _copy_per_epoch(np.asfortranarray(X), Y)
+    assert _memory_mapped(np.asarray(Xm)) and not _copy_per_epoch(np.asarray(Xm), Y)
+    nets = []
+    for Xi in (X, np.asfortranarray(X), Xm):
+        net = DNN([6, 5, 3, 1], seed=2, backend="jit")
+        net.fit(Xi, Y, learning_rate=0.2, epochs=3, batch_size=8)
+        nets.append(net)
+    ref = DNN([6, 5, 3, 1], seed=2, backend="numpy")
+    ref.fit(X, Y, learning_rate=0.2, epochs=3, batch_size=8)
+    for net in nets:
+        for key in ref.params:
+            assert_allclose(net.params[key], ref.params[key], rtol=1e-11, atol=1e-13)

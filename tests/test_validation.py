@@ -112,7 +112,7 @@ def test_bad_init_options(kwargs, match):
             {"hidden": "gelu"},
             r"hidden must be one of \['leaky_relu', 'linear', 'relu', 'sigmoid', 'tanh'\]",
         ),
-        ({"output": "softmax"}, r"output must be one of \['linear', 'sigmoid'\]; got 'softmax'"),
+        ({"output": "tanh"}, r"output must be one of \['linear', 'sigmoid', 'softmax'\]; got 'tan"),
         ({"backend": "cuda"}, r"backend must be one of \['jit', 'naive', 'numpy'\]; got 'cuda'"),
     ],
 )

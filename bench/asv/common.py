@@ -9,9 +9,9 @@ THIS FILE IS APPEND-ONLY. Do not change an existing workload, shape, seed or dat
 would make every stored result incomparable with new ones. Add new entries with new ids.
 
 The workloads are the table in ``DESIGN.md`` ("Named workloads"). Data: ``X`` uniform in
-[0, 1), ``Y`` random 0/1, both from the entry's seed; ``W[l] = randn / sqrt(n[l-1])`` and
-``b[l] = 0`` from ``seed + 1``. float32 data are the float64 draws rounded, so the two dtypes
-train the same problem.
+[0, 1), ``Y`` random 0/1 (a softmax workload: random one-hot columns), both from the entry's
+seed; ``W[l] = randn / sqrt(n[l-1])`` and ``b[l] = 0`` from ``seed + 1``. float32 data are the
+float64 draws rounded, so the two dtypes train the same problem.
 
 ``fastdnn/bench.py`` (the ``fastdnn bench`` command) is installed without ``bench/`` and keeps a
 mirror of the workload table; ``tests/test_bench_smoke.py`` checks that the two agree.
@@ -65,6 +65,10 @@ class Workload:
         For mini-batch workloads: the number of epochs of the full run.
     batch_size : int or None
         None for full-batch gradient descent.
+    output : str
+        The output layer: ``"sigmoid"`` (W1-W4) or ``"softmax"`` (one-hot ``Y``).
+    optimizer : str
+        ``DNN.fit``'s optimizer: ``"gd"`` (W1-W4) or ``"adam"``.
     """
 
     key: str
@@ -78,6 +82,9 @@ class Workload:
     shortened: int
     epochs: int | None = None
     batch_size: int | None = None
+    # appended for W5; the defaults are what W1-W4 always were
+    output: str = "sigmoid"
+    optimizer: str = "gd"
 
     @property
     def width(self) -> int:
@@ -121,6 +128,22 @@ WORKLOADS: dict[str, Workload] = {
             100,
             epochs=1,
             batch_size=64,
+        ),  # fmt: skip
+        # 60000 / 128 = 468.75: one epoch is 469 steps, the last batch 96 examples.
+        Workload(
+            "W5",
+            "W5_softmax_adam_784-128-64-10_m60000_b128",
+            (784, 128, 64, 10),
+            "relu",
+            60_000,
+            469,
+            0.001,
+            5,
+            100,
+            epochs=1,
+            batch_size=128,
+            output="softmax",
+            optimizer="adam",
         ),  # fmt: skip
     ]
 }
@@ -209,6 +232,17 @@ def _data(n_x: int, m: int, n_y: int, seed: int, dtype: str) -> tuple[np.ndarray
 
 
 @functools.cache
+def _data_one_hot(n_x: int, m: int, n_y: int, seed: int, dtype: str):
+    """``X`` as in :func:`_data`; ``Y`` one-hot ``(n_y, m)`` of classes drawn uniformly."""
+    rng = np.random.default_rng(seed)
+    X = uniform_rows(rng, (n_x, m), dtype)
+    labels = rng.integers(0, n_y, size=m)
+    Y = np.zeros((n_y, m), dtype=dtype)
+    Y[labels, np.arange(m)] = 1
+    return X, Y
+
+
+@functools.cache
 def _params(dims: tuple[int, ...], seed: int, dtype: str) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     params = {}
@@ -232,9 +266,11 @@ def get(key_or_id: str) -> Workload:
 
 
 def workload_data(w: Workload | str, dtype: str = "float64") -> tuple[np.ndarray, np.ndarray]:
-    """``(X, Y)`` of a workload: X (n_x, m) uniform in [0, 1), Y (1, m) of 0/1. Do not modify."""
+    """``(X, Y)`` of a workload: X (n_x, m) uniform in [0, 1), Y (1, m) of 0/1 (softmax: one-hot
+    (n_y, m)). Do not modify."""
     w = get(w) if isinstance(w, str) else w
-    return _data(w.layer_dims[0], w.m, w.layer_dims[-1], w.seed, dtype)
+    recipe = _data_one_hot if w.output == "softmax" else _data
+    return recipe(w.layer_dims[0], w.m, w.layer_dims[-1], w.seed, dtype)
 
 
 def workload_params(w: Workload | str, dtype: str = "float64") -> dict[str, np.ndarray]:

@@ -31,7 +31,10 @@ from .._numba import njit
 from .._types import Act, Loss
 
 _BCE = int(Loss.BCE)
+_CCE = int(Loss.CCE)
 _LINEAR = int(Act.LINEAR)
+_SIGMOID = int(Act.SIGMOID)
+_SOFTMAX = int(Act.SOFTMAX)
 
 
 # ------------------------------------------------------------------ activations, one place
@@ -112,7 +115,7 @@ DERIVATIVES = {
 
 # ------------------------------------------------------------------ row loops, per activation
 def _forward_rows(g):
-    """A loop ``A_out = g(Z + b)`` over rows; with ``b``, ``Z`` keeps ``Z + b`` too."""
+    """A loop ``A_out = g(Z + b)`` over rows, two arrays; ``Z`` keeps ``Z + b``."""
 
     @njit
     def rows(Z, b, slope, A_out):
@@ -120,17 +123,30 @@ def _forward_rows(g):
         zero = Z.dtype.type(0.0)
         s = Z.dtype.type(slope)
         for i in range(n):
+            bi = b[i, 0]
             z_row = Z[i]
             a_row = A_out[i]
-            if b is None:
-                for j in range(m):
-                    a_row[j] = g(z_row[j], s, zero)
-            else:
-                bi = b[i, 0]
-                for j in range(m):
-                    z = z_row[j] + bi
-                    z_row[j] = z
-                    a_row[j] = g(z, s, zero)
+            for j in range(m):
+                z = z_row[j] + bi
+                z_row[j] = z
+                a_row[j] = g(z, s, zero)
+
+    return rows
+
+
+def _plain_rows(g):
+    """A loop ``A_out = g(Z)`` over rows (no bias; ``Z`` untouched)."""
+
+    @njit
+    def rows(Z, slope, A_out):
+        n, m = Z.shape
+        zero = Z.dtype.type(0.0)
+        s = Z.dtype.type(slope)
+        for i in range(n):
+            z_row = Z[i]
+            a_row = A_out[i]
+            for j in range(m):
+                a_row[j] = g(z_row[j], s, zero)
 
     return rows
 
@@ -155,8 +171,8 @@ def _inplace_rows(g):
 
 
 def _mask_rows(g_back):
-    """A loop ``dZ = dA * g'(A)`` over rows, then (with ``db_out``) the row's sum while it
-    is still in L1: a sum inside the same loop would keep the whole loop scalar."""
+    """A loop ``dZ = dA * g'(A)`` over rows, then the row's sum into ``db`` while it is still
+    in L1 (a sum inside the same loop would keep the whole loop scalar)."""
 
     @njit
     def rows(dA, A, slope, dZ_out, db_out, db_scale):
@@ -170,18 +186,37 @@ def _mask_rows(g_back):
             out = dZ_out[i]
             for j in range(m):
                 out[j] = g_back(d[j], a[j], s, zero, one)
-            if db_out is not None:
-                db_out[i, 0] = _sum8(out) * db_scale
+            db_out[i, 0] = _sum8(out) * db_scale
 
     return rows
 
 
-def _switch(make_loop):
-    """One compiled function ``f(act, *args)`` that runs the loop ``make_loop`` builds for the
-    activation ``act``: the choice is made once per call, never inside a loop."""
-    codes = sorted(int(a) for a in ACTIVATIONS)
+def _mask_only_rows(g_back):
+    """A loop ``dZ = dA * g'(A)`` over rows."""
+
+    @njit
+    def rows(dA, A, slope, dZ_out):
+        n, m = A.shape
+        zero = A.dtype.type(0.0)
+        one = A.dtype.type(1.0)
+        s = A.dtype.type(slope)
+        for i in range(n):
+            d = dA[i]
+            a = A[i]
+            out = dZ_out[i]
+            for j in range(m):
+                out[j] = g_back(d[j], a[j], s, zero, one)
+
+    return rows
+
+
+def _switch(make_loop, table):
+    """One compiled function ``f(act, *args)`` that runs the loop ``make_loop`` builds from
+    ``table[act]`` (a hidden activation, codes 0..4): the choice is made once per call, never
+    inside a loop. Each loop is compiled the first time a caller needs the switch."""
+    codes = sorted(int(a) for a in table)
     assert codes == list(range(5)), codes  # the branches below are the codes 0..4
-    f0, f1, f2, f3, f4 = (make_loop(ACTIVATIONS[a], DERIVATIVES[a]) for a in sorted(ACTIVATIONS))
+    f0, f1, f2, f3, f4 = (make_loop(table[a]) for a in sorted(table))
 
     @njit
     def by_activation(act, *args):
@@ -199,30 +234,78 @@ def _switch(make_loop):
     return by_activation
 
 
-_forward_loop = _switch(lambda fwd, back: _forward_rows(fwd))
-_inplace_loop = _switch(lambda fwd, back: _inplace_rows(fwd))
-_mask_loop = _switch(lambda fwd, back: _mask_rows(back))
+# What training compiles: hidden layers in place, their masks with db, and the output
+# layer's three activations (the first compilation pays for these alone).
+_hidden_loop = _switch(_inplace_rows, ACTIVATIONS)
+_mask_loop = _switch(_mask_rows, DERIVATIVES)
+_output_sigmoid = _forward_rows(_sigmoid)
+_output_linear = _forward_rows(_linear)
+# The public kernels' other variants, compiled on their first use (the functional API).
+_forward_loop = _switch(_forward_rows, ACTIVATIONS)
+_plain_loop = _switch(_plain_rows, ACTIVATIONS)
+_mask_only_loop = _switch(_mask_only_rows, DERIVATIVES)
+
+
+@njit
+def _softmax_columns(Z, b, A_out):
+    """``A_out = softmax(Z + b)`` column by column; ``Z`` keeps ``Z + b`` (``b`` may be None).
+
+    Each column is one example: its max is subtracted before ``exp`` (finite for any logits).
+    The loops run down a column, across rows: not vectorized, but the output layer of a
+    classifier has a handful of rows and its GEMM dominates.
+    """
+    n, m = Z.shape
+    for j in range(m):
+        top = -np.inf
+        for i in range(n):
+            if b is not None:
+                Z[i, j] = Z[i, j] + b[i, 0]
+            top = max(top, np.float64(Z[i, j]))
+        total = 0.0
+        for i in range(n):
+            e = _vecmath.exp_neg(top - np.float64(Z[i, j]))
+            A_out[i, j] = e
+            total += e
+        inv = 1.0 / total
+        for i in range(n):
+            A_out[i, j] = A_out[i, j] * inv
+
+
+@njit
+def _hidden_activation(Z, b, act, slope):
+    """A hidden layer's ``Z = g(Z + b)``, in place (only ``A`` is kept)."""
+    _hidden_loop(act, Z, b, slope)
+
+
+@njit
+def _output_activation(Z, b, act, A_out):
+    """The output layer's ``Z += b`` and ``A_out = g(Z)`` (sigmoid, softmax or linear): ``Z``
+    keeps the logits, for the cost."""
+    if act == _SOFTMAX:
+        _softmax_columns(Z, b, A_out)
+    elif act == _SIGMOID:
+        _output_sigmoid(Z, b, 0.0, A_out)
+    else:
+        _output_linear(Z, b, 0.0, A_out)
 
 
 @njit
 def _bias_activation(Z, b, act, slope, A_out):
-    """``Z += b`` and ``A_out = g(Z)`` in one pass; ``A_out`` may be ``Z`` (then only A is
-    kept). ``b`` may be None (no bias: ``A_out = g(Z)``, ``Z`` untouched)."""
-    if b is None:  # decided when compiling: None is a type of its own
-        _forward_loop(act, Z, None, slope, A_out)
+    """``Z += b`` and ``A_out = g(Z)`` for any activation; ``A_out`` may be ``Z`` (then only
+    ``A`` is kept). The public kernels' helper; training uses the two above."""
+    if act == _SOFTMAX:
+        _softmax_columns(Z, b, A_out)
     elif A_out.ctypes.data == Z.ctypes.data:
-        _inplace_loop(act, Z, b, slope)
+        _hidden_loop(act, Z, b, slope)
     else:
         _forward_loop(act, Z, b, slope, A_out)
 
 
 @njit
 def _activation_mask(dA, A, act, slope, dZ_out, db_out, db_scale):
-    """``dZ = dA * g'(A)``, and ``db = db_scale * sum_j dZ`` unless ``db_out`` is None.
-
-    ``db`` is accumulated in float64 whatever the dtype. ``dZ_out`` may be ``dA`` (then the
-    loop runs scalar: the compiler cannot prove the arrays apart).
-    """
+    """``dZ = dA * g'(A)`` and ``db = db_scale * sum_j dZ`` (accumulated in float64 whatever
+    the dtype). ``dZ_out`` may be ``dA`` (then the loop runs scalar: the compiler cannot prove
+    the arrays apart)."""
     _mask_loop(act, dA, A, slope, dZ_out, db_out, db_scale)
 
 
@@ -237,18 +320,19 @@ def _sum8(x):
     m = x.shape[0]
     m8 = m - m % 8
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    # np.float64 explicitly: as plain Python (NUMBA_DISABLE_JIT), float + float32 is float32.
     for j in range(0, m8, 8):
-        s0 += x[j]
-        s1 += x[j + 1]
-        s2 += x[j + 2]
-        s3 += x[j + 3]
-        s4 += x[j + 4]
-        s5 += x[j + 5]
-        s6 += x[j + 6]
-        s7 += x[j + 7]
+        s0 += np.float64(x[j])
+        s1 += np.float64(x[j + 1])
+        s2 += np.float64(x[j + 2])
+        s3 += np.float64(x[j + 3])
+        s4 += np.float64(x[j + 4])
+        s5 += np.float64(x[j + 5])
+        s6 += np.float64(x[j + 6])
+        s7 += np.float64(x[j + 7])
     total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     for j in range(m8, m):
-        total += x[j]
+        total += np.float64(x[j])
     return total
 
 
@@ -334,7 +418,10 @@ def linear_forward(A_prev, W, b, Z_out):
 @njit
 def activation_forward(Z, act, slope, A_out):
     """``A = g(Z)`` in one pass. See ``vectorized.activation_forward``."""
-    _bias_activation(Z, None, act, slope, A_out)
+    if act == _SOFTMAX:
+        _softmax_columns(Z, None, A_out)
+    else:
+        _plain_loop(act, Z, slope, A_out)
 
 
 def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
@@ -348,7 +435,7 @@ def linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out):
 @njit
 def activation_backward(dA, A, act, slope, dZ_out):
     """``dZ = dA * g'(A)`` in one pass. See ``vectorized.activation_backward``."""
-    _activation_mask(dA, A, act, slope, dZ_out, None, 1.0)
+    _mask_only_loop(act, dA, A, slope, dZ_out)
 
 
 def linear_backward(dZ, A_prev, W, dA_prev_out, dW_out, db_out):
@@ -379,6 +466,18 @@ def cost_from_logits(ZL, Y, loss):
     """The cost in one pass, accumulated in float64. See ``vectorized.cost_from_logits``."""
     n, m = ZL.shape
     total = 0.0
+    if loss == _CCE:
+        for j in range(m):
+            top = -np.inf
+            for i in range(n):
+                top = max(top, np.float64(ZL[i, j]))
+            s = 0.0
+            for i in range(n):
+                z = np.float64(ZL[i, j])
+                s += np.exp(z - top)
+                total -= np.float64(Y[i, j]) * z
+            total += top + np.log(s)
+        return total / m
     for i in range(n):
         for j in range(m):
             z = np.float64(ZL[i, j])
@@ -396,3 +495,110 @@ def update(theta, grad, learning_rate):
     lr = theta.dtype.type(learning_rate)
     for k in range(theta.shape[0]):
         theta[k] -= lr * grad[k]
+
+
+# ------------------------------------------------------------------ the course's optimizers
+@njit
+def update_momentum(theta, grad, v, learning_rate, beta):
+    """Momentum in one pass. See ``vectorized.update_momentum``."""
+    dt = theta.dtype.type
+    lr, b, c = dt(learning_rate), dt(beta), dt(1 - beta)
+    for k in range(theta.shape[0]):
+        v[k] = b * v[k] + c * grad[k]
+        theta[k] -= lr * v[k]
+
+
+@njit
+def update_rmsprop(theta, grad, s, learning_rate, beta2, epsilon):
+    """RMSprop in one pass. See ``vectorized.update_rmsprop``."""
+    dt = theta.dtype.type
+    lr, b2, c2, eps = dt(learning_rate), dt(beta2), dt(1 - beta2), dt(epsilon)
+    for k in range(theta.shape[0]):
+        g = grad[k]
+        s[k] = b2 * s[k] + c2 * g * g
+        theta[k] -= lr * g / (np.sqrt(s[k]) + eps)
+
+
+@njit
+def update_adam(theta, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
+    """Adam with the bias corrections in one pass. See ``vectorized.update_adam``."""
+    dt = theta.dtype.type
+    lr, eps = dt(learning_rate), dt(epsilon)
+    b1, c1, b2, c2 = dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2)
+    d1, d2 = dt(1 - beta1**t), dt(1 - beta2**t)
+    for k in range(theta.shape[0]):
+        g = grad[k]
+        v[k] = b1 * v[k] + c1 * g
+        s[k] = b2 * s[k] + c2 * g * g
+        theta[k] -= lr * (v[k] / d1) / (np.sqrt(s[k] / d2) + eps)
+
+
+# ------------------------------------------------------------------ regularisation
+@njit
+def add_l2(W, dW_out, scale):
+    """``dW += scale * W`` and ``sum(W^2)`` in one pass. See ``vectorized.add_l2``."""
+    w = W.reshape(-1)
+    d = dW_out.reshape(-1)
+    c = W.dtype.type(scale)
+    total = 0.0
+    for k in range(w.shape[0]):
+        d[k] += c * w[k]
+        total += np.float64(w[k]) * np.float64(w[k])
+    return total
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@_scalar
+def _splitmix64(x):
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit
+def _dropout_key(seed, step, layer):
+    """:func:`fastdnn._dropout.key`, compiled (all arithmetic modulo 2^64)."""
+    k = _splitmix64(np.uint64(seed))
+    k = _splitmix64(k + np.uint64(step))
+    return _splitmix64(k + np.uint64(layer))
+
+
+@njit
+def _dropout_rows(A, keep_prob, key, dA):
+    """Forward (``dA`` None): ``A *= D / keep_prob``. Backward: ``dA *= D / keep_prob`` and
+    ``A *= keep_prob`` (the activation's own output again, where a unit was kept)."""
+    n, m = A.shape
+    k = np.uint64(key)
+    limit = np.uint64(int(keep_prob * 2.0**53))
+    scale = A.dtype.type(1.0 / keep_prob)
+    zero = A.dtype.type(0.0)
+    kp = A.dtype.type(keep_prob)
+    for i in range(n):
+        a = A[i]
+        base = np.uint64(i * m)
+        if dA is None:
+            for j in range(m):
+                x = _splitmix64(k + (base + np.uint64(j)) * _GOLDEN)
+                a[j] = a[j] * scale if (x >> np.uint64(11)) < limit else zero
+        else:
+            d = dA[i]
+            for j in range(m):
+                x = _splitmix64(k + (base + np.uint64(j)) * _GOLDEN)
+                d[j] = d[j] * scale if (x >> np.uint64(11)) < limit else zero
+                a[j] = a[j] * kp
+
+
+def dropout_forward(A, keep_prob, key):
+    """Inverted dropout in one pass. See ``vectorized.dropout_forward``."""
+    # np.uint64: Numba types a Python int as int64, which half of the keys overflow.
+    _dropout_rows(A, keep_prob, np.uint64(key), None)
+
+
+def dropout_backward(dA, A, keep_prob, key):
+    """Backward through inverted dropout in one pass. See ``vectorized.dropout_backward``."""
+    _dropout_rows(A, keep_prob, np.uint64(key), dA)

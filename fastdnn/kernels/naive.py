@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .._dropout import splitmix64
 from .._types import Act, Loss
 
 
@@ -49,8 +50,24 @@ DERIVATIVES = {
 }
 
 
+def _softmax_columns(Z, A_out):
+    n, m = Z.shape
+    for j in range(m):
+        top = max(float(Z[i, j]) for i in range(n))
+        e = [math.exp(float(Z[i, j]) - top) for i in range(n)]
+        total = sum(e)
+        for i in range(n):
+            A_out[i, j] = e[i] / total
+
+
 def activation_forward(Z, act, slope, A_out):
-    """``A = g(Z)`` one element at a time. See ``vectorized.activation_forward``."""
+    """``A = g(Z)`` one element at a time (softmax: one column at a time).
+
+    See ``vectorized.activation_forward``.
+    """
+    if act == Act.SOFTMAX:
+        _softmax_columns(Z, A_out)
+        return
     g = ACTIVATIONS[act]
     n, m = Z.shape
     for i in range(n):
@@ -121,9 +138,15 @@ def cost_from_logits(ZL, Y, loss):
             y = float(Y[i, j])
             if loss == Loss.BCE:
                 total += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+            elif loss == Loss.CCE:
+                total -= z * y  # the log-sum-exp of the column is added below
             else:
                 d = z - y  # d * d overflows to inf; d ** 2 would raise OverflowError
                 total += 0.5 * d * d
+    if loss == Loss.CCE:
+        for j in range(m):
+            top = max(float(ZL[i, j]) for i in range(n))
+            total += top + math.log(sum(math.exp(float(ZL[i, j]) - top) for i in range(n)))
     return total / m
 
 
@@ -132,3 +155,66 @@ def update(theta, grad, learning_rate):
     lr = theta.dtype.type(learning_rate)
     for k in range(theta.shape[0]):
         theta[k] -= lr * grad[k]
+
+
+def update_momentum(theta, grad, v, learning_rate, beta):
+    """Momentum, one parameter at a time. See ``vectorized.update_momentum``."""
+    for k in range(theta.shape[0]):
+        v[k] = beta * v[k] + (1 - beta) * grad[k]
+        theta[k] -= learning_rate * v[k]
+
+
+def update_rmsprop(theta, grad, s, learning_rate, beta2, epsilon):
+    """RMSprop, one parameter at a time. See ``vectorized.update_rmsprop``."""
+    for k in range(theta.shape[0]):
+        s[k] = beta2 * s[k] + (1 - beta2) * grad[k] * grad[k]
+        theta[k] -= learning_rate * grad[k] / (math.sqrt(s[k]) + epsilon)
+
+
+def update_adam(theta, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
+    """Adam with the bias corrections, one parameter at a time. See ``vectorized.update_adam``."""
+    for k in range(theta.shape[0]):
+        g = float(grad[k])
+        v[k] = beta1 * v[k] + (1 - beta1) * g
+        s[k] = beta2 * s[k] + (1 - beta2) * g * g
+        v_hat = v[k] / (1 - beta1**t)
+        s_hat = s[k] / (1 - beta2**t)
+        theta[k] -= learning_rate * v_hat / (math.sqrt(s_hat) + epsilon)
+
+
+def add_l2(W, dW_out, scale):
+    """``dW += scale * W`` and ``sum(W^2)``, entry by entry. See ``vectorized.add_l2``."""
+    n, n_prev = W.shape
+    total = 0.0
+    for i in range(n):
+        for k in range(n_prev):
+            w = float(W[i, k])
+            dW_out[i, k] += scale * w
+            total += w * w
+    return total
+
+
+def _kept(key, index, keep_prob):
+    """Whether unit number ``index`` (0-based, row-major) is kept: the top 53 bits of the
+    ``index + 1``-th splitmix64 output from ``key`` below ``keep_prob * 2^53``."""
+    mix = splitmix64((key + index * 0x9E3779B97F4A7C15) & ((1 << 64) - 1))
+    return (mix >> 11) < int(keep_prob * 2.0**53)
+
+
+def dropout_forward(A, keep_prob, key):
+    """Inverted dropout, unit by unit. See ``vectorized.dropout_forward``."""
+    n, m = A.shape
+    scale = 1.0 / keep_prob
+    for i in range(n):
+        for j in range(m):
+            A[i, j] = A[i, j] * scale if _kept(key, i * m + j, keep_prob) else 0.0
+
+
+def dropout_backward(dA, A, keep_prob, key):
+    """Backward through inverted dropout, unit by unit. See ``vectorized.dropout_backward``."""
+    n, m = A.shape
+    scale = 1.0 / keep_prob
+    for i in range(n):
+        for j in range(m):
+            dA[i, j] = dA[i, j] * scale if _kept(key, i * m + j, keep_prob) else 0.0
+            A[i, j] = A[i, j] * keep_prob

@@ -6,9 +6,13 @@ run. :mod:`fastdnn.backends` maps a backend name to its kernels and its stepper 
 
 Interface (:class:`Stepper`)
 ----------------------------
-``Stepper(spec, theta, grad, X, Y, batch_size, workspace)``
+``Stepper(spec, theta, grad, X, Y, batch_size, workspace, *, train=None, optimizer=None,
+start_step=0)``
     Prepare: the network ``spec``, the flat parameter and gradient buffers (updated in place),
-    the checked training data, the mini-batch size (None: full batch), the work buffers.
+    the checked training data, the mini-batch size (None: full batch), the work buffers; how
+    to train (a :class:`Train`: optimizer, decay, L2, dropout; default plain gradient
+    descent), the optimizer's state (an :class:`OptimizerState`, updated in place) and the
+    global number of the first step (learning-rate decay and dropout masks depend on it).
 ``full_batch(n_steps, learning_rate, want_cost) -> cost``
     ``n_steps`` gradient steps on the whole set; the cost of the first one when asked.
 ``minibatch(order, first_batch, n_steps, learning_rate, want_cost) -> cost``
@@ -22,7 +26,8 @@ Interface (:class:`Stepper`)
     Save and restore everything a step changes (for divergence and interruption), and say
     whether it is all finite.
 ``counter``
-    ``counter[0]`` counts the steps completed since the loop last reset it.
+    ``counter[0]`` counts the steps completed since the loop last reset it (a view of
+    ``clock``, which also holds the global step number and Adam's ``t``).
 ``atomic``
     True when a chunk runs as one uninterruptible call (so Ctrl-C never lands mid-step).
 """
@@ -31,10 +36,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from .._types import ACTIVATIONS, OUTPUTS
+from .._types import ACTIVATIONS, OPTIMIZERS, OUTPUTS, Opt
 
 
 @dataclass(frozen=True)
@@ -60,26 +66,115 @@ class NetSpec:
         return int(OUTPUTS[self.output].loss)
 
 
-class Workspace:
-    """Work buffers for one (network, batch width, dtype): allocated once, reused every step."""
+class Train(NamedTuple):
+    """How one ``fit`` trains, in the course's names (fixed for the fit; the learning rate
+    ``lr0`` is given with each chunk of steps)."""
 
-    def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool):
+    optimizer: int = int(Opt.GD)  #: Opt code
+    beta1: float = 0.9  #: momentum's ``beta``, Adam's ``beta1``
+    beta2: float = 0.999  #: RMSprop's and Adam's ``beta2``
+    epsilon: float = 1e-8
+    decay_rate: float = 0.0  #: 0: a constant learning rate
+    time_interval: int = 0  #: 0: ``lr0 / (1 + decay_rate * epoch)``; k: decay every k epochs
+    lambd: float = 0.0  #: L2 strength: the cost adds ``lambd / 2m * sum ||W||^2``
+    keep_prob: float = 1.0  #: inverted dropout on the hidden layers; 1: off
+    seed: np.uint64 = np.uint64(0)  #: the dropout masks' seed
+    batches_per_epoch: int = 1
+
+    @property
+    def optimizer_name(self) -> str:
+        return Opt(self.optimizer).name.lower()
+
+    @property
+    def is_plain(self) -> bool:
+        """Course 1's training: gradient descent at a constant rate, no L2, no dropout."""
+        return (self.optimizer == Opt.GD and self.decay_rate == 0.0 and self.lambd == 0.0
+                and self.keep_prob == 1.0)  # fmt: skip
+
+
+def learning_rate_at(train: Train, lr0: float, step: int) -> float:
+    """The course's learning-rate decay at global step ``step`` (epochs count from 0):
+    ``lr0 / (1 + decay_rate * epoch)``, or with ``time_interval`` k,
+    ``lr0 / (1 + decay_rate * floor(epoch / k))`` (the course's ``schedule_lr_decay``).
+
+    Pure Python; the jit stepper compiles this same function.
+    """
+    if train.decay_rate == 0.0:
+        return lr0
+    epoch = step // train.batches_per_epoch
+    if train.time_interval > 0:
+        epoch = epoch // train.time_interval
+    return lr0 / (1.0 + train.decay_rate * epoch)
+
+
+class OptimizerState:
+    """The state an optimizer keeps between steps, twinned with ``theta`` (saved with a model).
+
+    Attributes
+    ----------
+    name : {"gd", "momentum", "rmsprop", "adam"}
+    v : ndarray of shape (p,) or (0,)
+        Momentum's velocity, Adam's first moment.
+    s : ndarray of shape (p,) or (0,)
+        RMSprop's and Adam's second moment.
+    t : int
+        Adam's update count (for the bias correction).
+    """
+
+    def __init__(self, name: str, n_params: int, dtype, v=None, s=None, t: int = 0):
+        self.name = name
+        code = OPTIMIZERS[name]
+        self.v = _state_buffer(v, n_params if code in (Opt.MOMENTUM, Opt.ADAM) else 0, dtype)
+        self.s = _state_buffer(s, n_params if code in (Opt.RMSPROP, Opt.ADAM) else 0, dtype)
+        self.t = int(t)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The non-empty buffers, by name."""
+        return {k: a for k, a in (("v", self.v), ("s", self.s)) if a.size}
+
+
+def _state_buffer(given, size: int, dtype) -> np.ndarray:
+    if given is None:
+        return np.zeros(size, dtype=dtype)
+    if given.shape != (size,) or given.dtype != np.dtype(dtype):
+        raise ValueError(f"optimizer state must have shape ({size},) and dtype {dtype}")
+    return given
+
+
+#: Indices into a stepper's ``clock``: steps done in this run, global step, Adam's t.
+DONE, STEP, ADAM_T = 0, 1, 2
+
+
+class Workspace:
+    """Work buffers for one (network, batch width, dtype): allocated once, reused every step.
+
+    ``Xb``/``Yb`` hold one mini-batch, or -- with ``shuffled`` examples (a mini-batch run on an
+    ``X`` whose examples are not contiguous in memory) -- one epoch's shuffled copy of the
+    whole ``X`` and ``Y``, cut into batches (see :func:`fastdnn.steppers._jit_loop.shuffle`).
+    """
+
+    def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool,
+                 shuffled: int = 0):  # fmt: skip
         dims = list(layer_dims)
         widest_hidden = max(dims[1:-1], default=1)
-        self.key = (tuple(dims), m, np.dtype(dtype), minibatch)
+        self.key = (tuple(dims), m, np.dtype(dtype), minibatch, shuffled)
         self.m = m
         self.acts = np.empty(sum(dims[1:]) * m, dtype=dtype)  # A of every layer, flat
         self.ZL = np.empty(dims[-1] * m, dtype=dtype)  # output logits, for the cost
         self.D = np.empty(max(widest_hidden, dims[-1]) * m, dtype=dtype)  # deltas, ping
         self.E = np.empty(widest_hidden * m, dtype=dtype)  # deltas, pong
-        self.Xb = np.empty(dims[0] * m if minibatch else 0, dtype=dtype)
-        self.Yb = np.empty(dims[-1] * m if minibatch else 0, dtype=dtype)
+        examples = max(m, shuffled) if minibatch else 0
+        self.Xb = np.empty(dims[0] * examples, dtype=dtype)
+        self.Yb = np.empty(dims[-1] * examples, dtype=dtype)
 
     @classmethod
-    def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool):
+    def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool,
+              shuffled: int = 0):  # fmt: skip
         """``old`` if it has this shape, else a new workspace (the old one is dropped)."""
-        key = (tuple(layer_dims), m, np.dtype(dtype), minibatch)
-        return old if old is not None and old.key == key else cls(layer_dims, m, dtype, minibatch)
+        key = (tuple(layer_dims), m, np.dtype(dtype), minibatch, shuffled)
+        if old is not None and old.key == key:
+            return old
+        return cls(layer_dims, m, dtype, minibatch, shuffled)
 
 
 class Stepper:
@@ -87,23 +182,50 @@ class Stepper:
 
     atomic: bool = False
 
-    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace):
+    def __init__(
+        self,
+        spec: NetSpec,
+        theta,
+        grad,
+        X,
+        Y,
+        batch_size,
+        workspace: Workspace,
+        *,
+        train: Train | None = None,
+        optimizer: OptimizerState | None = None,
+        start_step: int = 0,
+    ):
         self.spec = spec
         self.theta, self.grad = theta, grad
         self.X, self.Y = X, Y
         self.batch_size = batch_size
         self.ws = workspace
-        self.counter = np.zeros(1, dtype=np.int64)
+        self.train = Train() if train is None else train
+        if optimizer is None:
+            optimizer = OptimizerState(self.train.optimizer_name, theta.size, theta.dtype)
+        self.optimizer = optimizer
+        self.clock = np.array([0, start_step, optimizer.t], dtype=np.int64)
+        self.counter = self.clock[DONE : DONE + 1]  # a view: the loop reads and resets it
+
+    def finish(self) -> None:
+        """Hand back what lives in the clock to the optimizer's state (Adam's ``t``)."""
+        self.optimizer.t = int(self.clock[ADAM_T])
+
+    def _mutable(self) -> tuple:
+        return (self.theta, self.optimizer.v, self.optimizer.s, self.clock[STEP:])
 
     def snapshot(self, into=None):
-        """A copy of the state a step changes (the parameters), reusing ``into`` if given."""
+        """A copy of everything a step changes (reusing ``into`` if given)."""
         if into is None:
-            return self.theta.copy()
-        into[...] = self.theta
+            return tuple(a.copy() for a in self._mutable())
+        for mine, copy in zip(self._mutable(), into, strict=True):
+            copy[...] = mine
         return into
 
     def restore(self, snapshot) -> None:
-        self.theta[...] = snapshot
+        for mine, copy in zip(self._mutable(), snapshot, strict=True):
+            mine[...] = copy
 
     def is_finite(self) -> bool:
         return bool(np.isfinite(self.theta).all())

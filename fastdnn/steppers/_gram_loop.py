@@ -27,21 +27,23 @@ float32 state drifted 2.6e-5 from the direct path, the float64 one 4e-6, and the
 from itself with ``X`` in the other memory order 7e-7; the cost per step did not measurably
 change (the products with ``G`` are small).
 
-Layers 2..L are exactly those of :mod:`fastdnn.steppers._jit_loop`, written out again here so
-that changes to that loop's bundles do not reach this one: the same kernels
-(:mod:`fastdnn.kernels.jit`), the same BLAS route, the same pre-scaled deltas.
+Course 2. Learning-rate decay only changes the rate each step adds to ``S``. L2 (weight
+decay ``c_t = 1 - lr_t lambd / m``) keeps the span too, with a scalar on the base::
 
-Extension points (exact in the span; not wired yet):
+    W1(t+1) = c_t W1(t) - lr_t delta1 @ X.T   =>   W1(t) = a(t) W1_base - S(t) @ X.T
+    a <- c_t a,   S <- c_t S + lr_t delta1,   Z1 = a P - S @ G + b1
 
-* learning-rate decay: ``S += lr_t * delta1`` already takes the step's own rate; compute
-  ``lr_t`` where :func:`gram_steps` reads ``hyper[LEARNING_RATE]``.
-* momentum: ``v_W1 = V @ X.T`` with ``V = beta V + (1 - beta) delta1``; accumulate
-  ``S += lr_t * V`` and materialise ``v_W1`` at the chunk's end as ``W1`` is.
-* L2 (weight decay ``c = 1 - lr_t * lambda / m`` per step): ``W1 = a * W1_base - S @ X.T``
-  with ``a *= c`` and ``S = c * S + lr_t * delta1``; the forward becomes ``a * P - S @ G``.
+Inverted dropout masks hidden activations after the first layer's product, and the softmax
+output changes only ``delta_L``: ``delta1`` stays an (n1, m) matrix, ``dW1 = delta1 @ X.T``.
 
-RMSprop and Adam scale ``dW1`` element by element, which leaves the span: they (and
-mini-batches, whose ``X`` changes every step) use the direct loop.
+Layers 2..L run the direct loop's code (:mod:`fastdnn.steppers._jit_loop`): its bundles
+(``Data``, ``Net``, ``Work``, ``State``, ``Train``/``Plain``), its dropout and learning-rate
+helpers, the same kernels and BLAS route, the same pre-scaled deltas. Only the first layer's
+product, ``dW1`` and the ``W1`` update differ.
+
+Momentum is exact in the span too (``v_W1`` carries ``beta^t v0`` plus ``V @ X.T``) but not
+wired; it, RMSprop and Adam (which scale ``dW1`` element by element,
+leaving the span) and mini-batches (whose ``X`` changes every step) use the direct loop.
 """
 
 from __future__ import annotations
@@ -51,51 +53,119 @@ from typing import NamedTuple
 import numpy as np
 
 from .._blas import Blas, gemm
-from .._numba import njit
+from .._numba import njit, overload
 from ..kernels.jit import (
     _activation_mask,
-    _bias_activation,
+    _hidden_activation,
+    _output_activation,
     _output_delta,
-    cost_from_logits,
+    add_l2,
     update,
 )
-from ._jit_loop import B_OFF, GEMM_DA, GEMM_DW, GEMM_FWD, N_PREV, W_OFF, N
+from . import DONE, STEP
+from ._jit_loop import (
+    B_OFF,
+    GEMM_DA,
+    GEMM_DW,
+    GEMM_FWD,
+    LEARNING_RATE,
+    N_PREV,
+    W_OFF,
+    N,
+    Plain,
+    _cost,
+    _dropout_backward,
+    _dropout_forward,
+    _is_plain,
+    learning_rate_at,
+)
 
 
 class Gram(NamedTuple):
-    """The first layer's implicit state (built once per stepper). ``G``, ``P``, ``S`` and ``Q``
-    are float64 whatever the network's dtype (see the module's notes on rounding)."""
+    """The first layer's implicit state (built once per stepper). ``G``, ``P``, ``S``, ``Q``
+    and ``a`` are float64 whatever the network's dtype (see the module's notes on rounding)."""
 
     G: np.ndarray  #: (m, m): X.T @ X, computed once
     P: np.ndarray  #: (n1, m): W1_base @ X, at the start of each chunk
-    S: np.ndarray  #: (n1, m): sum of lr_s * delta1(s) over the chunk's steps so far
+    S: np.ndarray  #: (n1, m): the chunk's accumulated ``lr * delta1`` (decayed by L2)
     Q: np.ndarray  #: (n1, m): S @ G, each step
-    Sx: (
-        np.ndarray
-    )  #: (n1, m) in the network's dtype: S for the product with X (S itself in float64)
+    Sx: np.ndarray  #: (n1, m) in the network's dtype: S for the product with X
+    a: np.ndarray  #: float64 [a]: L2's weight decay of W1_base over the chunk so far
     blas64: Blas  #: float64 BLAS, for S @ G
     code64: int  #: its library (a ``fastdnn._blas.USE_*`` code)
 
 
-class Hyper(NamedTuple):
-    """The step's hyper-parameters, written before each call (the bundle is built once)."""
+# Course-2 settings, as in _jit_loop: each helper is plain Python (what runs under
+# NUMBA_DISABLE_JIT) and, compiled, an overload that picks by the type of ``train`` -- a
+# Course-1 run (``Plain``) compiles without decay and L2.
+def _rate(train, lr0, step):
+    """This step's learning rate (the course's decay)."""
+    return lr0 if isinstance(train, Plain) else learning_rate_at(train, lr0, step)
 
-    theta: np.ndarray
-    grad: np.ndarray
-    hyper: np.ndarray  #: float64 [learning_rate]
+
+def _shrink(train, lr, m):
+    """L2's factor on ``W1`` this step: ``W - lr (dW + lambd/m W) = (1 - lr lambd/m) W - lr dW``."""
+    return 1.0 if isinstance(train, Plain) else 1.0 - lr * train.lambd / m
 
 
-LEARNING_RATE = 0  # index into Hyper.hyper
+def _l2_rest(theta, grad, table, train, m, want_cost):
+    """``dW += lambd/m W`` for layers 2..L (``W1``'s share is :func:`_shrink`); returns the
+    cost term ``lambd/2m sum ||W||^2`` when ``want_cost`` (``W1`` from ``theta``: exact at a
+    chunk's first step, the only one whose cost is asked for), else 0."""
+    if isinstance(train, Plain) or train.lambd == 0.0:
+        return 0.0
+    return _l2_rest_impl(theta, grad, table, train.lambd, m, want_cost)
+
+
+@overload(_rate)
+def _ol_rate(train, lr0, step):
+    if _is_plain(train):
+        return lambda train, lr0, step: lr0
+    return lambda train, lr0, step: learning_rate_at(train, lr0, step)
+
+
+@overload(_shrink)
+def _ol_shrink(train, lr, m):
+    if _is_plain(train):
+        return lambda train, lr, m: 1.0
+    return lambda train, lr, m: 1.0 - lr * train.lambd / m
+
+
+@overload(_l2_rest)
+def _ol_l2_rest(theta, grad, table, train, m, want_cost):
+    if _is_plain(train):
+        return lambda theta, grad, table, train, m, want_cost: 0.0
+
+    def impl(theta, grad, table, train, m, want_cost):
+        if train.lambd == 0.0:
+            return 0.0
+        return _l2_rest_impl(theta, grad, table, train.lambd, m, want_cost)
+
+    return impl
 
 
 @njit
-def _difference(P, Q, Z):
-    """``Z = P - Q``, rounded to ``Z``'s dtype."""
+def _l2_rest_impl(theta, grad, table, lambd, m, want_cost):
+    total = 0.0
+    for l in range(table.shape[0]):
+        n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
+        if l > 0:
+            total += add_l2(theta[wo : wo + n * k], grad[wo : wo + n * k], lambd / m)
+        elif want_cost:
+            w = theta[wo : wo + n * k]
+            for i in range(n * k):
+                total += np.float64(w[i]) * np.float64(w[i])
+    return lambd / (2.0 * m) * total
+
+
+@njit
+def _combine(a, P, Q, Z):
+    """``Z = a P - Q``, rounded to ``Z``'s dtype."""
     n, m = Z.shape
     for i in range(n):
         p, q, z = P[i], Q[i], Z[i]
         for j in range(m):
-            z[j] = p[j] - q[j]
+            z[j] = a * p[j] - q[j]
 
 
 @njit
@@ -105,25 +175,27 @@ def _copy_into(src, dst):
         return
     n, m = dst.shape
     for i in range(n):
-        a, b = src[i], dst[i]
+        x, y = src[i], dst[i]
         for j in range(m):
-            b[j] = a[j]
+            y[j] = x[j]
 
 
 @njit
-def _accumulate(S, delta, lr):
-    """``S += lr * delta``: the first layer's weight update, kept in the span of X."""
+def _accumulate(S, c, delta, lr):
+    """``S = c S + lr delta``: the first layer's weight update, kept in the span of X."""
     n, m = S.shape
-    c = np.float64(lr)
+    c = np.float64(c)
+    r = np.float64(lr)
     for i in range(n):
         s, d = S[i], delta[i]
         for j in range(m):
-            s[j] += c * d[j]
+            s[j] = c * s[j] + r * d[j]
 
 
 @njit
-def _forward(gram, theta, net, work, m):
-    """Forward pass: layer 1 from ``P - S @ G``, layers 2..L as the direct loop's."""
+def _forward(gram, theta, net, work, train, step, m):
+    """Forward pass: layer 1 from ``a P - S @ G``, layers 2..L as the direct loop's (dropout
+    included: it masks A, after the first layer's product)."""
     table, acts = net.table, work.acts
     L = table.shape[0]
     off = 0
@@ -133,39 +205,43 @@ def _forward(gram, theta, net, work, m):
         A = acts[off : off + n * m].reshape((n, m))
         Z = work.ZL[: n * m].reshape((n, m)) if l == L - 1 else A
         if l == 0:
-            # Z1 = W1 @ X = P - S @ G, without W1 (stale in theta until the chunk ends).
+            # Z1 = W1 @ X = a P - S @ G, without W1 (stale in theta until the chunk ends).
             gemm(gram.blas64, gram.code64, gram.S, False, gram.G, False, gram.Q)
-            _difference(gram.P, gram.Q, Z)
+            _combine(gram.a[0], gram.P, gram.Q, Z)
         else:
             W = theta[wo : wo + n * k].reshape((n, k))
             A_prev = acts[off - k * m : off].reshape((k, m))
             gemm(net.blas, table[l, GEMM_FWD], W, False, A_prev, False, Z)
-        _bias_activation(Z, b, net.output if l == L - 1 else net.hidden, net.slope, A)
+        if l == L - 1:
+            _output_activation(Z, b, net.output, A)
+        else:
+            _hidden_activation(A, b, net.hidden, net.slope)
+            _dropout_forward(A, train, step, l + 1)
         off += n * m
 
 
 @njit
-def _backward(Y, gram, theta, grad, net, work, lr):
-    """Backward pass after :func:`_forward`: ``grad`` of layers 2..L and of ``b1`` (times
-    ``m``, pre-scaled as in the direct loop), and ``S += lr * delta1`` instead of ``dW1``."""
+def _backward(Y, gram, theta, grad, net, work, train, step, lr, shrink):
+    """Backward pass after :func:`_forward`: ``grad`` of layers 2..L and of ``b1`` (pre-scaled
+    by ``1/m`` as in the direct loop), and ``S = shrink S + lr delta1`` instead of ``dW1``."""
     table, acts = net.table, work.acts
     L = table.shape[0]
     m = Y.shape[1]
-    scale = 1.0 / m
     off = 0
     for l in range(L - 1):
         off += table[l, N] * m
-    # Output layer: delta = (AL - Y) / m = dZ_L / m for sigmoid + BCE and linear + halved MSE.
+    # Output layer: delta = (AL - Y) / m = dZ_L / m for sigmoid + BCE, softmax + CCE and
+    # linear + halved MSE alike.
     n = table[L - 1, N]
     AL = acts[off : off + n * m].reshape((n, m))
     delta = work.D[: n * m].reshape((n, m))
     bo = table[L - 1, B_OFF]
-    _output_delta(AL, Y, scale, delta, grad[bo : bo + n].reshape((n, 1)))
+    _output_delta(AL, Y, 1.0 / m, delta, grad[bo : bo + n].reshape((n, 1)))
     for l in range(L - 1, -1, -1):
         n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
         if l == 0:
-            # W1 -= lr * delta1 @ X.T, kept implicit: S accumulates lr * delta1.
-            _accumulate(gram.S, delta, lr)
+            # W1 <- shrink W1 - lr delta1 @ X.T, kept implicit (see gram_steps).
+            _accumulate(gram.S, shrink, delta, lr)
             break
         dW = grad[wo : wo + n * k].reshape((n, k))
         off -= k * m
@@ -174,6 +250,7 @@ def _backward(Y, gram, theta, grad, net, work, lr):
         W = theta[wo : wo + n * k].reshape((n, k))
         dA = work.E[: k * m].reshape((k, m))
         gemm(net.blas, table[l, GEMM_DA], W, True, delta, False, dA)
+        _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask, drawn again
         bo_prev = table[l - 1, B_OFF]
         delta = work.D[: k * m].reshape((k, m))
         db = grad[bo_prev : bo_prev + k].reshape((k, 1))
@@ -181,24 +258,28 @@ def _backward(Y, gram, theta, grad, net, work, lr):
 
 
 @njit
-def _step(data, gram, net, work, upd, lr, want_cost):
+def _step(data, gram, net, work, train, st, want_cost):
     """One full-batch step; returns the cost of its forward pass when ``want_cost``."""
     m = data.Y.shape[1]
-    _forward(gram, upd.theta, net, work, m)
-    Y = data.Y
-    cost = np.nan
-    if want_cost:
-        cost = cost_from_logits(work.ZL[: Y.size].reshape(Y.shape), Y, net.loss)
-    _backward(data.Y, gram, upd.theta, upd.grad, net, work, lr)
+    step = st.clock[STEP]
+    lr = _rate(train, st.hyper[LEARNING_RATE], step)
+    _forward(gram, st.theta, net, work, train, step, m)
+    cost = _cost(data.Y, net, work) if want_cost else np.nan
+    shrink = _shrink(train, lr, m)
+    _backward(data.Y, gram, st.theta, st.grad, net, work, train, step, lr, shrink)
+    cost += _l2_rest(st.theta, st.grad, net.table, train, m, want_cost)
+    gram.a[0] *= shrink
     # Everything after W1 (b1 first) moves as in the direct loop; W1 waits for the chunk's end.
     w1_end = net.table[0, B_OFF]
-    update(upd.theta[w1_end:], upd.grad[w1_end:], lr)
+    update(st.theta[w1_end:], st.grad[w1_end:], lr)
+    st.clock[STEP] += 1
+    st.clock[DONE] += 1
     return cost
 
 
 @njit
 def begin_chunk(data, gram, net, theta):
-    """``P = W1 @ X`` (``W1`` as ``theta`` holds it now), ``S = 0``."""
+    """``P = W1 @ X`` (``W1`` as ``theta`` holds it now), ``S = 0``, ``a = 1``."""
     table = net.table
     n, k = table[0, N], table[0, N_PREV]
     W1 = theta[: n * k].reshape((n, k))
@@ -206,31 +287,36 @@ def begin_chunk(data, gram, net, theta):
     gemm(net.blas, table[0, GEMM_FWD], W1, False, data.X, data.x_t, gram.Sx)
     _copy_into(gram.Sx, gram.P)
     gram.S[...] = 0
+    gram.a[0] = 1.0
 
 
 @njit
 def end_chunk(data, gram, net, theta, grad):
-    """``W1 -= S @ X.T`` into ``theta`` (``grad``'s ``W1`` block is the scratch space)."""
+    """``W1 = a W1 - S @ X.T`` into ``theta`` (``grad``'s ``W1`` block is the scratch space)."""
     table = net.table
     n, k = table[0, N], table[0, N_PREV]
     T = grad[: n * k]
+    W1 = theta[: n * k]
     _copy_into(gram.S, gram.Sx)
     gemm(net.blas, table[0, GEMM_DW], gram.Sx, False, data.X, not data.x_t, T.reshape((n, k)))
-    update(theta[: n * k], T, 1.0)
+    a = gram.a[0]
+    if a == 1.0:
+        update(W1, T, 1.0)  # no L2: the direct path's W1 - T
+    else:
+        for i in range(n * k):
+            W1[i] = a * W1[i] - T[i]
 
 
 @njit
-def gram_steps(data, gram, net, work, upd, n_steps, want_cost, counter):
+def gram_steps(data, gram, net, work, train, st, n_steps, want_cost):
     """``n_steps`` full-batch gradient steps, the first layer in Gram form; ``W1`` is written
     to ``theta`` at the end. Returns the cost of the first step's forward pass if
-    ``want_cost``. ``counter[0]`` counts completed steps."""
-    begin_chunk(data, gram, net, upd.theta)
+    ``want_cost``. ``st.clock`` counts the steps."""
+    begin_chunk(data, gram, net, st.theta)
     cost = np.nan
     for s in range(n_steps):
-        lr = upd.hyper[LEARNING_RATE]  # learning-rate decay: this step's rate goes here
-        c = _step(data, gram, net, work, upd, lr, want_cost and s == 0)
+        c = _step(data, gram, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c
-        counter[0] += 1
-    end_chunk(data, gram, net, upd.theta, upd.grad)
+    end_chunk(data, gram, net, st.theta, st.grad)
     return cost

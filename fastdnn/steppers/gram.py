@@ -22,13 +22,14 @@ import numpy as np
 
 from .. import _blas
 from .. import _validation as v
+from .._types import Opt
 from ..train import CHUNK_SECONDS
-from . import NetSpec, Workspace
+from . import NetSpec, Train, Workspace
 from . import _gram_loop as loop
 from .jit import JitStepper
 
-#: Optimizers whose updates of ``W1`` stay in the span of X (see :mod:`._gram_loop` for the
-#: extension points). Momentum, L2 and learning-rate decay are exact there too, once wired.
+#: Optimizers the Gram path runs (with learning-rate decay, L2 and dropout, all exact in the
+#: span of X). Momentum would be exact too but is not wired; RMSprop and Adam leave the span.
 SPAN_OPTIMIZERS = frozenset({"gd"})
 #: ``wide_input="auto"`` takes the path when its predicted first-layer work is at most this
 #: fraction of the direct path's. The model's per-step ratio matched the measured one on
@@ -101,7 +102,7 @@ def choose(
     batch_size: int | None,
     n_steps: int,
     cost_every: int,
-    optimizer: str = "gd",
+    train: Train | None = None,
 ) -> bool:
     """Whether this ``fit`` takes the Gram path.
 
@@ -124,8 +125,9 @@ def choose(
         None for full batch; mini-batches change X every step and never take the path.
     n_steps, cost_every : int
         Steps of this ``fit`` and its cost-recording interval (each record ends a chunk).
-    optimizer : str, default "gd"
-        Only the optimizers of :data:`SPAN_OPTIMIZERS` keep ``W1`` in the span of X.
+    train : Train, optional
+        The fit's Course-2 settings (default: plain gradient descent). Learning-rate decay,
+        L2 and dropout are supported; the optimizer must be one of :data:`SPAN_OPTIMIZERS`.
 
     Returns
     -------
@@ -139,6 +141,7 @@ def choose(
     """
     if wide_input is False:
         return False
+    optimizer = Opt(Train().optimizer if train is None else train.optimizer).name.lower()
     why_not = None
     if batch_size is not None:
         why_not = (
@@ -147,8 +150,9 @@ def choose(
         )
     elif optimizer not in SPAN_OPTIMIZERS:
         why_not = (
-            f"optimizer {optimizer!r} scales the gradient element by element, which leaves the "
-            f"span of X; the Gram path supports {sorted(SPAN_OPTIMIZERS)}"
+            f"optimizer={optimizer!r} is not supported by the Gram path, which runs "
+            f"{sorted(SPAN_OPTIMIZERS)} (with decay_rate, lambd and keep_prob); RMSprop and "
+            "Adam scale the gradient element by element, which leaves the span of X"
         )
     if why_not is not None:
         if wide_input is True:
@@ -199,24 +203,36 @@ class GramStepper(JitStepper):
     """Full-batch steps with the first layer on ``G = X.T @ X``; ``W1`` written per chunk.
 
     ``G`` (m x m, float64) is computed once, when the stepper is prepared for a ``fit``.
+    Between chunks ``theta`` holds ordinary parameters, so snapshots, callbacks, early
+    stopping's best state and divergence restores see what the direct path would. Block
+    gradients and inference are the direct jit stepper's.
 
-    Everything else (mini-batches, block gradients, inference) is the direct jit stepper's:
-    between chunks ``theta`` holds ordinary parameters.
+    Raises
+    ------
+    ValueError
+        For mini-batches or an optimizer outside :data:`SPAN_OPTIMIZERS` (:func:`choose`
+        never picks it there).
     """
 
-    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace):
+    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace, **kw):
+        train = kw.get("train")
         if batch_size is not None:
             raise ValueError("the Gram path trains on the full batch only (batch_size=None)")
-        super().__init__(spec, theta, grad, X, Y, batch_size, workspace)
+        if train is not None and Opt(train.optimizer).name.lower() not in SPAN_OPTIMIZERS:
+            raise ValueError(
+                f"the Gram path runs the optimizers {sorted(SPAN_OPTIMIZERS)}; "
+                f"got {Opt(train.optimizer).name.lower()!r}"
+            )
+        super().__init__(spec, theta, grad, X, Y, batch_size, workspace, **kw)
         n1, m = spec.layer_dims[1], X.shape[1]
         P, S, Q = (np.zeros((n1, m)) for _ in range(3))
         Sx = S if spec.dtype == np.float64 else np.zeros((n1, m), spec.dtype)
         blas64, code64 = _blas.route(np.float64)
-        self.gram = loop.Gram(gram_matrix(X), P, S, Q, Sx, blas64, code64)
-        self.hyp = loop.Hyper(theta, grad, np.zeros(1))
+        self.gram = loop.Gram(gram_matrix(X), P, S, Q, Sx, np.ones(1), blas64, code64)
 
     def full_batch(self, n_steps, learning_rate, want_cost):
-        self.hyp.hyper[loop.LEARNING_RATE] = learning_rate
+        self.state.hyper[loop.LEARNING_RATE] = learning_rate
         return loop.gram_steps(
-            self.data, self.gram, self.net, self.work, self.hyp, n_steps, want_cost, self.counter
-        )
+            self.data, self.gram, self.net, self.work, self.settings, self.state, n_steps,
+            want_cost,
+        )  # fmt: skip

@@ -61,45 +61,52 @@ class JitStepper(Stepper):
     # A compiled chunk cannot be interrupted halfway; with NUMBA_DISABLE_JIT it is Python.
     atomic = not JIT_DISABLED
 
-    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace):
-        super().__init__(spec, theta, grad, X, Y, batch_size, workspace)
+    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace, **kw):
+        super().__init__(spec, theta, grad, X, Y, batch_size, workspace, **kw)
         self.data = _data(X, Y)
         self.net = _net(spec, min(batch_size or X.shape[1], X.shape[1]))
         self.work = _work(workspace)
-        # Bundles are built once: their contents change, not the objects (see loop.Update).
-        self.upd = loop.Update(theta, grad, np.zeros(1))
+        # Bundles are built once: their contents change, not the objects (see _jit_loop).
+        opt = self.optimizer
+        self.state = loop.State(theta, grad, opt.v, opt.s, self.clock, np.zeros(1))
+        # A Course-1 run compiles (and runs) without the Course-2 machinery: see loop.Plain.
+        self.settings = loop.Plain() if self.train.is_plain else self.train
         m = X.shape[1] if batch_size is not None else 0
-        self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64))
+        # Examples scattered in memory (X stored (n_x, m)) and room for a copy: shuffle X into
+        # batches once per epoch instead of gathering every batch (see loop.shuffle).
+        shuffled = m > 0 and not self.data.x_t and workspace.Xb.size >= X.size
+        self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0,
+                                    np.zeros(1, np.int64), shuffled)  # fmt: skip
         self._order = None
 
     def full_batch(self, n_steps, learning_rate, want_cost):
-        upd = self.upd
-        upd.hyper[loop.LEARNING_RATE] = learning_rate
+        self.state.hyper[loop.LEARNING_RATE] = learning_rate
         return loop.full_batch_steps(
-            self.data, self.net, self.work, upd, n_steps, want_cost, self.counter
+            self.data, self.net, self.work, self.settings, self.state, n_steps, want_cost
         )
 
     def minibatch(self, order, first_batch, n_steps, learning_rate, want_cost):
-        upd, batches = self.upd, self.batches
-        upd.hyper[loop.LEARNING_RATE] = learning_rate
+        self.state.hyper[loop.LEARNING_RATE] = learning_rate
+        batches = self.batches
         if order is not self._order:  # a new epoch's shuffle
             batches.order[...] = order
             self._order = order
+            if batches.shuffled:
+                loop.shuffle(self.data, batches.order, batches.size, self.work)
         batches.first[0] = first_batch
         return loop.minibatch_steps(
-            self.data, batches, self.net, self.work, upd, n_steps, want_cost, self.counter
+            self.data, batches, self.net, self.work, self.settings, self.state, n_steps, want_cost
         )
 
     def gradient(self, X, Y, scale):
         if X.shape[1] > self.ws.m:
             raise ValueError(f"a block of {X.shape[1]} examples exceeds the buffers ({self.ws.m})")
         return loop.block_gradient(
-            _data(X, Y), self.net, self.work, self.theta, self.grad, float(scale)
+            _data(X, Y), self.net, self.work, self.settings, self.state, float(scale)
         )
 
     @classmethod
     def forward(cls, spec, theta, X, AL_out):
         m = X.shape[1]
         ws = Workspace(spec.layer_dims, m, spec.dtype, minibatch=False)
-        d = _data(X, AL_out)
-        loop.forward(d.X, d.x_t, theta, _net(spec, m), _work(ws), AL_out)
+        loop.forward(_data(X, AL_out), theta, _net(spec, m), _work(ws), loop.Plain(), AL_out)

@@ -11,8 +11,14 @@ import math
 
 import numpy as np
 
+from .. import _dropout
 from .._layout import param_views
-from . import NetSpec, Stepper, Workspace
+from .._types import Opt
+from . import ADAM_T, DONE, STEP, NetSpec, Stepper, Train, Workspace, learning_rate_at
+
+
+def _key(train: Train, step: int, layer: int) -> int:
+    return _dropout.key(int(train.seed), step, layer)
 
 
 def _layer_views(work: Workspace, dims, m: int):
@@ -38,10 +44,10 @@ class PythonStepper(Stepper):
     #: The kernel module; set by :func:`for_kernels`.
     kernels = None
 
-    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace):
+    def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace, **kw):
         if not X.flags.c_contiguous:
             X = np.ascontiguousarray(X)  # the Python kernels assume C order
-        super().__init__(spec, theta, grad, X, Y, batch_size, workspace)
+        super().__init__(spec, theta, grad, X, Y, batch_size, workspace, **kw)
         self.params = param_views(theta, spec.layer_dims)
         self.grads = param_views(grad, spec.layer_dims, prefix="d")
         self._views: dict = {}  # batch width -> layer views (a full batch, a last short batch)
@@ -54,14 +60,20 @@ class PythonStepper(Stepper):
 
     # ------------------------------------------------------------------ one step
     def _gradient(self, X, Y, want_cost: bool) -> float:
-        """Forward and backward over the batch ``X, Y``; the mean gradient into ``grad``."""
-        k, spec, dims = self.kernels, self.spec, self.spec.layer_dims
+        """Forward and backward over the batch ``X, Y``; the mean gradient into ``grad``.
+
+        The same sequence as the compiled step: inverted dropout after each hidden layer's
+        activation (and its mask drawn again on the way back), ``dZ_L = AL - Y``.
+        """
+        k, spec, dims, train = self.kernels, self.spec, self.spec.layer_dims, self.train
         L = len(dims) - 1
         m = X.shape[1]
+        step = int(self.clock[STEP])
         if m not in self._views:
             self._views[m] = _layer_views(self.ws, dims, m)
         acts, ZL, deltas, dA_prevs = self._views[m]
         p, g = self.params, self.grads
+        dropout = train.keep_prob < 1.0
         A_prev = X
         for l in range(1, L + 1):
             act = spec.output_code if l == L else spec.hidden_code
@@ -69,6 +81,8 @@ class PythonStepper(Stepper):
             k.linear_activation_forward(
                 A_prev, p[f"W{l}"], p[f"b{l}"], act, spec.slope, Z, acts[l - 1]
             )
+            if dropout and l < L:
+                k.dropout_forward(acts[l - 1], train.keep_prob, _key(train, step, l))
             A_prev = acts[l - 1]
         cost = k.cost_from_logits(ZL, Y, spec.loss_code) if want_cost else math.nan
         dA = None
@@ -79,17 +93,48 @@ class PythonStepper(Stepper):
             if l == L:
                 k.output_backward(acts[-1], Y, A_prev, W, dZ, dA_prev, dW, db)
             else:
+                if dropout:
+                    k.dropout_backward(dA, acts[l - 1], train.keep_prob, _key(train, step, l))
                 k.linear_activation_backward(
                     dA, acts[l - 1], A_prev, W, spec.hidden_code, spec.slope, dZ, dA_prev, dW, db
                 )
             dA = dA_prev
         return cost
 
+    def _regularise(self, m: int) -> float:
+        """``dW += lambd/m W`` for every layer; returns the cost term ``lambd/2m sum ||W||^2``."""
+        lambd = self.train.lambd
+        squares = 0.0
+        for l in range(1, len(self.spec.layer_dims)):
+            squares += self.kernels.add_l2(self.params[f"W{l}"], self.grads[f"dW{l}"], lambd / m)
+        return lambd / (2.0 * m) * squares
+
+    def _update(self, lr0: float) -> None:
+        """One update of the chosen optimizer, at this step's learning rate."""
+        k, train, opt = self.kernels, self.train, self.optimizer
+        lr = learning_rate_at(train, lr0, int(self.clock[STEP]))
+        code = train.optimizer
+        if code == Opt.MOMENTUM:
+            k.update_momentum(self.theta, self.grad, opt.v, lr, train.beta1)
+        elif code == Opt.RMSPROP:
+            k.update_rmsprop(self.theta, self.grad, opt.s, lr, train.beta2, train.epsilon)
+        elif code == Opt.ADAM:
+            self.clock[ADAM_T] += 1
+            t = int(self.clock[ADAM_T])
+            k.update_adam(self.theta, self.grad, opt.v, opt.s, t, lr, train.beta1, train.beta2,
+                          train.epsilon)  # fmt: skip
+        else:
+            k.update(self.theta, self.grad, lr)
+
     def _step(self, X, Y, learning_rate: float, want_cost: bool) -> float:
         # Overflow is not warned about: divergence is detected after the chunk.
         with np.errstate(over="ignore", invalid="ignore"):
             cost = self._gradient(X, Y, want_cost)
-            self.kernels.update(self.theta, self.grad, learning_rate)
+            if self.train.lambd > 0.0:
+                cost += self._regularise(X.shape[1])
+            self._update(learning_rate)
+        self.clock[STEP] += 1
+        self.clock[DONE] += 1
         return cost
 
     # ------------------------------------------------------------------ the interface
@@ -98,7 +143,6 @@ class PythonStepper(Stepper):
         for s in range(n_steps):
             c = self._step(self.X, self.Y, learning_rate, want_cost and s == 0)
             cost = c if s == 0 else cost
-            self.counter[0] += 1
         return cost
 
     def minibatch(self, order, first_batch, n_steps, learning_rate, want_cost):
@@ -114,7 +158,6 @@ class PythonStepper(Stepper):
             np.take(self.Y, idx, axis=1, out=yb)
             c = self._step(xb, yb, learning_rate, want_cost and s == 0)
             cost = c if s == 0 else cost
-            self.counter[0] += 1
         return cost
 
     def gradient(self, X, Y, scale):
