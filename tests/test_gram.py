@@ -16,8 +16,9 @@ from numpy.testing import assert_allclose
 import fastdnn
 from fastdnn import DNN
 from fastdnn._numba import JIT_DISABLED
+from fastdnn._types import Opt
 from fastdnn.backends import select_stepper
-from fastdnn.steppers import NetSpec
+from fastdnn.steppers import NetSpec, Train
 from fastdnn.steppers import gram as gram_module
 from fastdnn.steppers.gram import GramStepper, check_wide_input, choose, first_layer_work
 from fastdnn.steppers.jit import JitStepper
@@ -366,11 +367,136 @@ def test_wide_input_true_refuses_a_gram_matrix_too_big_for_memory():
 
 def test_unsupported_optimizers_fall_back_or_are_refused():
     cat = spec_of([12288, 20, 7, 5, 1])
+    adam = Train(optimizer=int(Opt.ADAM))
     assert not choose("auto", cat, 209, batch_size=None, n_steps=2500, cost_every=100,
-                      optimizer="adam")  # fmt: skip
-    with pytest.raises(ValueError, match="optimizer 'adam' scales the gradient element by"):
-        choose(True, cat, 209, batch_size=None, n_steps=2500, cost_every=100, optimizer="adam")
+                      train=adam)  # fmt: skip
+    with pytest.raises(ValueError, match=r"optimizer='adam' is not supported by the Gram path"):
+        choose(True, cat, 209, batch_size=None, n_steps=2500, cost_every=100, train=adam)
     assert "gd" in gram_module.SPAN_OPTIMIZERS
+    # decay, L2 and dropout are runs the path takes
+    course2 = Train(decay_rate=0.1, lambd=0.5, keep_prob=0.8)
+    assert choose("auto", cat, 209, batch_size=None, n_steps=2500, cost_every=100, train=course2)
+
+
+# ------------------------------------------------------------------ Course 2 on the Gram path
+# Each supported setting against the direct path, 300 steps, float64. The inputs are those of
+# CASES (uniform in [0, 1)); chunks of 37 steps so that chunk ends fall inside decay intervals
+# and between dropout steps.
+COURSE2 = {
+    "decay": dict(decay_rate=0.05),
+    "decay-scheduled": dict(decay_rate=0.5, time_interval=40),
+    "l2": dict(lambd=0.7),
+    "dropout": dict(keep_prob=0.8),
+    "l2-decay-dropout": dict(lambd=0.4, decay_rate=0.02, keep_prob=0.9),
+}
+
+
+@pytest.mark.parametrize("dims", [[300, 10, 6, 1], [300, 1]], ids=["deep", "logistic"])
+@pytest.mark.parametrize("settings", list(COURSE2.values()), ids=list(COURSE2))
+def test_course2_settings_on_the_gram_path_equal_the_direct_path(settings, dims, gram_calls):
+    X, Y = data(dims[0], 40)
+    nets = {}
+    for wide in (True, False):
+        net = DNN(dims, seed=3, wide_input=wide)
+        net.fit(X, Y, 0.05, 300, cost_every=37, **settings)
+        nets[wide] = net
+    g, d = nets[True], nets[False]
+    assert sum(gram_calls) == 300  # the Gram path trained
+    assert_params_close(g.params, d.params, RTOL64, str(settings))
+    assert_allclose(g.history_.costs, d.history_.costs, rtol=RTOL64)
+    # and the setting did something: plain gradient descent ends elsewhere (dropout alone does
+    # nothing to logistic regression, which has no hidden layer)
+    if len(dims) > 2 or set(settings) != {"keep_prob"}:
+        plain = DNN(dims, seed=3, wide_input=False)
+        plain.fit(X, Y, 0.05, 300, cost_every=37)
+        assert max(np.abs(plain.params[k] - d.params[k]).max() for k in d.params) > 1e-6
+
+
+def test_softmax_with_dropout_and_l2_on_the_gram_path(gram_calls):
+    X, _ = data(300, 45)
+    Y = np.eye(4)[np.random.default_rng(5).integers(0, 4, 45)].T.copy()  # one-hot (4, m)
+    nets = {}
+    for wide in (True, False):
+        net = DNN([300, 9, 5, 4], output="softmax", seed=3, wide_input=wide)
+        net.fit(X, Y, 0.1, 300, cost_every=37, keep_prob=0.85, lambd=0.3)
+        nets[wide] = net
+    assert sum(gram_calls) == 300
+    assert_params_close(nets[True].params, nets[False].params, RTOL64, "softmax")
+    assert_allclose(nets[True].history_.costs, nets[False].history_.costs, rtol=RTOL64)
+
+
+def test_course2_settings_on_the_gram_path_float32():
+    X, Y = data(300, 40, dtype=np.float32)
+    nets = {}
+    for wide in (True, False):
+        net = DNN([300, 10, 6, 1], seed=3, dtype="float32", wide_input=wide)
+        net.fit(X, Y, 0.05, 300, cost_every=37, lambd=0.4, decay_rate=0.02, keep_prob=0.9)
+        nets[wide] = net
+    assert_params_close(nets[True].params, nets[False].params, RTOL32, "float32 course 2")
+
+
+def test_early_stopping_restores_the_same_best_state(gram_calls):
+    """W1 is written at every chunk's end, and a chunk ends at every cost record: the best
+    state early stopping keeps is an ordinary one."""
+    X, Y = data(300, 60, seed=1)
+    nets = {}
+    for wide in (True, False):
+        net = DNN([300, 12, 1], seed=3, wide_input=wide)
+        net.fit(X, Y, 0.3, 3000, cost_every=10, early_stopping=True, patience=3, tol=0.0)
+        nets[wide] = net
+    g, d = nets[True], nets[False]
+    assert sum(gram_calls) == g.n_steps_ > 0
+    assert g.history_.stop_reason == d.history_.stop_reason == "early_stopping"
+    assert g.history_.best_iteration == d.history_.best_iteration < g.n_steps_ - 10
+    assert_params_close(g.params, d.params, RTOL64, "early stopping")
+
+
+UNSUPPORTED = {
+    "momentum": dict(optimizer="momentum", beta=0.9),
+    "rmsprop": dict(optimizer="rmsprop"),
+    "adam": dict(optimizer="adam"),
+}
+
+
+@pytest.mark.parametrize("settings", list(UNSUPPORTED.values()), ids=list(UNSUPPORTED))
+def test_unsupported_settings_fall_back_to_the_direct_path(settings, gram_calls):
+    """auto trains them on the direct path (bit for bit what wide_input=False gives)."""
+    X, Y = data(1000, 50)  # auto would take the Gram path for gradient descent
+    nets = {}
+    for wide in ("auto", False):
+        net = DNN([1000, 10, 1], seed=0, wide_input=wide)
+        net.fit(X, Y, 0.01, 200, **settings)
+        nets[wide] = net
+    assert gram_calls == []
+    for key in nets[False].params:
+        np.testing.assert_array_equal(nets["auto"].params[key], nets[False].params[key])
+    assert nets["auto"].history_.costs[-1] < nets["auto"].history_.costs[0]
+    # the same data with gradient descent does take it (the fall-back is the optimizer's)
+    DNN([1000, 10, 1], seed=0).fit(X, Y, 0.01, 200)
+    assert sum(gram_calls) == 200
+
+
+@pytest.mark.parametrize("settings", list(UNSUPPORTED.values()), ids=list(UNSUPPORTED))
+def test_wide_input_true_with_an_unsupported_optimizer_is_refused_before_any_work(settings):
+    X, Y = data(50, 20)
+    net = DNN([50, 3, 1], seed=0, wide_input=True)
+    before = {k: np.array(v) for k, v in net.params.items()}
+    name = settings["optimizer"]
+    expected = rf"cannot be honoured: optimizer='{name}' is not supported by the Gram path"
+    with pytest.raises(ValueError, match=rf"wide_input=True {expected}.*wide_input='auto'"):
+        net.fit(X, Y, 0.1, 10, **settings)
+    assert net.n_steps_ == 0 and net._workspace is None and net._optimizer is None
+    for key, value in net.params.items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_gram_stepper_refuses_an_unsupported_optimizer():
+    X, Y = data(10, 4)
+    net = DNN([10, 2, 1])
+    ws = fastdnn.steppers.Workspace([10, 2, 1], 4, np.float64, False)
+    with pytest.raises(ValueError, match=r"runs the optimizers \['gd'\]; got 'rmsprop'"):
+        GramStepper(net._spec(), net._theta, net._grad, X, Y, None, ws,
+                    train=Train(optimizer=int(Opt.RMSPROP)))  # fmt: skip
 
 
 def test_wide_input_survives_copies_and_old_pickles():
