@@ -388,6 +388,10 @@ COURSE2 = {
     "l2": dict(lambd=0.7),
     "dropout": dict(keep_prob=0.8),
     "l2-decay-dropout": dict(lambd=0.4, decay_rate=0.02, keep_prob=0.9),
+    "momentum": dict(optimizer="momentum", beta=0.9),
+    "momentum-l2-decay-dropout": dict(
+        optimizer="momentum", beta=0.8, lambd=0.4, decay_rate=0.02, keep_prob=0.9
+    ),
 }
 
 
@@ -430,9 +434,29 @@ def test_course2_settings_on_the_gram_path_float32():
     nets = {}
     for wide in (True, False):
         net = DNN([300, 10, 6, 1], seed=3, dtype="float32", wide_input=wide)
-        net.fit(X, Y, 0.05, 300, cost_every=37, lambd=0.4, decay_rate=0.02, keep_prob=0.9)
+        net.fit(X, Y, 0.05, 300, cost_every=37, lambd=0.4, decay_rate=0.02, keep_prob=0.9,
+                optimizer="momentum")  # fmt: skip
         nets[wide] = net
     assert_params_close(nets[True].params, nets[False].params, RTOL32, "float32 course 2")
+
+
+@pytest.mark.parametrize("lambd", [0.0, 0.5], ids=["plain", "l2"])
+def test_momentum_continues_from_a_previous_velocity(lambd, gram_calls):
+    """A second fit starts from a velocity outside the span of its X (the first fit's, on
+    other examples): it is the second base of W1 (c v_base), and comes back in v."""
+    X, Y = data(200, 30)
+    nets = {}
+    for wide in (True, False):
+        net = DNN([200, 7, 3, 1], seed=4, wide_input=wide)
+        net.fit(X[:, :20], Y[:, :20], 0.1, 60, cost_every=25, optimizer="momentum", lambd=lambd)
+        net.fit(X, Y, 0.1, 90, cost_every=25, optimizer="momentum", beta=0.7, lambd=lambd)
+        nets[wide] = net
+    g, d = nets[True], nets[False]
+    assert sum(gram_calls) == 150
+    assert_params_close(g.params, d.params, RTOL64, "momentum, second fit")
+    scale = np.abs(d._optimizer.v).max()
+    assert scale > 0
+    assert_allclose(g._optimizer.v, d._optimizer.v, rtol=0, atol=RTOL64 * scale)
 
 
 def test_early_stopping_restores_the_same_best_state(gram_calls):
@@ -452,7 +476,6 @@ def test_early_stopping_restores_the_same_best_state(gram_calls):
 
 
 UNSUPPORTED = {
-    "momentum": dict(optimizer="momentum", beta=0.9),
     "rmsprop": dict(optimizer="rmsprop"),
     "adam": dict(optimizer="adam"),
 }
@@ -494,7 +517,8 @@ def test_gram_stepper_refuses_an_unsupported_optimizer():
     X, Y = data(10, 4)
     net = DNN([10, 2, 1])
     ws = fastdnn.steppers.Workspace([10, 2, 1], 4, np.float64, False)
-    with pytest.raises(ValueError, match=r"runs the optimizers \['gd'\]; got 'rmsprop'"):
+    expected = r"runs the optimizers \['gd', 'momentum'\]; got 'rmsprop'"
+    with pytest.raises(ValueError, match=expected):
         GramStepper(net._spec(), net._theta, net._grad, X, Y, None, ws,
                     train=Train(optimizer=int(Opt.RMSPROP)))  # fmt: skip
 

@@ -41,9 +41,16 @@ Layers 2..L run the direct loop's code (:mod:`fastdnn.steppers._jit_loop`): its 
 helpers, the same kernels and BLAS route, the same pre-scaled deltas. Only the first layer's
 product, ``dW1`` and the ``W1`` update differ.
 
-Momentum is exact in the span too (``v_W1`` carries ``beta^t v0`` plus ``V @ X.T``) but not
-wired; it, RMSprop and Adam (which scale ``dW1`` element by element,
-leaving the span) and mini-batches (whose ``X`` changes every step) use the direct loop.
+Momentum keeps the span as well, but its velocity at a chunk's start, ``v_base``, is any
+matrix (zero, or a previous fit's), so it joins ``W1_base`` as a second base, with scalar
+coefficients (:func:`_accumulate`)::
+
+    W1 = a W1_base + c v_base - S @ X.T      v_W1 = e W1_base + f v_base + U @ X.T
+    Z1 = a P + c R - S @ G + b1              R = v_base @ X
+
+which costs two more products with ``X`` per chunk (``R``, and ``U @ X.T`` at its end).
+RMSprop and Adam scale ``dW1`` element by element, which leaves the span; they and
+mini-batches (whose ``X`` changes every step) use the direct loop.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ import numpy as np
 
 from .._blas import Blas, gemm
 from .._numba import njit, overload
+from .._types import Opt
 from ..kernels.jit import (
     _activation_mask,
     _hidden_activation,
@@ -61,6 +69,7 @@ from ..kernels.jit import (
     _output_delta,
     add_l2,
     update,
+    update_momentum,
 )
 from . import DONE, STEP
 from ._jit_loop import (
@@ -82,17 +91,24 @@ from ._jit_loop import (
 
 
 class Gram(NamedTuple):
-    """The first layer's implicit state (built once per stepper). ``G``, ``P``, ``S``, ``Q``
-    and ``a`` are float64 whatever the network's dtype (see the module's notes on rounding)."""
+    """The first layer's implicit state (built once per stepper): within a chunk,
+    ``W1 = a W1_base + c v_base - S @ X.T`` and (momentum) ``v_W1 = e W1_base + f v_base +
+    U @ X.T``. All float64 whatever the network's dtype (see the module's notes on rounding)."""
 
     G: np.ndarray  #: (m, m): X.T @ X, computed once
     P: np.ndarray  #: (n1, m): W1_base @ X, at the start of each chunk
-    S: np.ndarray  #: (n1, m): the chunk's accumulated ``lr * delta1`` (decayed by L2)
+    R: np.ndarray  #: (n1, m): v_base @ X (momentum's velocity of W1), at the chunk's start
+    S: np.ndarray  #: (n1, m): W1's span part, negated
+    U: np.ndarray  #: (n1, m): momentum's velocity of W1, its span part
     Q: np.ndarray  #: (n1, m): S @ G, each step
-    Sx: np.ndarray  #: (n1, m) in the network's dtype: S for the product with X
-    a: np.ndarray  #: float64 [a]: L2's weight decay of W1_base over the chunk so far
+    Sx: np.ndarray  #: (n1, m) in the network's dtype: S or U for the products with X
+    coef: np.ndarray  #: float64 [a, c, e, f]
     blas64: Blas  #: float64 BLAS, for S @ G
     code64: int  #: its library (a ``fastdnn._blas.USE_*`` code)
+
+
+CA, CC, CE, CF = range(4)  # indices into Gram.coef
+_MOMENTUM = int(Opt.MOMENTUM)
 
 
 # Course-2 settings, as in _jit_loop: each helper is plain Python (what runs under
@@ -103,9 +119,16 @@ def _rate(train, lr0, step):
     return lr0 if isinstance(train, Plain) else learning_rate_at(train, lr0, step)
 
 
-def _shrink(train, lr, m):
-    """L2's factor on ``W1`` this step: ``W - lr (dW + lambd/m W) = (1 - lr lambd/m) W - lr dW``."""
-    return 1.0 if isinstance(train, Plain) else 1.0 - lr * train.lambd / m
+def _l2_mu(train, m):
+    """L2's ``lambd / m``: ``dW1 = delta1 @ X.T + mu W1``."""
+    return 0.0 if isinstance(train, Plain) else train.lambd / m
+
+
+def _beta(train):
+    """Momentum's ``beta``, or -1 when the optimizer is not momentum."""
+    if isinstance(train, Plain) or train.optimizer != _MOMENTUM:
+        return -1.0
+    return train.beta1
 
 
 def _l2_rest(theta, grad, table, train, m, want_cost):
@@ -124,11 +147,18 @@ def _ol_rate(train, lr0, step):
     return lambda train, lr0, step: learning_rate_at(train, lr0, step)
 
 
-@overload(_shrink)
-def _ol_shrink(train, lr, m):
+@overload(_l2_mu)
+def _ol_l2_mu(train, m):
     if _is_plain(train):
-        return lambda train, lr, m: 1.0
-    return lambda train, lr, m: 1.0 - lr * train.lambd / m
+        return lambda train, m: 0.0
+    return lambda train, m: train.lambd / m
+
+
+@overload(_beta)
+def _ol_beta(train):
+    if _is_plain(train):
+        return lambda train: -1.0
+    return lambda train: train.beta1 if train.optimizer == _MOMENTUM else -1.0
 
 
 @overload(_l2_rest)
@@ -159,13 +189,17 @@ def _l2_rest_impl(theta, grad, table, lambd, m, want_cost):
 
 
 @njit
-def _combine(a, P, Q, Z):
-    """``Z = a P - Q``, rounded to ``Z``'s dtype."""
+def _combine(a, P, c, R, Q, Z):
+    """``Z = a P + c R - Q``, rounded to ``Z``'s dtype (``R`` skipped when ``c`` is 0)."""
     n, m = Z.shape
     for i in range(n):
-        p, q, z = P[i], Q[i], Z[i]
-        for j in range(m):
-            z[j] = a * p[j] - q[j]
+        p, r, q, z = P[i], R[i], Q[i], Z[i]
+        if c == 0.0:
+            for j in range(m):
+                z[j] = a * p[j] - q[j]
+        else:
+            for j in range(m):
+                z[j] = a * p[j] + c * r[j] - q[j]
 
 
 @njit
@@ -181,15 +215,38 @@ def _copy_into(src, dst):
 
 
 @njit
-def _accumulate(S, c, delta, lr):
-    """``S = c S + lr delta``: the first layer's weight update, kept in the span of X."""
+def _accumulate(gram, delta, lr, mu, beta):
+    """One step of ``W1`` (and momentum's ``v_W1``) in the span of X, with ``delta1`` and
+    ``dW1 = delta1 @ X.T + mu W1``:
+
+    gradient descent: ``W1 <- W1 - lr dW1``, so ``a <- (1 - lr mu) a`` and
+    ``S <- (1 - lr mu) S + lr delta1``;
+    momentum: ``v <- beta v + (1 - beta) dW1``, ``W1 <- W1 - lr v``, so
+    ``U <- beta U + (1 - beta)(delta1 - mu S)``, ``e <- beta e + (1 - beta) mu a``,
+    ``f <- beta f + (1 - beta) mu c``, then ``a <- a - lr e``, ``c <- c - lr f``,
+    ``S <- S + lr U``.
+    """
+    S, U, k = gram.S, gram.U, gram.coef
     n, m = S.shape
-    c = np.float64(c)
-    r = np.float64(lr)
+    lr = np.float64(lr)
+    if beta < 0.0:
+        shrink = 1.0 - lr * mu
+        for i in range(n):
+            s, d = S[i], delta[i]
+            for j in range(m):
+                s[j] = shrink * s[j] + lr * d[j]
+        k[CA] *= shrink
+        return
+    keep = 1.0 - beta
     for i in range(n):
-        s, d = S[i], delta[i]
+        s, u, d = S[i], U[i], delta[i]
         for j in range(m):
-            s[j] = c * s[j] + r * d[j]
+            u[j] = beta * u[j] + keep * (d[j] - mu * s[j])
+            s[j] += lr * u[j]
+    k[CE] = beta * k[CE] + keep * mu * k[CA]
+    k[CF] = beta * k[CF] + keep * mu * k[CC]
+    k[CA] -= lr * k[CE]
+    k[CC] -= lr * k[CF]
 
 
 @njit
@@ -205,9 +262,9 @@ def _forward(gram, theta, net, work, train, step, m):
         A = acts[off : off + n * m].reshape((n, m))
         Z = work.ZL[: n * m].reshape((n, m)) if l == L - 1 else A
         if l == 0:
-            # Z1 = W1 @ X = a P - S @ G, without W1 (stale in theta until the chunk ends).
+            # Z1 = W1 @ X = a P + c R - S @ G, without W1 (stale in theta until the chunk ends).
             gemm(gram.blas64, gram.code64, gram.S, False, gram.G, False, gram.Q)
-            _combine(gram.a[0], gram.P, gram.Q, Z)
+            _combine(gram.coef[CA], gram.P, gram.coef[CC], gram.R, gram.Q, Z)
         else:
             W = theta[wo : wo + n * k].reshape((n, k))
             A_prev = acts[off - k * m : off].reshape((k, m))
@@ -221,9 +278,9 @@ def _forward(gram, theta, net, work, train, step, m):
 
 
 @njit
-def _backward(Y, gram, theta, grad, net, work, train, step, lr, shrink):
+def _backward(Y, gram, theta, grad, net, work, train, step, lr, mu, beta):
     """Backward pass after :func:`_forward`: ``grad`` of layers 2..L and of ``b1`` (pre-scaled
-    by ``1/m`` as in the direct loop), and ``S = shrink S + lr delta1`` instead of ``dW1``."""
+    by ``1/m`` as in the direct loop), and :func:`_accumulate` instead of ``dW1``."""
     table, acts = net.table, work.acts
     L = table.shape[0]
     m = Y.shape[1]
@@ -240,8 +297,8 @@ def _backward(Y, gram, theta, grad, net, work, train, step, lr, shrink):
     for l in range(L - 1, -1, -1):
         n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
         if l == 0:
-            # W1 <- shrink W1 - lr delta1 @ X.T, kept implicit (see gram_steps).
-            _accumulate(gram.S, shrink, delta, lr)
+            # W1's step, kept implicit: W1 is written at the chunk's end.
+            _accumulate(gram, delta, lr, mu, beta)
             break
         dW = grad[wo : wo + n * k].reshape((n, k))
         off -= k * m
@@ -265,43 +322,64 @@ def _step(data, gram, net, work, train, st, want_cost):
     lr = _rate(train, st.hyper[LEARNING_RATE], step)
     _forward(gram, st.theta, net, work, train, step, m)
     cost = _cost(data.Y, net, work) if want_cost else np.nan
-    shrink = _shrink(train, lr, m)
-    _backward(data.Y, gram, st.theta, st.grad, net, work, train, step, lr, shrink)
+    beta = _beta(train)
+    _backward(data.Y, gram, st.theta, st.grad, net, work, train, step, lr, _l2_mu(train, m), beta)
     cost += _l2_rest(st.theta, st.grad, net.table, train, m, want_cost)
-    gram.a[0] *= shrink
     # Everything after W1 (b1 first) moves as in the direct loop; W1 waits for the chunk's end.
     w1_end = net.table[0, B_OFF]
-    update(st.theta[w1_end:], st.grad[w1_end:], lr)
+    if beta < 0.0:
+        update(st.theta[w1_end:], st.grad[w1_end:], lr)
+    else:
+        update_momentum(st.theta[w1_end:], st.grad[w1_end:], st.v[w1_end:], lr, beta)
     st.clock[STEP] += 1
     st.clock[DONE] += 1
     return cost
 
 
 @njit
-def begin_chunk(data, gram, net, theta):
-    """``P = W1 @ X`` (``W1`` as ``theta`` holds it now), ``S = 0``, ``a = 1``."""
+def begin_chunk(data, gram, net, st, momentum):
+    """``P = W1 @ X`` (``W1`` as ``theta`` holds it now), ``R = v_W1 @ X`` with momentum,
+    ``S = U = 0``, ``a = f = 1``, ``c = e = 0``."""
     table = net.table
     n, k = table[0, N], table[0, N_PREV]
-    W1 = theta[: n * k].reshape((n, k))
-    # The product in the network's dtype (as the direct path's), into Sx, free until the end.
+    # The products in the network's dtype (as the direct path's), into Sx, free until the end.
+    W1 = st.theta[: n * k].reshape((n, k))
     gemm(net.blas, table[0, GEMM_FWD], W1, False, data.X, data.x_t, gram.Sx)
     _copy_into(gram.Sx, gram.P)
+    if momentum:
+        v1 = st.v[: n * k].reshape((n, k))
+        gemm(net.blas, table[0, GEMM_FWD], v1, False, data.X, data.x_t, gram.Sx)
+        _copy_into(gram.Sx, gram.R)
+        gram.U[...] = 0
     gram.S[...] = 0
-    gram.a[0] = 1.0
+    coef = gram.coef
+    coef[CA], coef[CC], coef[CE], coef[CF] = 1.0, 0.0, 0.0, 1.0
 
 
 @njit
-def end_chunk(data, gram, net, theta, grad):
-    """``W1 = a W1 - S @ X.T`` into ``theta`` (``grad``'s ``W1`` block is the scratch space)."""
+def end_chunk(data, gram, net, st, momentum):
+    """``W1 = a W1 + c v_W1 - S @ X.T`` into ``theta`` and, with momentum, ``v_W1 = e W1 +
+    f v_W1 + U @ X.T`` into ``v`` (``grad``'s ``W1`` block is the scratch space)."""
     table = net.table
     n, k = table[0, N], table[0, N_PREV]
-    T = grad[: n * k]
-    W1 = theta[: n * k]
+    T = st.grad[: n * k]
+    W1 = st.theta[: n * k]
+    coef = gram.coef
+    a, c, e, f = coef[CA], coef[CC], coef[CE], coef[CF]
     _copy_into(gram.S, gram.Sx)
     gemm(net.blas, table[0, GEMM_DW], gram.Sx, False, data.X, not data.x_t, T.reshape((n, k)))
-    a = gram.a[0]
-    if a == 1.0:
-        update(W1, T, 1.0)  # no L2: the direct path's W1 - T
+    if momentum:
+        v1 = st.v[: n * k]
+        for i in range(n * k):
+            w, v = W1[i], v1[i]
+            W1[i] = a * w + c * v - T[i]
+            v1[i] = e * w + f * v
+        _copy_into(gram.U, gram.Sx)  # Sx may be S itself: S is spent
+        gemm(net.blas, table[0, GEMM_DW], gram.Sx, False, data.X, not data.x_t, T.reshape((n, k)))
+        for i in range(n * k):
+            v1[i] += T[i]
+    elif a == 1.0:
+        update(W1, T, 1.0)  # gradient descent without L2: the direct path's W1 - T
     else:
         for i in range(n * k):
             W1[i] = a * W1[i] - T[i]
@@ -312,11 +390,12 @@ def gram_steps(data, gram, net, work, train, st, n_steps, want_cost):
     """``n_steps`` full-batch gradient steps, the first layer in Gram form; ``W1`` is written
     to ``theta`` at the end. Returns the cost of the first step's forward pass if
     ``want_cost``. ``st.clock`` counts the steps."""
-    begin_chunk(data, gram, net, st.theta)
+    momentum = _beta(train) >= 0.0
+    begin_chunk(data, gram, net, st, momentum)
     cost = np.nan
     for s in range(n_steps):
         c = _step(data, gram, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c
-    end_chunk(data, gram, net, st.theta, st.grad)
+    end_chunk(data, gram, net, st, momentum)
     return cost
