@@ -107,13 +107,14 @@ class DNN:
         The ``jit`` backend's wide-input path for full-batch gradient descent: while
         training, ``W1`` stays in the span of the examples, so the first layer trains on
         ``X.T @ X`` (m x m) instead of ``X``: equal to rounding, and much faster when
-        m << n_x (the cat data: about 100x per step). It runs ``optimizer="gd"`` with any
-        ``decay_rate``, ``lambd``, ``keep_prob``, output and early stopping. ``"auto"`` takes
-        it where it pays (m <= n_x and a predicted first-layer saving of at least 25%; see
-        :func:`fastdnn.steppers.gram.choose`) and otherwise trains on the direct path; True
-        forces it, and ``fit`` raises a ``ValueError`` naming the setting, before any
-        training, where it cannot run (mini-batches, momentum/RMSprop/Adam, another
-        backend, a Gram matrix too large for memory); False never takes it.
+        m << n_x (the cat data: about 100x per step). It runs ``optimizer="gd"`` and
+        ``"momentum"`` with any ``decay_rate``, ``lambd``, ``keep_prob``, output and early
+        stopping. ``"auto"`` takes it where it pays (m <= n_x and a predicted first-layer
+        saving of at least 25%; see :func:`fastdnn.steppers.gram.choose`) and otherwise
+        trains on the direct path; True forces it, and ``fit`` raises a ``ValueError``
+        naming the setting, before any training, where it cannot run (mini-batches,
+        RMSprop or Adam, another backend, a Gram matrix too large for memory); False never
+        takes it.
         Settable; not saved with the model.
 
     Attributes
