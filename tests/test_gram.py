@@ -297,6 +297,9 @@ def test_cost_model_follows_the_flop_counts():
     direct, gram = first_layer_work([1000, 10, 1], 100, 50, 25)
     assert direct == 1e8
     assert gram == pytest.approx(5e6 + 6e6 + 5e6, rel=1e-15)
+    # momentum: two more products with X per chunk, 3 * 2F more
+    _, gram_momentum = first_layer_work([1000, 10, 1], 100, 50, 25, momentum=True)
+    assert gram_momentum == pytest.approx(5e6 + 12e6 + 5e6, rel=1e-15)
     # More steps only make the path cheaper relative to the direct one (G is paid once).
     ratios = [np.divide(*first_layer_work([1000, 10, 1], 100, n, 25)[::-1]) for n in
               (1, 10, 100, 1000)]  # fmt: skip

@@ -57,7 +57,7 @@ def check_wide_input(value) -> str | bool:
 
 
 def first_layer_work(
-    layer_dims: Sequence[int], m: int, n_steps: int, cost_every: int
+    layer_dims: Sequence[int], m: int, n_steps: int, cost_every: int, momentum: bool = False
 ) -> tuple[float, float]:
     """``(direct, gram)``: predicted multiply-adds of the first layer over one full-batch fit.
 
@@ -68,6 +68,7 @@ def first_layer_work(
         direct = n_steps * 2F                      W1 @ X and delta1 @ X.T, every step
         gram   = m^2 n_x / 2                       G = X.T @ X (syrk), once per fit
                + c * 2F                            P = W1 @ X and W1 -= S @ X.T, every chunk
+               + c * 2F (momentum only)            R = v_W1 @ X and v_W1 += U @ X.T
                + n_steps * n1 m^2                  S @ G, every step
 
     A chunk ends at every cost record (``cost_every``), and after about ``CHUNK_SECONDS`` of
@@ -90,7 +91,8 @@ def first_layer_work(
     per_chunk = max(1, min(cost_every, int(CHUNK_SECONDS * ASSUMED_RATE / (step + rest))))
     chunks = 1 + math.ceil(n_steps / per_chunk)
     direct = n_steps * 2.0 * F
-    gram = float(m) * m * n_x / 2 + chunks * 2.0 * F + n_steps * step
+    per_chunk_products = 4.0 if momentum else 2.0
+    gram = float(m) * m * n_x / 2 + chunks * per_chunk_products * F + n_steps * step
     return direct, gram
 
 
@@ -177,7 +179,8 @@ def choose(
     # auto: never a G larger than X itself (m <= n_x; X may be a memory map), then the model.
     if m > spec.layer_dims[0]:
         return False
-    direct, gram = first_layer_work(spec.layer_dims, m, n_steps, cost_every)
+    momentum = train is not None and train.optimizer == Opt.MOMENTUM
+    direct, gram = first_layer_work(spec.layer_dims, m, n_steps, cost_every, momentum)
     return gram <= AUTO_MAX_RATIO * direct
 
 
