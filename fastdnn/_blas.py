@@ -169,6 +169,12 @@ def _gemv(blas, choice, trans, rows, cols, A, x, C):
         )
 
 
+#: The ``trans_a``/``trans_b`` flags of :func:`gemm` as NumPy booleans: compiled callers
+#: passing ``True``/``False`` would compile one ``gemm`` per combination of literals (four in
+#: training, each ~1 s of the first compilation); these are one runtime type.
+PLAIN, TRANSPOSED = np.bool_(False), np.bool_(True)
+
+
 @njit
 def gemm(blas, choice, A, trans_a, B, trans_b, C):
     """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
@@ -414,7 +420,9 @@ def set_num_threads(n: int) -> int:
 
     On a shared 2-core machine, a 2-thread BLAS slows down badly when another process holds a
     core: ``set_num_threads(1)`` is then faster. The ``FASTDNN_NUM_THREADS`` environment
-    variable does the same at the first training call.
+    variable does the same at the first training call. Without either, the first training call
+    sets :func:`default_threads` (half the cores), unless ``OPENBLAS_NUM_THREADS`` (or
+    ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is set. A call of this function wins over both.
 
     Parameters
     ----------
@@ -435,7 +443,9 @@ def set_num_threads(n: int) -> int:
     ValueError
         ``n`` is less than 1.
     """
-    return _set_threads(n, "n")
+    n = _set_threads(n, "n")
+    apply_env_threads.done = True  # the user's choice: no default or variable overrides it
+    return n
 
 
 def _set_threads(n, name: str) -> int:
@@ -462,13 +472,35 @@ def _set_threads(n, name: str) -> int:
     return int(n)
 
 
-def apply_env_threads() -> None:
-    """Apply ``FASTDNN_NUM_THREADS`` once per process, at the first training call.
+#: Variables through which a user chose the BLAS threads already: fastdnn's default stays out.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
-    The value was validated at import (:mod:`fastdnn._env`): an invalid one never gets here,
-    so every call behaves the same. Above the core count it is clamped, with one warning.
+
+def default_threads() -> int:
+    """fastdnn's default BLAS threads: half the cores this process may use, at least one.
+
+    Why not all of them: OpenBLAS splits every product evenly between its threads, so when
+    another process keeps one core busy, each product waits for the thread that shares that
+    core. On a 2-core machine with one core busy, the cat net's step took 9-11 ms with one
+    thread and 170-300 ms with two. Half the logical cores is also the physical cores on a
+    machine with two hardware threads per core, where a GEMM gains nothing from the second.
     """
+    return max(1, usable_cores() // 2)
+
+
+def apply_env_threads() -> None:
+    """Set the BLAS threads once per process, at the first training call.
+
+    ``FASTDNN_NUM_THREADS`` if set (validated at import, :mod:`fastdnn._env`: an invalid value
+    never gets here; above the core count it is clamped, with one warning). Otherwise, unless
+    the user chose already (:func:`set_num_threads`, or one of
+    :data:`BLAS_THREAD_VARIABLES`), at most :func:`default_threads`.
+    """
+    if getattr(apply_env_threads, "done", False):
+        return
+    apply_env_threads.done = True
     n = _env.SETTINGS.num_threads
-    if n is not None and not getattr(apply_env_threads, "done", False):
-        apply_env_threads.done = True
+    if n is not None:
         _set_threads(n, "FASTDNN_NUM_THREADS")
+    elif not any(os.environ.get(name, "").strip() for name in BLAS_THREAD_VARIABLES):
+        _set_threads(min(default_threads(), num_threads_key()), "threads")

@@ -180,6 +180,10 @@ def _skip_reason(contender: str, w: Workload) -> str | None:
     return None
 
 
+#: Seconds of idle time before each timed run (see :func:`_time_contenders`).
+IDLE_GAP = 0.2
+
+
 def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list[float]]:
     """Seconds per step of each runner (``steps[name]`` steps per run): ``repeats`` rounds,
     round-robin within each round, so load from elsewhere hits every contender alike."""
@@ -188,6 +192,12 @@ def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list
     per_step: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
+            # OpenBLAS's and PyTorch's thread pools spin for a while after a call: the
+            # contender that ran just after another library would share the cores with those
+            # spinning threads. An idle gap lets them sleep, and a one-step call warms this
+            # contender's own pool and caches, before its timed run.
+            time.sleep(IDLE_GAP)
+            run(1)
             t0 = time.perf_counter()
             run(steps[name])
             per_step[name].append((time.perf_counter() - t0) / steps[name])

@@ -319,8 +319,16 @@ def _scale_note(X) -> str | None:
 def cmd_train(args) -> int:
     """Train a network on a data file, print its costs and training score, save it."""
     # Every flag is checked before any data is read or any step is taken.
-    _existing_file(args.data, "--data")
-    _check_data_suffix(args.data, "--data")
+    if _suffix(args.data) == ".zarr":
+        _existing_zarr(args.data, "--data")
+    else:
+        _existing_file(args.data, "--data")
+        _check_data_suffix(args.data, "--data")
+    if args.scheduler is not None and "://" not in args.scheduler:
+        raise UserError(
+            f"--scheduler must be a Dask scheduler address like tcp://host:8786; got "
+            f"{args.scheduler!r}"
+        )
     _writable_path(args.out, "--out")
     _refuse_overwriting_inputs(args.out, "--out", {"--data": args.data})
     if args.batch_size is not None and args.iterations is None and args.epochs is None:
@@ -334,6 +342,8 @@ def cmd_train(args) -> int:
     # the hidden layers alone, before the data is read (its size only makes it larger)
     _check_memory([1, *hidden, 1], 1, args.dtype, None, f"--layers {' '.join(map(str, hidden))}",
                   "use smaller --layers (or --dtype float32)")  # fmt: skip
+    if _beyond_memory(args):  # issue 13: a zarr folder, --block-size, --scheduler, a large HDF5
+        return _train_beyond_memory(args, hidden)
 
     from . import DNN, DivergenceError
     from .datafiles import read_data
@@ -411,6 +421,278 @@ def cmd_train(args) -> int:
     net.save(args.out)
     print(f"model saved to {args.out}")
     return 130 if history.stop_reason == "interrupted" else 0
+
+
+# ----------------------------------------------------------------------------- beyond memory
+def _suffix(path: str) -> str:
+    return os.path.splitext(os.path.normpath(path))[1].lower()
+
+
+def _existing_zarr(path: str, flag: str) -> str:
+    if not os.path.exists(path):
+        raise UserError(f"{flag}: zarr folder not found: '{path}'")
+    if not os.path.isdir(path):
+        raise UserError(f"{flag}: '{path}' ends in .zarr but is not a folder (a zarr store)")
+    return path
+
+
+def _beyond_memory(args) -> bool:
+    """Train by blocks (or on a cluster) rather than read the data whole?"""
+    if args.scheduler is not None or args.block_size is not None:
+        return True
+    suffix = _suffix(args.data)
+    if suffix == ".zarr":
+        return True
+    if suffix in (".h5", ".hdf5"):
+        from .datafiles import available_memory
+
+        need, available = _h5_x_bytes(args.data), available_memory()
+        # Read whole, X is converted once (a copy): beyond half the memory, read it by blocks.
+        return need is not None and available is not None and need > available // 2
+    return False
+
+
+def _h5_x_bytes(path: str) -> int | None:
+    """The declared size of an HDF5 file's dataset ``X`` (None without one: e.g. the course's
+    ``*_set_x`` image files, which are read whole)."""
+    from pathlib import Path
+
+    from .datafiles import _open_regular
+    from .datasets import _require_h5py
+
+    h5py = _require_h5py()
+    with _open_regular(Path(path)) as f:
+        try:
+            with h5py.File(f, "r") as h5:
+                if h5.get("X", getclass=True) is not h5py.Dataset:
+                    return None
+                X = h5["X"]
+                return math.prod(X.shape) * X.dtype.itemsize
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # read_data reports what is wrong with the file
+
+
+class _LargeData:
+    """``X`` ``(n_x, m)`` and ``Y`` ``(n_y, m)`` left on disk: a zarr group's arrays or an
+    HDF5 file's datasets, checked from their metadata (names, shapes, dtypes; for HDF5, no
+    links or storage outside the file); or, for other files, read whole by ``read_data``."""
+
+    def __init__(self, path: str, label: str | None):
+        import numpy as np
+
+        self.path, self.close, self.y_name = path, lambda: None, label or "Y"
+        suffix = _suffix(path)
+        if suffix == ".zarr":
+            X, Y = self._zarr(path, label)
+        elif suffix in (".h5", ".hdf5"):
+            X, Y = self._h5(path, label)
+        else:
+            from .datafiles import read_data
+
+            data = read_data(path, label=label)
+            X, Y = data.X, data.Y
+        if len(X.shape) != 2 or 0 in X.shape or np.dtype(X.dtype).kind not in "biuf":
+            raise UserError(
+                f"the inputs X in '{path}' must be a non-empty 2-D array of numbers (n_x, m), "
+                f"examples as columns; got shape {tuple(X.shape)}, dtype {X.dtype}"
+            )
+        m = X.shape[1]
+        y_shape = (1, *Y.shape) if len(Y.shape) == 1 else tuple(Y.shape)
+        if len(y_shape) != 2 or y_shape[1] != m or np.dtype(Y.dtype).kind not in "biuf":
+            raise UserError(
+                f"the labels Y in '{path}' must be numbers of shape (n_y, {m}) to match X "
+                f"{tuple(X.shape)}; got shape {tuple(Y.shape)}, dtype {Y.dtype}"
+            )
+        self.X, self.Y, self.n_y = X, Y, y_shape[0]
+
+    def _zarr(self, path: str, label: str | None):
+        try:
+            import zarr
+        except ImportError:
+            raise UserError(f"reading '{path}' needs zarr: pip install 'fastdnn[dask]'") from None
+        try:
+            group = zarr.open_group(path, mode="r")
+            names = sorted(group.array_keys())
+        except Exception as exc:  # noqa: BLE001 - zarr raises many kinds; one line says which
+            raise UserError(f"'{path}' is not a readable zarr group ({exc})") from None
+        return self._pick(group, names, label)
+
+    def _h5(self, path: str, label: str | None):
+        from pathlib import Path
+
+        from .datafiles import _h5_entries, _open_regular
+        from .datasets import _require_h5py
+
+        h5py = _require_h5py()
+        f = _open_regular(Path(path))
+        try:
+            h5 = h5py.File(f, "r")
+        except (OSError, ValueError) as exc:
+            f.close()
+            raise UserError(f"'{path}' is not a readable HDF5 file ({exc})") from None
+        self.close = lambda: (h5.close(), f.close())
+        entries = _h5_entries(Path(path), h5, h5py)  # refuses links and outside storage
+        return self._pick({k: e.dset for k, e in entries.items()}, sorted(entries), label)
+
+    def _pick(self, arrays, names, label):
+        y_name = self.y_name
+        missing = [n for n in ("X", y_name) if n not in names]
+        if missing:
+            raise UserError(
+                f"'{self.path}' has no array {' or '.join(map(repr, missing))} (X: the inputs "
+                f"(n_x, m); {y_name}: the labels (n_y, m)); it holds {names}"
+            )
+        return arrays["X"], arrays[y_name]
+
+    def dask(self, block_size: int | None):
+        """X and Y as dask arrays, read where the blocks are computed."""
+        import dask.array as da
+
+        from .blocks import BLOCK_BYTES
+
+        n_x, m = self.X.shape
+        width = block_size or max(1, BLOCK_BYTES // (8 * n_x))
+        suffix = _suffix(self.path)
+        if suffix == ".zarr":  # the workers read the folder (it must be where they can see it)
+            X = da.from_zarr(self.path, component="X")
+            return X.rechunk({0: -1, 1: width}), da.from_zarr(self.path, component=self.y_name)
+        if suffix in (".h5", ".hdf5"):
+            # The workers open the file by its name (dask.distributed's h5py support).
+            import h5py
+
+            f = h5py.File(self.path, "r")
+            X, Y = f["X"], f[self.y_name]
+            return da.from_array(X, chunks=(n_x, width)), da.from_array(Y)
+        return da.from_array(self.X, chunks=(n_x, width)), self.Y
+
+
+def _block_size_for_memory(m: int, example_bytes: int, batch_size: int | None) -> int | None:
+    """None (the library's default blocks) when eight of those fit in the memory available;
+    else blocks of an eighth of it (a block trained on, one read ahead, their conversions)."""
+    from .blocks import block_bounds
+    from .datafiles import available_memory
+
+    available = available_memory()
+    width = block_bounds(m, None, example_bytes, None, batch_size)[0][1]
+    if available is None or 8 * width * example_bytes <= available:
+        return None
+    width = max(1, available // (8 * example_bytes))
+    if batch_size:
+        width = max(batch_size, width // batch_size * batch_size)
+    print(f"note: blocks of {width:,} examples, to fit the memory available; pass --block-size "
+          f"{width} to train the same way elsewhere")  # fmt: skip
+    return width
+
+
+def _train_beyond_memory(args, hidden: list[int]) -> int:
+    """``train`` on data read by blocks (fastdnn.blocks) or on a Dask cluster (fastdnn.dask)."""
+    from . import DNN, DivergenceError, blocks
+
+    client = _connect(args.scheduler) if args.scheduler is not None else None
+    data = _LargeData(args.data, args.label)
+    try:
+        X, Y = data.X, data.Y
+        n_x, m = X.shape
+        layer_dims = [n_x, *hidden, data.n_y]
+        if args.output == "softmax" and data.n_y == 1:  # class indices: one row, 8 B each
+            import numpy as np
+
+            layer_dims[-1] = _n_classes(np.asarray(Y[...], dtype=np.float64).reshape(1, -1),
+                                        args.data)  # fmt: skip
+            print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
+        block_size = args.block_size or _block_size_for_memory(
+            m, n_x * (4 if args.dtype == "float32" else 8), args.batch_size
+        )
+        bounds = blocks.block_bounds(m, block_size, n_x * (4 if args.dtype == "float32" else 8),
+                                     None, args.batch_size)  # fmt: skip
+        width = max(e - s for s, e in bounds)
+        _check_memory(layer_dims, 2 * width, args.dtype, args.batch_size,
+                      f"the network {layer_dims} with blocks of {width:,} examples",
+                      "use smaller --layers, --block-size or --dtype float32")  # fmt: skip
+        where = (f"on the Dask cluster at {args.scheduler}" if args.scheduler
+                 else f"out of core, in blocks of {width:,} examples")  # fmt: skip
+        print(f"data: {args.data}: X {tuple(X.shape)}, Y {tuple(Y.shape)} ({m} examples), "
+              f"trained {where}")  # fmt: skip
+        net = DNN(layer_dims, hidden=args.hidden, output=args.output, init=args.init,
+                  backend=args.backend, dtype=args.dtype, seed=args.seed)  # fmt: skip
+        if args.standardize:
+            mean, scale = blocks.moments(X, block_size)
+            scale[scale == 0] = 1.0
+            net.set_input_scaling(mean, scale)
+            print("inputs standardised with the training data's mean and standard deviation "
+                  "(one pass over the blocks; saved with the model)")  # fmt: skip
+        iterations = args.iterations
+        if iterations is None and args.epochs is None:
+            iterations = 2500
+        kwargs = dict(
+            learning_rate=args.lr,
+            num_iterations=iterations,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            cost_every=args.cost_every,
+            print_cost=True,
+        )
+        # Course 2 as in memory; what blocks or a cluster cannot do (dropout, early stopping)
+        # is refused by the library in one line (ValueError: exit 2).
+        course2 = _course2_options(args)
+        if course2:
+            print("with " + ", ".join(f"{k}={v}" for k, v in course2.items()))
+        for name in ("validation_fraction", "patience", "tol"):
+            course2.pop(name, None)
+        kwargs.update(course2)
+        t0 = time.perf_counter()
+        try:
+            if client is not None:
+                history, score = _train_on_cluster(client, net, data, block_size, kwargs)
+            else:
+                history = blocks.fit(net, X, Y, progress=args.progress, block_size=block_size,
+                                     **kwargs)  # fmt: skip
+                score = blocks.score(net, X, Y, block_size)
+        except DivergenceError as exc:
+            raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
+        seconds = time.perf_counter() - t0
+        print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s")
+        if args.output in ("sigmoid", "softmax"):
+            print(f"training accuracy: {100 * score:.2f} %")
+        else:
+            print(f"training R^2: {score:.4f}")
+    finally:
+        data.close()
+        if client is not None:
+            client.close()
+    net.save(args.out)
+    print(f"model saved to {args.out}")
+    return 130 if history.stop_reason == "interrupted" else 0
+
+
+def _connect(address: str):
+    """A client of the Dask scheduler at ``address``, or a one-line error."""
+    try:
+        import distributed
+
+        from . import dask  # noqa: F401 - fails here, not after the data are read
+    except ImportError as exc:
+        raise UserError(f"--scheduler needs dask: pip install 'fastdnn[dask]' ({exc})") from None
+    import dask
+
+    # Dask's own setting (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s), default 30 s.
+    timeout = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        text = " ".join(str(exc).split())  # one line
+        raise UserError(f"cannot connect to the Dask scheduler at {address} ({text})") from None
+    workers = len(client.scheduler_info().get("workers", {}))
+    print(f"connected to the Dask scheduler at {address}: {_plural(workers, 'worker')}")
+    return client
+
+
+def _train_on_cluster(client, net, data: _LargeData, block_size, kwargs):
+    from . import dask as fdask
+
+    X, Y = data.dask(block_size)
+    history = fdask.fit(net, X, Y, client=client, block_size=block_size, **kwargs)
+    return history, fdask.score(net, X, Y)
 
 
 def _n_classes(Y, path: str) -> int:
@@ -562,7 +844,7 @@ def cmd_info(args) -> int:
     import scipy
 
     from . import __version__, _numba
-    from ._blas import _library_paths
+    from ._blas import _library_paths, default_threads
 
     print(f"fastdnn {__version__}")
     print(f"python  {platform.python_version()} ({sys.executable})")
@@ -582,7 +864,11 @@ def cmd_info(args) -> int:
             )
     except ImportError:  # pragma: no cover
         print("blas    (install threadpoolctl to list BLAS libraries)")
-    print(f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}")
+    print(
+        f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}; "
+        f"unset, training uses {default_threads()} (half the usable cores) unless "
+        "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is set"
+    )
     cache_dir = numba.config.CACHE_DIR or "(next to each module, in __pycache__)"
     print(f"cache   numba cache {'on' if _numba.CACHE else 'off'}; directory: {cache_dir}")
     print(f"jit     {'DISABLED (NUMBA_DISABLE_JIT=1)' if _numba.JIT_DISABLED else 'enabled'}; "
@@ -680,7 +966,8 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     )
     train.add_argument("--data", required=True, metavar="FILE",
                        help=".npz with X (n_x, m) and Y (1, m); .csv with a header, one example "
-                       "per row; or train_catvnoncat.h5")  # fmt: skip
+                       "per row; train_catvnoncat.h5; or, larger than memory, an HDF5 file or "
+                       "a .zarr folder with arrays X (n_x, m) and Y (n_y, m)")  # fmt: skip
     train.add_argument("--label", metavar="NAME",
                        help="CSV: the label column (default: the last column)")  # fmt: skip
     train.add_argument("--layers", type=_hidden_sizes, nargs="+", default=None, metavar="N",
@@ -719,6 +1006,14 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
                        help="print the cost every N iterations (default 100)")  # fmt: skip
     _add_course2(train)
     train.add_argument("--progress", action="store_true", help="progress bar (needs tqdm)")
+    train.add_argument("--block-size", type=_positive_int, default=None, metavar="N",
+                       help="train out of core, reading N examples at a time (the default for "
+                       "a .zarr folder and for HDF5 data larger than half the memory: about "
+                       "64 MiB of X per block)")  # fmt: skip
+    train.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="train on the Dask cluster at ADDRESS (tcp://host:8786): the blocks "
+                       "stay on the workers, each step sends them the parameters and adds up "
+                       "their gradients (needs fastdnn[dask])")  # fmt: skip
     train.add_argument("--out", required=True, metavar="MODEL.npz",
                        help="where to save the model (this exact name: no .npz is "
                        "appended); never one of the inputs")  # fmt: skip

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _blas
 from . import _validation as v
+from . import blocks as _blocks  # issue 13: out-of-core data
 from ._layout import n_parameters, param_views
 from ._types import LEAKY_SLOPE, OPTIMIZERS, OUTPUT_LOSS, Array, Backend, Opt, OptimizerName, Params
 from .backends import get_stepper, select_stepper
@@ -514,6 +515,18 @@ class DNN:
         DivergenceError
             See ``on_divergence``.
         """
+        # Issue 13 hook: data outside memory (memmap, h5py, zarr, dask) is read by blocks.
+        if _blocks.is_out_of_core(X):
+            return _blocks.fit(self, X, Y, learning_rate=learning_rate,
+                               num_iterations=num_iterations, epochs=epochs,
+                               batch_size=batch_size, cost_every=cost_every,
+                               print_cost=print_cost, callbacks=callbacks, progress=progress,
+                               validation_data=validation_data,
+                               on_divergence=on_divergence, optimizer=optimizer, beta=beta,
+                               beta1=beta1, beta2=beta2, epsilon=epsilon,
+                               decay_rate=decay_rate, time_interval=time_interval,
+                               lambd=lambd, keep_prob=keep_prob,
+                               early_stopping=early_stopping, shuffle=shuffle)  # fmt: skip
         if not self._fitting.acquire(blocking=False):
             raise RuntimeError(
                 "fit is already running on this DNN in another thread; two fits at once would "

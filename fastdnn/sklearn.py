@@ -19,9 +19,11 @@ Growing past one machine
 ------------------------
 :meth:`DNNClassifier.partial_fit` / :meth:`DNNRegressor.partial_fit` make one pass over the
 data they are given and continue from the current parameters, which is what existing
-distributed engines drive. With dask-ml (not a dependency of fastdnn), ``Incremental`` feeds
-the blocks of a dask array to ``partial_fit`` one after the other, so data larger than memory
-(or spread over a cluster) trains one block at a time::
+distributed engines drive. With dask-ml (``pip install 'fastdnn[dask]'``), ``Incremental``
+feeds the blocks of a dask array to ``partial_fit`` one after the other, so data larger than
+memory (or spread over a cluster) trains one block at a time. Call ``Incremental.partial_fit``
+once per epoch: ``Incremental.fit`` starts from a fresh clone of the estimator on every call,
+so calling it once per epoch trains one pass in all (tested in ``tests/test_dask.py``)::
 
     import dask.array as da
     from dask_ml.wrappers import Incremental
@@ -29,15 +31,16 @@ the blocks of a dask array to ``partial_fit`` one after the other, so data large
     X = da.from_zarr("features.zarr")          # (n_samples, n_features), chunked by rows
     y = da.from_zarr("labels.zarr")
     clf = Incremental(DNNClassifier(hidden_layer_sizes=(64,), batch_size=256, random_state=0))
-    for epoch in range(10):                    # each fit is one pass over every block
-        clf.fit(X, y, classes=[0, 1])          # ``classes`` is forwarded to partial_fit
-    clf.predict(X)                             # blockwise, in parallel
+    for epoch in range(10):                    # each call: one pass over every block, going on
+        clf.partial_fit(X, y, classes=[0, 1])  # ``classes`` is forwarded to partial_fit
+    clf.predict(X)                             # blockwise, in parallel: a dask array
 
 Give ``batch_size`` for this use: with the default full batch, a call of ``partial_fit`` is a
 single gradient step on the whole block. Hyper-parameter searches run on a cluster with
 joblib's Dask backend (``with joblib.parallel_backend("dask"): GridSearchCV(...).fit(X, y)``)
 or with dask-ml's ``IncrementalSearchCV`` / ``HyperbandSearchCV``, which also call
-``partial_fit``.
+``partial_fit``. For full-batch (or large-batch) gradient descent where the data live, without
+scikit-learn, see :func:`fastdnn.dask.fit`.
 """
 
 from __future__ import annotations

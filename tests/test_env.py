@@ -124,3 +124,37 @@ def test_set_num_threads_checks_types_and_clamps():
             assert _blas.set_num_threads(1) == 1
     finally:
         _blas.set_num_threads(min(before, _blas.usable_cores()))
+
+
+_THREADS = """
+import sys, numpy as np, fastdnn
+from threadpoolctl import threadpool_info
+if sys.argv[1] == "call":
+    fastdnn.set_num_threads(2)
+net = fastdnn.DNN([2, 1], backend="numpy", seed=0)
+net.fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]), learning_rate=0.1, num_iterations=1)
+print(sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}))
+"""
+
+
+@pytest.mark.skipif(_blas.usable_cores() < 2, reason="one core: every choice is one thread")
+@pytest.mark.parametrize(
+    ("variables", "mode", "expected"),
+    [
+        ({}, "fit", "default"),  # half the cores
+        ({"OPENBLAS_NUM_THREADS": "2"}, "fit", 2),  # the user chose through OpenBLAS
+        ({"FASTDNN_NUM_THREADS": "2"}, "fit", 2),
+        ({"FASTDNN_NUM_THREADS": "1"}, "call", 2),  # an explicit call wins over the variable
+    ],
+)
+def test_default_blas_threads_leave_room_for_other_work(variables, mode, expected):
+    # Two BLAS threads on a 2-core machine with one core busy: the cat net's step went from
+    # ~10 ms (one thread) to 170-300 ms. Training now takes half the cores unless told.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTDNN_")}
+    for name in _blas.BLAS_THREAD_VARIABLES:
+        env.pop(name, None)
+    env.update(variables)
+    run = subprocess.run([sys.executable, "-c", _THREADS, mode], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)  # fmt: skip
+    want = max(1, _blas.usable_cores() // 2) if expected == "default" else expected
+    assert run.stdout.strip() == str([want])

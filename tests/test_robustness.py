@@ -189,7 +189,7 @@ def test_bad_fit_arguments_fail_before_training(kwargs, error, match):
         ({"layer_dims": [6, 0, 1]}, ValueError, r"layer_dims\[1\] must be a positive integer"),
         ({"hidden": "gelu"}, ValueError, r"hidden must be one of"),
         ({"output": "tanh"}, ValueError, r"output must be one of \['linear', 'sigmoid', 'soft"),
-        ({"init": "glorot"}, ValueError, r"init must be one of"),
+        ({"init": "orthogonal"}, ValueError, r"init must be one of"),
         ({"backend": "cuda"}, ValueError, r"backend must be one of \['jit', 'naive', 'numpy'\]"),
         ({"dtype": "int32"}, ValueError, r"dtype must be 'float64' or 'float32'; got 'int32'"),
         ({"slope": -1}, ValueError, r"slope must be a positive finite number"),

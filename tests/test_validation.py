@@ -94,8 +94,8 @@ def test_bad_layer_dims(dims, error, match):
     ("kwargs", "match"),
     [
         (
-            {"init": "glorot"},
-            r"init must be one of \['course', 'he', 'xavier', 'zeros'\]; got 'glorot'",
+            {"init": "orthogonal"},
+            r"init must be one of \['course', 'glorot', 'he', 'xavier', 'zeros'\]; got 'orthogonal'",
         ),
         ({"dtype": "float16"}, r"dtype must be 'float64' or 'float32'; got 'float16'"),
     ],

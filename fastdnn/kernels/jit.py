@@ -367,23 +367,23 @@ def _scale(x, c):
 @njit
 def _weight_grads(dZ, A_prev, W, dA_prev_out, dW_out, dW_scale, blas, code):
     """The two backward GEMMs: ``dW = dW_scale * dZ @ A_prev.T`` and ``dA_prev = W.T @ dZ``."""
-    _blas.gemm(blas, code, dZ, False, A_prev, True, dW_out)
+    _blas.gemm(blas, code, dZ, _blas.PLAIN, A_prev, _blas.TRANSPOSED, dW_out)
     if dW_scale != 1.0:
         _scale(dW_out, dW_scale)
     if dA_prev_out.size:
-        _blas.gemm(blas, code, W, True, dZ, False, dA_prev_out)
+        _blas.gemm(blas, code, W, _blas.TRANSPOSED, dZ, _blas.PLAIN, dA_prev_out)
 
 
 # ------------------------------------------------------------------ compiled bodies
 @njit
 def _linear_forward(A_prev, W, b, Z_out, blas, code):
-    _blas.gemm(blas, code, W, False, A_prev, False, Z_out)
+    _blas.gemm(blas, code, W, _blas.PLAIN, A_prev, _blas.PLAIN, Z_out)
     _bias_activation(Z_out, b, _LINEAR, 0.0, Z_out)
 
 
 @njit
 def _linear_activation_forward(A_prev, W, b, act, slope, Z_out, A_out, blas, code):
-    _blas.gemm(blas, code, W, False, A_prev, False, Z_out)
+    _blas.gemm(blas, code, W, _blas.PLAIN, A_prev, _blas.PLAIN, Z_out)
     _bias_activation(Z_out, b, act, slope, A_out)
 
 

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._blas import Blas, gemm
+from .._blas import PLAIN, TRANSPOSED, Blas, gemm
 from .._numba import njit, overload
 from .._types import Opt
 from ..kernels.jit import (
@@ -217,10 +217,10 @@ def _forward(data, theta, net, work, train, step):
         # GEMM into the layer's A buffer (or ZL for the output), then bias + g fused.
         Z = work.ZL[: n * m].reshape((n, m)) if l == L - 1 else A
         if l == 0:
-            gemm(net.blas, table[l, GEMM_FWD], W, False, data.X, data.x_t, Z)
+            gemm(net.blas, table[l, GEMM_FWD], W, PLAIN, data.X, data.x_t, Z)
         else:
             A_prev = acts[off - k * m : off].reshape((k, m))
-            gemm(net.blas, table[l, GEMM_FWD], W, False, A_prev, False, Z)
+            gemm(net.blas, table[l, GEMM_FWD], W, PLAIN, A_prev, PLAIN, Z)
         if l == L - 1:
             _output_activation(Z, b, net.output, A)
         else:
@@ -254,14 +254,14 @@ def _backward(data, theta, grad, net, work, scale, train, step):
         n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
         dW = grad[wo : wo + n * k].reshape((n, k))
         if l == 0:
-            gemm(net.blas, table[l, GEMM_DW], delta, False, X, not x_t, dW)
+            gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, X, not x_t, dW)
             break
         off -= k * m
         A_prev = acts[off : off + k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DW], delta, False, A_prev, True, dW)
+        gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
         W = theta[wo : wo + n * k].reshape((n, k))
         dA = work.E[: k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DA], W, True, delta, False, dA)
+        gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
         _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask (A_prev), drawn again
         bo_prev = table[l - 1, B_OFF]
         delta = work.D[: k * m].reshape((k, m))

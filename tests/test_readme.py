@@ -1,0 +1,49 @@
+"""Every Python block of the README runs as written (a new user copies them).
+
+Each ```python block runs in its own interpreter, in a temporary folder (so the files a block
+writes do not land in the checkout), with the course's data found through ``FASTDNN_DATA``. A
+block may be preceded by ``<!-- readme-test: skip REASON -->`` (it needs something a test
+machine does not have, such as a cluster's address); the reason is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+BLOCK = re.compile(r"(<!-- readme-test: skip (?P<reason>[^>]*)-->\s*)?```python\n(?P<code>.*?)```",
+                   re.S)  # fmt: skip
+
+
+def blocks() -> list:
+    found = []
+    for match in BLOCK.finditer(README.read_text()):
+        line = README.read_text()[: match.start("code")].count("\n") + 1
+        found.append(pytest.param(match.group("code"), match.group("reason"), id=f"line{line}"))
+    return found
+
+
+def test_the_readme_has_python_examples():
+    assert len(blocks()) >= 3
+
+
+@pytest.mark.parametrize(("code", "skip_reason"), blocks())
+def test_readme_block_runs(code, skip_reason, tmp_path):
+    if skip_reason:
+        pytest.skip(skip_reason.strip())
+    data = os.environ.get("FASTDNN_DATA", str(ROOT.parent / "shared" / "data"))
+    if "load_cat" in code and not (Path(data) / "train_catvnoncat.h5").exists():
+        pytest.skip(f"the course's cat data is not in {data}")
+    # The blocks are run as a user runs them: compiled, whatever mode this suite runs in.
+    env = {**os.environ, "FASTDNN_DATA": data, "MPLBACKEND": "Agg"}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, f"README block failed:\n{code}\n---\n{result.stderr[-3000:]}"
