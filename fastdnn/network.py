@@ -114,8 +114,8 @@ class DNN:
         saving of at least 25%; see :func:`fastdnn.steppers.gram.choose`) and otherwise
         trains on the direct path; True forces it, and ``fit`` raises a ``ValueError``
         naming the setting, before any training, where it cannot run (mini-batches,
-        RMSprop or Adam, another backend, a Gram matrix too large for memory); False never
-        takes it.
+        RMSprop or Adam, another backend, out-of-core X, a Gram matrix too large for
+        memory); False never takes it.
         Settable; not saved with the model.
 
     Attributes
@@ -517,6 +517,12 @@ class DNN:
         """
         # Issue 13 hook: data outside memory (memmap, h5py, zarr, dask) is read by blocks.
         if _blocks.is_out_of_core(X):
+            if self.wide_input is True:  # refused before any block is read
+                raise ValueError(
+                    "wide_input=True cannot be honoured: X is read by blocks (out of core), "
+                    "and the Gram path needs the whole X in memory. Use wide_input='auto' (or "
+                    "False) to train by blocks on the direct path."
+                )
             return _blocks.fit(self, X, Y, learning_rate=learning_rate,
                                num_iterations=num_iterations, epochs=epochs,
                                batch_size=batch_size, cost_every=cost_every,

@@ -516,6 +516,20 @@ def test_wide_input_true_with_an_unsupported_optimizer_is_refused_before_any_wor
         np.testing.assert_array_equal(value, before[key])
 
 
+def test_wide_input_true_on_out_of_core_data_is_refused_before_any_work(tmp_path, gram_calls):
+    X, Y = data(40, 12)
+    mapped = np.memmap(tmp_path / "X.dat", dtype=np.float64, mode="w+", shape=X.shape)
+    mapped[...] = X
+    net = DNN([40, 3, 1], seed=0, wide_input=True)
+    with pytest.raises(ValueError, match=r"wide_input=True cannot be honoured: X is read by "
+                       r"blocks \(out of core\).*wide_input='auto'"):  # fmt: skip
+        net.fit(mapped, Y, 0.1, 5)
+    assert net.n_steps_ == 0
+    net.wide_input = "auto"  # by blocks, on the direct path
+    net.fit(mapped, Y, 0.1, 5)
+    assert net.n_steps_ == 5 and gram_calls == []
+
+
 def test_gram_stepper_refuses_an_unsupported_optimizer():
     X, Y = data(10, 4)
     net = DNN([10, 2, 1])

@@ -59,7 +59,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._blas import Blas, gemm
+from .._blas import PLAIN, TRANSPOSED, Blas, gemm
 from .._numba import njit, overload
 from .._types import Opt
 from ..kernels.jit import (
@@ -263,12 +263,12 @@ def _forward(gram, theta, net, work, train, step, m):
         Z = work.ZL[: n * m].reshape((n, m)) if l == L - 1 else A
         if l == 0:
             # Z1 = W1 @ X = a P + c R - S @ G, without W1 (stale in theta until the chunk ends).
-            gemm(gram.blas64, gram.code64, gram.S, False, gram.G, False, gram.Q)
+            gemm(gram.blas64, gram.code64, gram.S, PLAIN, gram.G, PLAIN, gram.Q)
             _combine(gram.coef[CA], gram.P, gram.coef[CC], gram.R, gram.Q, Z)
         else:
             W = theta[wo : wo + n * k].reshape((n, k))
             A_prev = acts[off - k * m : off].reshape((k, m))
-            gemm(net.blas, table[l, GEMM_FWD], W, False, A_prev, False, Z)
+            gemm(net.blas, table[l, GEMM_FWD], W, PLAIN, A_prev, PLAIN, Z)
         if l == L - 1:
             _output_activation(Z, b, net.output, A)
         else:
@@ -303,10 +303,10 @@ def _backward(Y, gram, theta, grad, net, work, train, step, lr, mu, beta):
         dW = grad[wo : wo + n * k].reshape((n, k))
         off -= k * m
         A_prev = acts[off : off + k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DW], delta, False, A_prev, True, dW)
+        gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
         W = theta[wo : wo + n * k].reshape((n, k))
         dA = work.E[: k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DA], W, True, delta, False, dA)
+        gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
         _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask, drawn again
         bo_prev = table[l - 1, B_OFF]
         delta = work.D[: k * m].reshape((k, m))
@@ -344,11 +344,11 @@ def begin_chunk(data, gram, net, st, momentum):
     n, k = table[0, N], table[0, N_PREV]
     # The products in the network's dtype (as the direct path's), into Sx, free until the end.
     W1 = st.theta[: n * k].reshape((n, k))
-    gemm(net.blas, table[0, GEMM_FWD], W1, False, data.X, data.x_t, gram.Sx)
+    gemm(net.blas, table[0, GEMM_FWD], W1, PLAIN, data.X, data.x_t, gram.Sx)
     _copy_into(gram.Sx, gram.P)
     if momentum:
         v1 = st.v[: n * k].reshape((n, k))
-        gemm(net.blas, table[0, GEMM_FWD], v1, False, data.X, data.x_t, gram.Sx)
+        gemm(net.blas, table[0, GEMM_FWD], v1, PLAIN, data.X, data.x_t, gram.Sx)
         _copy_into(gram.Sx, gram.R)
         gram.U[...] = 0
     gram.S[...] = 0
@@ -367,7 +367,7 @@ def end_chunk(data, gram, net, st, momentum):
     coef = gram.coef
     a, c, e, f = coef[CA], coef[CC], coef[CE], coef[CF]
     _copy_into(gram.S, gram.Sx)
-    gemm(net.blas, table[0, GEMM_DW], gram.Sx, False, data.X, not data.x_t, T.reshape((n, k)))
+    gemm(net.blas, table[0, GEMM_DW], gram.Sx, PLAIN, data.X, not data.x_t, T.reshape((n, k)))
     if momentum:
         v1 = st.v[: n * k]
         for i in range(n * k):
@@ -375,7 +375,7 @@ def end_chunk(data, gram, net, st, momentum):
             W1[i] = a * w + c * v - T[i]
             v1[i] = e * w + f * v
         _copy_into(gram.U, gram.Sx)  # Sx may be S itself: S is spent
-        gemm(net.blas, table[0, GEMM_DW], gram.Sx, False, data.X, not data.x_t, T.reshape((n, k)))
+        gemm(net.blas, table[0, GEMM_DW], gram.Sx, PLAIN, data.X, not data.x_t, T.reshape((n, k)))
         for i in range(n * k):
             v1[i] += T[i]
     elif a == 1.0:
