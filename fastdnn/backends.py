@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ._types import BACKEND_NAMES
 from .kernels import jit, naive, vectorized
-from .steppers import Stepper
+from .steppers import NetSpec, Stepper, Train, gram
 from .steppers.jit import JitStepper
 from .steppers.python import PythonStepper
 
@@ -22,13 +22,15 @@ class Backend(NamedTuple):
     name: str
     kernels: ModuleType
     stepper: type[Stepper]
+    #: The wide-input (Gram) path for full-batch training when m << n_x, if the backend has one.
+    wide_stepper: type[Stepper] | None = None
 
 
 #: ``naive``: explicit loops (the oracle); ``numpy``: vectorized; ``jit``: Numba (the product).
 BACKENDS: dict[str, Backend] = {
     "naive": Backend("naive", naive, PythonStepper.for_kernels(naive)),
     "numpy": Backend("numpy", vectorized, PythonStepper.for_kernels(vectorized)),
-    "jit": Backend("jit", jit, JitStepper),
+    "jit": Backend("jit", jit, JitStepper, gram.GramStepper),
 }
 assert tuple(BACKENDS) == BACKEND_NAMES
 
@@ -75,3 +77,41 @@ def get_stepper(backend: str) -> type[Stepper]:
         If ``backend`` is not one of ``"naive"``, ``"numpy"``, ``"jit"``.
     """
     return _lookup(backend).stepper
+
+
+def select_stepper(
+    backend: str,
+    spec: NetSpec,
+    m: int,
+    *,
+    batch_size: int | None,
+    n_steps: int,
+    cost_every: int,
+    wide_input="auto",
+    train: Train | None = None,
+) -> type[Stepper]:
+    """The stepper class that trains one ``fit``: the backend's, or its wide-input one.
+
+    ``wide_input`` is :class:`fastdnn.DNN`'s setting and ``train`` the fit's Course-2
+    settings; see :func:`fastdnn.steppers.gram.choose` for the rule ``"auto"`` follows and
+    for when ``True`` is refused.
+
+    Raises
+    ------
+    ValueError
+        ``wide_input=True`` on a backend without the path, or on a setting it does not run.
+    """
+    b = _lookup(backend)
+    if b.wide_stepper is None:
+        if wide_input is True:
+            have = [name for name, other in BACKENDS.items() if other.wide_stepper is not None]
+            raise ValueError(
+                f"wide_input=True: backend {backend!r} has no wide-input (Gram) path; the "
+                f"backends with one are {have}. Use one of them, or wide_input='auto'."
+            )
+        return b.stepper
+    wide = gram.choose(
+        wide_input, spec, m, batch_size=batch_size, n_steps=n_steps, cost_every=cost_every,
+        train=train,
+    )  # fmt: skip
+    return b.wide_stepper if wide else b.stepper

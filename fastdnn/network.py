@@ -17,7 +17,7 @@ from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
 from ._layout import n_parameters, param_views
 from ._types import LEAKY_SLOPE, OPTIMIZERS, OUTPUT_LOSS, Array, Backend, Opt, OptimizerName, Params
-from .backends import get_stepper
+from .backends import get_stepper, select_stepper
 from .io import (
     ModelFile,
     ModelMeta,
@@ -30,6 +30,7 @@ from .io import (
 )
 from .model import initialize_parameters
 from .steppers import NetSpec, OptimizerState, Train, Workspace
+from .steppers.gram import check_wide_input
 from .train import History, Schedule, not_learning, run
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
@@ -51,6 +52,7 @@ class _FitPlan:
     train: Train | None = None
     stopping: _EarlyStopping | None = None
     shuffle: bool = True
+    stepper: type | None = None  #: the stepper class (the backend's, or its Gram path's)
 
 
 @dataclass
@@ -102,12 +104,25 @@ class DNN:
         ``TypeError``/``ValueError`` naming ``seed``, since the seed is saved with the model.
     slope : float, default 0.01
         Negative-side slope of leaky_relu.
+    wide_input : {"auto", True, False}, default "auto"
+        The ``jit`` backend's wide-input path for full-batch gradient descent: while
+        training, ``W1`` stays in the span of the examples, so the first layer trains on
+        ``X.T @ X`` (m x m) instead of ``X``: equal to rounding, and much faster when
+        m << n_x (the cat data: about 100x per step). It runs ``optimizer="gd"`` and
+        ``"momentum"`` with any ``decay_rate``, ``lambd``, ``keep_prob``, output and early
+        stopping. ``"auto"`` takes it where it pays (m <= n_x and a predicted first-layer
+        saving of at least 25%; see :func:`fastdnn.steppers.gram.choose`) and otherwise
+        trains on the direct path; True forces it, and ``fit`` raises a ``ValueError``
+        naming the setting, before any training, where it cannot run (mini-batches,
+        RMSprop or Adam, another backend, out-of-core X, a Gram matrix too large for
+        memory); False never takes it.
+        Settable; not saved with the model.
 
     Attributes
     ----------
     layer_dims, dtype, init, seed
         As given; read-only (the parameter buffer is built from them).
-    hidden, output, slope, backend
+    hidden, output, slope, backend, wide_input
         As given; may be changed, and are checked when set (``loss`` follows ``output``).
     params : dict
         The course's ``{"W1", "b1", ...}``: read-only views into the model's flat parameter
@@ -149,8 +164,11 @@ class DNN:
         dtype="float64",
         seed: int | None = None,
         slope: float = LEAKY_SLOPE,
+        wide_input: bool | str = "auto",
     ):
+        wide_input = check_wide_input(wide_input)  # before any allocation
         self._configure(layer_dims, hidden, output, init, backend, dtype, seed, slope)
+        self._wide_input = wide_input
         # The one place a DNN draws its initial weights (load and from_params draw nothing).
         params = initialize_parameters(self._layer_dims, self._init, self._seed, self._dtype)
         for key, view in param_views(self._theta, self._layer_dims).items():
@@ -167,6 +185,7 @@ class DNN:
         self._dtype = v.check_dtype(dtype)
         self._seed = check_seed(seed)
         self.slope = slope
+        self._wide_input = "auto"
         size = n_parameters(self._layer_dims)
         # The initial draw, the parameters and their gradients: refused before allocating.
         v.check_network_memory(self._layer_dims, self._dtype, copies=3, what="DNN")
@@ -246,6 +265,14 @@ class DNN:
     @backend.setter
     def backend(self, value: str) -> None:
         self._backend = v.check_backend(value)
+
+    @property
+    def wide_input(self) -> bool | str:
+        return self._wide_input
+
+    @wide_input.setter
+    def wide_input(self, value: bool | str) -> None:
+        self._wide_input = check_wide_input(value)
 
     @property
     def n_steps_(self) -> int:
@@ -490,6 +517,12 @@ class DNN:
         """
         # Issue 13 hook: data outside memory (memmap, h5py, zarr, dask) is read by blocks.
         if _blocks.is_out_of_core(X):
+            if self.wide_input is True:  # refused before any block is read
+                raise ValueError(
+                    "wide_input=True cannot be honoured: X is read by blocks (out of core), "
+                    "and the Gram path needs the whole X in memory. Use wide_input='auto' (or "
+                    "False) to train by blocks on the direct path."
+                )
             return _blocks.fit(self, X, Y, learning_rate=learning_rate,
                                num_iterations=num_iterations, epochs=epochs,
                                batch_size=batch_size, cost_every=cost_every,
@@ -515,6 +548,13 @@ class DNN:
             plan.train, plan.stopping = self._course2(
                 plan, optimizer, beta, beta1, beta2, epsilon, decay_rate, time_interval, lambd,
                 keep_prob, early_stopping, validation_fraction, patience, tol,
+            )  # fmt: skip
+            # Checked with the other arguments: wide_input=True on a setting the Gram path
+            # does not run is refused here, before any training.
+            plan.stepper = select_stepper(
+                self.backend, self._spec(), plan.X.shape[1], batch_size=plan.batch_size,
+                n_steps=plan.n_steps, cost_every=plan.cost_every, wide_input=self.wide_input,
+                train=plan.train,
             )  # fmt: skip
             return self._train(plan, print_cost, progress)
         finally:
@@ -616,16 +656,16 @@ class DNN:
         return state
 
     def _train(self, plan: _FitPlan, print_cost: bool, progress: bool) -> History:
+        m = plan.X.shape[1]
         bar = _progress_bar(plan.n_steps) if progress else None
         _blas.apply_env_threads()
-        m = plan.X.shape[1]
         minibatch = plan.batch_size is not None
         self._workspace = Workspace.reuse(
             self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch,
             shuffled=m if minibatch and _copy_per_epoch(plan.X, plan.Y) else 0,
         )  # fmt: skip
         optimizer = self._optimizer_state(plan.train)
-        stepper = get_stepper(self.backend)(
+        stepper = (plan.stepper or get_stepper(self.backend))(
             self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size,
             self._workspace, train=plan.train, optimizer=optimizer, start_step=self.n_steps_,
         )  # fmt: skip
@@ -837,6 +877,7 @@ class DNN:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("_wide_input", "auto")  # pickled before the setting existed
         self.__dict__.update(state)
         self._fitting = threading.Lock()
 
@@ -958,5 +999,7 @@ def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
         net.fit(X, Y, learning_rate=0.1, num_iterations=1)
         net.fit(X, Y, learning_rate=0.1, epochs=1, batch_size=4)
         net.fit(np.asfortranarray(X), Y, learning_rate=0.1, num_iterations=1)
+        net.wide_input = True  # the Gram path's loop (full batch, m << n_x) too
+        net.fit(X, Y, learning_rate=0.1, num_iterations=1)
         net.predict(X)
     return time.perf_counter() - t0

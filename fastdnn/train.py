@@ -191,8 +191,9 @@ class _Loop:
                               else self.rng.permutation(sched.m).astype(np.int64))  # fmt: skip
             k = min(k, nb - batch)
             cost = self.stepper.minibatch(self.order, batch, k, self.learning_rate, want_cost)
-        if self.step_seconds is None or k > 1:
-            self.step_seconds = max((time.perf_counter() - t0) / k, 1e-9)
+        # Every chunk re-measures: a first chunk that compiled would otherwise size the next
+        # ones to a single step, which then never measured again (a whole fit in 1-step chunks).
+        self.step_seconds = max((time.perf_counter() - t0) / k, 1e-9)
         return want_cost, cost, k
 
     def finite(self, cost: float, want_cost: bool) -> bool:
