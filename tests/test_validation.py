@@ -95,7 +95,8 @@ def test_bad_layer_dims(dims, error, match):
     [
         (
             {"init": "orthogonal"},
-            r"init must be one of \['course', 'glorot', 'he', 'xavier', 'zeros'\]; got 'orthogonal'",
+            r"init must be one of \['course', 'glorot', 'he', 'xavier', 'zeros'\]; "
+            r"got 'orthogonal'",
         ),
         ({"dtype": "float16"}, r"dtype must be 'float64' or 'float32'; got 'float16'"),
     ],
