@@ -322,8 +322,9 @@ def test_epoch_copy_and_per_batch_gather_train_alike(tmp_path):
     path = tmp_path / "X.npy"
     np.save(path, X)
     Xm = np.load(path, mmap_mode="r")
-    assert _copy_per_epoch(X, Y) and not _copy_per_epoch(np.asfortranarray(X), Y)
-    assert _memory_mapped(np.asarray(Xm)) and not _copy_per_epoch(np.asarray(Xm), Y)
+    assert _copy_per_epoch(X, Y, 4, 8) and not _copy_per_epoch(np.asfortranarray(X), Y, 4, 8)
+    assert _memory_mapped(np.asarray(Xm)) and not _copy_per_epoch(np.asarray(Xm), Y, 4, 8)
+    assert not _copy_per_epoch(X, Y, 3, 8)  # under half an epoch: gathering costs less
     nets = []
     for Xi in (X, np.asfortranarray(X), Xm):
         net = DNN([6, 5, 3, 1], seed=2, backend="jit")

@@ -523,14 +523,20 @@ def update_rmsprop(theta, grad, s, learning_rate, beta2, epsilon):
 def update_adam(theta, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
     """Adam with the bias corrections in one pass. See ``vectorized.update_adam``."""
     dt = theta.dtype.type
-    lr, eps = dt(learning_rate), dt(epsilon)
+    eps = dt(epsilon)
     b1, c1, b2, c2 = dt(beta1), dt(1 - beta1), dt(beta2), dt(1 - beta2)
-    d1, d2 = dt(1 - beta1**t), dt(1 - beta2**t)
+    # The bias corrections as factors, not divisions: one division and one square root per
+    # element instead of three divisions. Measured on W4's 108,801 parameters: 345 -> 188 us
+    # a step in float64, 114 -> 52 us in float32. The twins divide: they agree to rounding.
+    step = dt(learning_rate / (1 - beta1**t))
+    unbias2 = dt(1 / (1 - beta2**t))
     for k in range(theta.shape[0]):
         g = grad[k]
-        v[k] = b1 * v[k] + c1 * g
-        s[k] = b2 * s[k] + c2 * g * g
-        theta[k] -= lr * (v[k] / d1) / (np.sqrt(s[k] / d2) + eps)
+        vk = b1 * v[k] + c1 * g
+        sk = b2 * s[k] + c2 * g * g
+        v[k] = vk
+        s[k] = sk
+        theta[k] -= step * vk / (np.sqrt(sk * unbias2) + eps)
 
 
 # ------------------------------------------------------------------ regularisation
