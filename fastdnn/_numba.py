@@ -51,8 +51,13 @@ def _package_stamp() -> tuple:
         for name in sorted(files):
             if name.endswith(".py"):
                 st = os.stat(os.path.join(folder, name))
-                stamp.append((os.path.relpath(os.path.join(folder, name), _PACKAGE_DIR),
-                              st.st_mtime, st.st_size))  # fmt: skip
+                stamp.append(
+                    (
+                        os.path.relpath(os.path.join(folder, name), _PACKAGE_DIR),
+                        st.st_mtime,
+                        st.st_size,
+                    )
+                )
     return tuple(sorted(stamp))
 
 
@@ -68,8 +73,11 @@ def _install_package_wide_cache_stamp() -> None:
     try:
         from numba.core import caching
 
-        bases = [caching.UserProvidedCacheLocator, caching.InTreeCacheLocator,
-                 caching.UserWideCacheLocator]  # fmt: skip
+        bases = [
+            caching.UserProvidedCacheLocator,
+            caching.InTreeCacheLocator,
+            caching.UserWideCacheLocator,
+        ]
         ours = []
         for base in bases:
 

@@ -111,7 +111,12 @@ def select_stepper(
             )
         return b.stepper
     wide = gram.choose(
-        wide_input, spec, m, batch_size=batch_size, n_steps=n_steps, cost_every=cost_every,
+        wide_input,
+        spec,
+        m,
+        batch_size=batch_size,
+        n_steps=n_steps,
+        cost_every=cost_every,
         train=train,
-    )  # fmt: skip
+    )
     return b.wide_stepper if wide else b.stepper

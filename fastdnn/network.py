@@ -174,8 +174,9 @@ class DNN:
         for key, view in param_views(self._theta, self._layer_dims).items():
             view[...] = params[key]
 
-    def _configure(self, layer_dims, hidden, output, init, backend, dtype, seed, slope,
-                   theta=None) -> None:  # fmt: skip
+    def _configure(
+        self, layer_dims, hidden, output, init, backend, dtype, seed, slope, theta=None
+    ) -> None:
         """Check every setting, then allocate; draws nothing (``theta``: adopt this buffer)."""
         self._layer_dims = v.check_layer_dims(layer_dims)
         self.hidden = hidden
@@ -523,16 +524,32 @@ class DNN:
                     "and the Gram path needs the whole X in memory. Use wide_input='auto' (or "
                     "False) to train by blocks on the direct path."
                 )
-            return _blocks.fit(self, X, Y, learning_rate=learning_rate,
-                               num_iterations=num_iterations, epochs=epochs,
-                               batch_size=batch_size, cost_every=cost_every,
-                               print_cost=print_cost, callbacks=callbacks, progress=progress,
-                               validation_data=validation_data,
-                               on_divergence=on_divergence, optimizer=optimizer, beta=beta,
-                               beta1=beta1, beta2=beta2, epsilon=epsilon,
-                               decay_rate=decay_rate, time_interval=time_interval,
-                               lambd=lambd, keep_prob=keep_prob,
-                               early_stopping=early_stopping, shuffle=shuffle)  # fmt: skip
+            return _blocks.fit(
+                self,
+                X,
+                Y,
+                learning_rate=learning_rate,
+                num_iterations=num_iterations,
+                epochs=epochs,
+                batch_size=batch_size,
+                cost_every=cost_every,
+                print_cost=print_cost,
+                callbacks=callbacks,
+                progress=progress,
+                validation_data=validation_data,
+                on_divergence=on_divergence,
+                optimizer=optimizer,
+                beta=beta,
+                beta1=beta1,
+                beta2=beta2,
+                epsilon=epsilon,
+                decay_rate=decay_rate,
+                time_interval=time_interval,
+                lambd=lambd,
+                keep_prob=keep_prob,
+                early_stopping=early_stopping,
+                shuffle=shuffle,
+            )
         if not self._fitting.acquire(blocking=False):
             raise RuntimeError(
                 "fit is already running on this DNN in another thread; two fits at once would "
@@ -540,28 +557,66 @@ class DNN:
                 "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
             )
         try:
-            plan = self._plan(X, Y, learning_rate, num_iterations, epochs, batch_size,
-                              cost_every, callbacks, validation_data, on_divergence)  # fmt: skip
+            plan = self._plan(
+                X,
+                Y,
+                learning_rate,
+                num_iterations,
+                epochs,
+                batch_size,
+                cost_every,
+                callbacks,
+                validation_data,
+                on_divergence,
+            )
             if not isinstance(shuffle, (bool, np.bool_)):
                 raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
             plan.shuffle = bool(shuffle)
             plan.train, plan.stopping = self._course2(
-                plan, optimizer, beta, beta1, beta2, epsilon, decay_rate, time_interval, lambd,
-                keep_prob, early_stopping, validation_fraction, patience, tol,
-            )  # fmt: skip
+                plan,
+                optimizer,
+                beta,
+                beta1,
+                beta2,
+                epsilon,
+                decay_rate,
+                time_interval,
+                lambd,
+                keep_prob,
+                early_stopping,
+                validation_fraction,
+                patience,
+                tol,
+            )
             # Checked with the other arguments: wide_input=True on a setting the Gram path
             # does not run is refused here, before any training.
             plan.stepper = select_stepper(
-                self.backend, self._spec(), plan.X.shape[1], batch_size=plan.batch_size,
-                n_steps=plan.n_steps, cost_every=plan.cost_every, wide_input=self.wide_input,
+                self.backend,
+                self._spec(),
+                plan.X.shape[1],
+                batch_size=plan.batch_size,
+                n_steps=plan.n_steps,
+                cost_every=plan.cost_every,
+                wide_input=self.wide_input,
                 train=plan.train,
-            )  # fmt: skip
+            )
             return self._train(plan, print_cost, progress)
         finally:
             self._fitting.release()
 
-    def _plan(self, X, Y, learning_rate, num_iterations, epochs, batch_size, cost_every,
-              callbacks, validation_data, on_divergence) -> _FitPlan:  # fmt: skip
+    def _plan(
+        self,
+        X,
+        Y,
+        learning_rate,
+        num_iterations,
+        epochs,
+        batch_size,
+        cost_every,
+        callbacks,
+        validation_data,
+        on_divergence,
+    ) -> _FitPlan:
         """Every argument of :meth:`fit` checked, before any work."""
         lr = v.check_positive_finite(learning_rate, "learning_rate")
         cost_every = v.check_positive_int(cost_every, "cost_every")
@@ -589,9 +644,23 @@ class DNN:
             raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
         return _FitPlan(X, Y, lr, n_steps, batch_size, cost_every, callbacks, val, on_divergence)
 
-    def _course2(self, plan, optimizer, beta, beta1, beta2, epsilon, decay_rate, time_interval,
-                 lambd, keep_prob, early_stopping, validation_fraction, patience,
-                 tol) -> tuple[Train, _EarlyStopping | None]:  # fmt: skip
+    def _course2(
+        self,
+        plan,
+        optimizer,
+        beta,
+        beta1,
+        beta2,
+        epsilon,
+        decay_rate,
+        time_interval,
+        lambd,
+        keep_prob,
+        early_stopping,
+        validation_fraction,
+        patience,
+        tol,
+    ) -> tuple[Train, _EarlyStopping | None]:
         """Check the Course-2 options; hold out a validation set if early stopping needs one."""
         code = OPTIMIZERS[v.check_choice(optimizer, "optimizer", OPTIMIZERS)]
         beta = v.check_unit_interval(beta, "beta")
@@ -662,14 +731,26 @@ class DNN:
         minibatch = plan.batch_size is not None
         copy = minibatch and _copy_per_epoch(plan.X, plan.Y, plan.n_steps, plan.batch_size)
         self._workspace = Workspace.reuse(
-            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch,
+            self._workspace,
+            self.layer_dims,
+            plan.batch_size or m,
+            self.dtype,
+            minibatch,
             shuffled=m if copy else 0,
-        )  # fmt: skip
+        )
         optimizer = self._optimizer_state(plan.train)
         stepper = (plan.stepper or get_stepper(self.backend))(
-            self._spec(), self._theta, self._grad, plan.X, plan.Y, plan.batch_size,
-            self._workspace, train=plan.train, optimizer=optimizer, start_step=self.n_steps_,
-        )  # fmt: skip
+            self._spec(),
+            self._theta,
+            self._grad,
+            plan.X,
+            plan.Y,
+            plan.batch_size,
+            self._workspace,
+            train=plan.train,
+            optimizer=optimizer,
+            start_step=self.n_steps_,
+        )
         history = History()
         stopping = plan.stopping
 
@@ -831,8 +912,14 @@ class DNN:
         return write_model(path, meta, self._theta, arrays)
 
     @classmethod
-    def load(cls, path, backend: Backend | None = None, *, hidden: str | None = None,
-             output: str | None = None) -> DNN:  # fmt: skip
+    def load(
+        cls,
+        path,
+        backend: Backend | None = None,
+        *,
+        hidden: str | None = None,
+        output: str | None = None,
+    ) -> DNN:
         """Load a model saved by :meth:`save`, or a course-style ``{"W1", "b1", ...}`` npz.
 
         ``hidden`` and ``output`` name the activations of a course-style file (default relu
@@ -847,8 +934,17 @@ class DNN:
         """The model a checked file describes, its parameter buffer adopted (no copy)."""
         meta = contents.meta
         net = cls.__new__(cls)
-        net._configure(meta.layer_dims, meta.hidden, meta.output, meta.init, backend,
-                       meta.dtype, meta.seed, meta.slope, theta=contents.theta)  # fmt: skip
+        net._configure(
+            meta.layer_dims,
+            meta.hidden,
+            meta.output,
+            meta.init,
+            backend,
+            meta.dtype,
+            meta.seed,
+            meta.slope,
+            theta=contents.theta,
+        )
         net.n_steps_ = meta.n_steps
         if meta.history is not None:
             net.history_ = History(**meta.history)

@@ -187,8 +187,11 @@ class _Loop:
             nb = sched.batches_per_epoch
             batch = step % nb
             if self.order is None or batch == 0:
-                self.order = (np.arange(sched.m, dtype=np.int64) if self.rng is None
-                              else self.rng.permutation(sched.m).astype(np.int64))  # fmt: skip
+                self.order = (
+                    np.arange(sched.m, dtype=np.int64)
+                    if self.rng is None
+                    else self.rng.permutation(sched.m).astype(np.int64)
+                )
             k = min(k, nb - batch)
             cost = self.stepper.minibatch(self.order, batch, k, self.learning_rate, want_cost)
         # Every chunk re-measures: a first chunk that compiled would otherwise size the next

@@ -88,8 +88,12 @@ class Train(NamedTuple):
     @property
     def is_plain(self) -> bool:
         """Course 1's training: gradient descent at a constant rate, no L2, no dropout."""
-        return (self.optimizer == Opt.GD and self.decay_rate == 0.0 and self.lambd == 0.0
-                and self.keep_prob == 1.0)  # fmt: skip
+        return (
+            self.optimizer == Opt.GD
+            and self.decay_rate == 0.0
+            and self.lambd == 0.0
+            and self.keep_prob == 1.0
+        )
 
 
 def learning_rate_at(train: Train, lr0: float, step: int) -> float:
@@ -153,8 +157,9 @@ class Workspace:
     whole ``X`` and ``Y``, cut into batches (see :func:`fastdnn.steppers._jit_loop.shuffle`).
     """
 
-    def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool,
-                 shuffled: int = 0):  # fmt: skip
+    def __init__(
+        self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool, shuffled: int = 0
+    ):
         dims = list(layer_dims)
         widest_hidden = max(dims[1:-1], default=1)
         self.key = (tuple(dims), m, np.dtype(dtype), minibatch, shuffled)
@@ -168,8 +173,9 @@ class Workspace:
         self.Yb = np.empty(dims[-1] * examples, dtype=dtype)
 
     @classmethod
-    def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool,
-              shuffled: int = 0):  # fmt: skip
+    def reuse(
+        cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool, shuffled: int = 0
+    ):
         """``old`` if it has this shape, else a new workspace (the old one is dropped)."""
         key = (tuple(layer_dims), m, np.dtype(dtype), minibatch, shuffled)
         if old is not None and old.key == key:

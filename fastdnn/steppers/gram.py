@@ -239,6 +239,12 @@ class GramStepper(JitStepper):
     def full_batch(self, n_steps, learning_rate, want_cost):
         self.state.hyper[loop.LEARNING_RATE] = learning_rate
         return loop.gram_steps(
-            self.data, self.gram, self.net, self.work, self.settings, self.state, n_steps,
+            self.data,
+            self.gram,
+            self.net,
+            self.work,
+            self.settings,
+            self.state,
+            n_steps,
             want_cost,
-        )  # fmt: skip
+        )

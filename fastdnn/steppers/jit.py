@@ -75,8 +75,9 @@ class JitStepper(Stepper):
         # Examples scattered in memory (X stored (n_x, m)) and room for a copy: shuffle X into
         # batches once per epoch instead of gathering every batch (see loop.shuffle).
         shuffled = m > 0 and not self.data.x_t and workspace.Xb.size >= X.size
-        self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0,
-                                    np.zeros(1, np.int64), shuffled)  # fmt: skip
+        self.batches = loop.Batches(
+            np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64), shuffled
+        )
         self._order = None
 
     def full_batch(self, n_steps, learning_rate, want_cost):

@@ -121,8 +121,9 @@ class PythonStepper(Stepper):
         elif code == Opt.ADAM:
             self.clock[ADAM_T] += 1
             t = int(self.clock[ADAM_T])
-            k.update_adam(self.theta, self.grad, opt.v, opt.s, t, lr, train.beta1, train.beta2,
-                          train.epsilon)  # fmt: skip
+            k.update_adam(
+                self.theta, self.grad, opt.v, opt.s, t, lr, train.beta1, train.beta2, train.epsilon
+            )
         else:
             k.update(self.theta, self.grad, lr)
 
