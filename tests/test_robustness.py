@@ -22,7 +22,17 @@ def make_data(n_x=6, m=64, seed=0):
     return rng.random((n_x, m)), (rng.random((1, m)) < 0.5).astype(float)
 
 
-def test_sigint_during_fit_returns_quickly_and_keeps_whole_steps():
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler for the test: a process started in the background by a
+    non-interactive shell inherits SIGINT as ignored, and Python then keeps it ignored (the
+    Ctrl-C below would never arrive and the fit would run its 10**7 steps)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_sigint_during_fit_returns_quickly_and_keeps_whole_steps(ctrl_c_raises):
     X, Y = make_data(200, 2000)
     net = DNN([200, 64, 32, 1], seed=0)
     net.fit(X, Y, learning_rate=0.01, num_iterations=2)  # compile outside the timed part
