@@ -190,14 +190,16 @@ def _l2_rest_impl(theta, grad, table, lambd, m, want_cost):
 
 @njit
 def _combine(a, P, c, R, Q, Z):
-    """``Z = a P + c R - Q``, rounded to ``Z``'s dtype (``R`` skipped when ``c`` is 0)."""
+    """``Z = a P + c R - Q``, rounded to ``Z``'s dtype (``R`` skipped when ``c`` is 0: then it
+    may be empty, and is not indexed)."""
     n, m = Z.shape
     for i in range(n):
-        p, r, q, z = P[i], R[i], Q[i], Z[i]
+        p, q, z = P[i], Q[i], Z[i]
         if c == 0.0:
             for j in range(m):
                 z[j] = a * p[j] - q[j]
         else:
+            r = R[i]
             for j in range(m):
                 z[j] = a * p[j] + c * r[j] - q[j]
 
