@@ -28,7 +28,12 @@ from fastdnn import DNN, _blas, set_num_threads
 from fastdnn._numba import njit
 from fastdnn.bench import WORKLOADS, workload_data, workload_params
 
-NAMES = {_blas.USE_NUMPY_BLAS: "numpy", _blas.USE_SCIPY_BLAS: "scipy", _blas.USE_LOOPS: "loops"}
+NAMES = {
+    _blas.USE_NUMPY_BLAS: "numpy",
+    _blas.USE_SCIPY_BLAS: "scipy",
+    _blas.USE_MKL: "mkl",
+    _blas.USE_LOOPS: "loops",
+}
 
 
 @njit

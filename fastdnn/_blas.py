@@ -15,11 +15,14 @@ If neither library exposes cblas (another BLAS vendor), the jitted loop falls ba
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
 import numbers
 import os
+import platform
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +30,7 @@ import numpy as np
 from . import _env
 from ._numba import njit
 
-USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS = 0, 1, 2, 3
+USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS, USE_MKL = 0, 1, 2, 3, 4
 #: Under ``FASTDNN_BLAS=auto``, products with at most this many multiply-adds may run as plain
 #: loops (no BLAS call overhead) when timing says so: the planar net's are 800-3200.
 SMALL_PRODUCT = 16384
@@ -36,6 +39,12 @@ TIMING_COLUMNS = 2048
 #: as fast or faster on every named workload here (1 BLAS thread: W2 7.0 vs 7.7 ms per step
 #: in float64, 2.3 vs 3.2 ms in float32; W1, W3, W4 within 5%).
 DEFAULT_LIBRARY = {"float64": USE_NUMPY_BLAS, "float32": USE_NUMPY_BLAS}
+#: The deterministic rule calls MKL (Intel CPUs, ``mkl`` extra installed) for a training step
+#: whose largest product has at least this many multiply-adds. Below it MKL's threading costs
+#: more than its kernels gain: at 2 threads the cat net's Gram step (largest product 0.87M)
+#: took 2.2x as long with MKL as with OpenBLAS; at 1 thread they were even. From 6M (the
+#: mini-batch step of W4) up, MKL was 1.0-1.6x faster (Sapphire Rapids, see the README).
+MKL_MIN_PRODUCT = 1 << 21
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -73,6 +82,16 @@ _PROTOS = {
         (_gemm_proto(_I32, _F32), ("scipy_cblas_sgemm", "cblas_sgemm")),
         (_gemv_proto(_I32, _F32), ("scipy_cblas_sgemv", "cblas_sgemv")),
     ),
+    # MKL's single dynamic library, its LP64 interface: the same types as SciPy's build, so
+    # one compiled call site serves both (see gemm).
+    ("mkl", "float64"): (
+        (_gemm_proto(_I32, _F64), ("cblas_dgemm",)),
+        (_gemv_proto(_I32, _F64), ("cblas_dgemv",)),
+    ),
+    ("mkl", "float32"): (
+        (_gemm_proto(_I32, _F32), ("cblas_sgemm",)),
+        (_gemv_proto(_I32, _F32), ("cblas_sgemv",)),
+    ),
 }
 
 
@@ -86,13 +105,19 @@ _choices: dict = {}
 
 
 def _library_paths() -> dict[str, str]:
-    """Paths of the OpenBLAS builds that NumPy and SciPy loaded, keyed "numpy" / "scipy"."""
+    """Paths of the BLAS builds the jit loop may call, keyed "numpy", "scipy" and "mkl".
+
+    NumPy's and SciPy's OpenBLAS are always there; MKL (the ``mkl`` extra) is loaded and listed
+    only when the ``FASTDNN_BLAS`` rule may choose it (:func:`mkl_wanted`).
+    """
     import scipy.linalg.cython_blas  # noqa: F401 - loads SciPy's BLAS so threadpoolctl sees it
     from threadpoolctl import threadpool_info
 
     paths = {}
+    if mkl_wanted() and load_mkl() is not None:
+        paths["mkl"] = str(mkl_path())
     for info in threadpool_info():
-        if info.get("user_api") != "blas":
+        if info.get("user_api") != "blas" or info.get("internal_api") != "openblas":
             continue
         path = info.get("filepath", "")
         if "numpy" in path and "numpy" not in paths:
@@ -100,6 +125,80 @@ def _library_paths() -> dict[str, str]:
         elif "scipy" in path and "scipy" not in paths:
             paths["scipy"] = path
     return paths
+
+
+# ------------------------------------------------------------------------------ MKL
+#: ``mkl_cbwr_set``'s AUTO branch (mkl_service.h): the CPU's fastest code path, with results
+#: reproducible from run to run for a fixed number of threads (MKL's "CNR" mode).
+_MKL_CBWR_AUTO = 2
+_mkl: list = []  # [the loaded library or None], once per process
+_mkl_lock = threading.Lock()  # not _lock: gemm_functions holds that one while loading
+
+
+def cpu_vendor() -> str:
+    """``"intel"``, ``"amd"`` or ``"other"``: the CPU's vendor, from ``/proc/cpuinfo``
+    (``platform.processor()`` where there is none)."""
+    if not hasattr(cpu_vendor, "value"):
+        try:
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+                text = next((line for line in f if line.startswith("vendor_id")), "")
+        except OSError:
+            text = platform.processor()
+        cpu_vendor.value = (
+            "intel" if "GenuineIntel" in text else "amd" if "AuthenticAMD" in text else "other"
+        )
+    return cpu_vendor.value
+
+
+def mkl_path() -> Path | None:
+    """The ``mkl`` package's ``mkl_rt`` library (``pip install "fastdnn[mkl]"``), or None."""
+    try:
+        dist = importlib.metadata.distribution("mkl")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        name = file.name
+        if name.startswith("libmkl_rt.so") or (name.startswith("mkl_rt") and name.endswith(".dll")):
+            path = Path(dist.locate_file(file)).resolve()
+            if path.is_file():
+                return path
+    return None
+
+
+def mkl_wanted() -> bool:
+    """Whether the ``FASTDNN_BLAS`` rule may call MKL: ``mkl`` and ``auto`` always, the default
+    rule on Intel CPUs (MKL's fast code paths are Intel's; on AMD, OpenBLAS)."""
+    rule = _rule()
+    return rule in ("mkl", "auto") or (rule == "default" and cpu_vendor() == "intel")
+
+
+def load_mkl():
+    """MKL's library (a :class:`ctypes.CDLL`), loaded once; None when it is not installed.
+
+    Unless the user set ``MKL_CBWR``, its reproducible mode is switched on first (it must
+    precede every other MKL call): without it, MKL may choose a code path by the operands'
+    memory alignment, and the same seed could give different bits in two runs.
+    """
+    with _mkl_lock:
+        if not _mkl:
+            path = mkl_path()
+            lib = None
+            if path is not None:
+                try:
+                    lib = ctypes.CDLL(str(path))
+                except OSError as error:
+                    warnings.warn(
+                        f"fastdnn: MKL at {path} could not be loaded ({error}); using OpenBLAS",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+            if lib is not None and not os.environ.get("MKL_CBWR", "").strip():
+                # mkl_service.h's C names are macros for these; the lowercase symbols are
+                # the Fortran interface (arguments by reference).
+                lib.MKL_CBWR_Set.restype = ctypes.c_int
+                lib.MKL_CBWR_Set(ctypes.c_int(_MKL_CBWR_AUTO))
+            _mkl.append(lib)
+        return _mkl[0]
 
 
 class Blas(NamedTuple):
@@ -111,6 +210,7 @@ class Blas(NamedTuple):
 
     numpy: tuple  #: NumPy's OpenBLAS (ILP64): (gemm, gemv)
     scipy: tuple  #: SciPy's OpenBLAS (LP64): (gemm, gemv)
+    mkl: tuple  #: MKL (LP64, the same types as SciPy's): (gemm, gemv)
 
 
 def gemm_functions(dtype) -> tuple[Blas, frozenset]:
@@ -120,25 +220,28 @@ def gemm_functions(dtype) -> tuple[Blas, frozenset]:
     is missing (or lacks either symbol) is replaced by functions of the same types that are
     never chosen; ``available`` is the set of ``USE_*`` codes that may be chosen.
     """
-    key = np.dtype(dtype).name
+    name = np.dtype(dtype).name
+    no_blas = _rule() == "numba"
+    key = (name, no_blas, mkl_wanted())  # the rule may change (tests), and what it loads
     with _lock:
         if key not in _functions:
-            paths = _library_paths() if _env.SETTINGS.blas != "numba" else {}
+            paths = {} if no_blas else _library_paths()
             found, available = [], {USE_NUMBA_DOT}
-            for code, lib in ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy")):
+            libraries = ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy"), (USE_MKL, "mkl"))
+            for code, lib in libraries:
                 dll = ctypes.CDLL(paths[lib]) if lib in paths else None
                 names = [
                     next((n for n in candidates if dll is not None and hasattr(dll, n)), None)
-                    for _, candidates in _PROTOS[(lib, key)]
+                    for _, candidates in _PROTOS[(lib, name)]
                 ]
                 if all(names):
                     available.add(code)
-                    protos = [proto for proto, _ in _PROTOS[(lib, key)]]
+                    protos = [proto for proto, _ in _PROTOS[(lib, name)]]
                     pair = [proto((n, dll)) for proto, n in zip(protos, names, strict=True)]
                 else:
-                    pair = [proto(_never_called) for proto, _ in _PROTOS[(lib, key)]]
+                    pair = [proto(_never_called) for proto, _ in _PROTOS[(lib, name)]]
                 found.append(tuple(pair))
-            _functions[key] = (Blas(found[0], found[1]), frozenset(available))
+            _functions[key] = (Blas(*found), frozenset(available))
         return _functions[key]
 
 
@@ -164,7 +267,8 @@ def _gemv(blas, choice, trans, rows, cols, A, x, C):
             _ROW_MAJOR, trans, rows, cols, one, A.ctypes.data, cols, x, 1, zero, C.ctypes.data, 1
         )
     else:
-        blas.scipy[1](
+        lp64 = blas.mkl if choice == USE_MKL else blas.scipy
+        lp64[1](
             _ROW_MAJOR, trans, rows, cols, one, A.ctypes.data, cols, x, 1, zero, C.ctypes.data, 1
         )
 
@@ -186,7 +290,7 @@ def gemm(blas, choice, A, trans_a, B, trans_b, C):
     """
     M, N = C.shape
     K = A.shape[0] if trans_a else A.shape[1]
-    if choice == USE_NUMPY_BLAS or choice == USE_SCIPY_BLAS:
+    if choice == USE_NUMPY_BLAS or choice == USE_SCIPY_BLAS or choice == USE_MKL:
         if M == 1:  # C.T (N) = op(B).T (N, K) @ a (K): B is the matrix
             # a is one row, or one column of a (K, 1) array: contiguous either way
             t = _NO_TRANS if trans_b else _TRANS
@@ -218,7 +322,8 @@ def gemm(blas, choice, A, trans_a, B, trans_b, C):
                 N,
             )
         else:
-            blas.scipy[0](
+            lp64 = blas.mkl if choice == USE_MKL else blas.scipy
+            lp64[0](
                 _ROW_MAJOR,
                 ta,
                 tb,
@@ -315,6 +420,7 @@ _FORCED = {
     "scipy": USE_SCIPY_BLAS,
     "numba": USE_NUMBA_DOT,
     "loops": USE_LOOPS,
+    "mkl": USE_MKL,
 }
 
 
@@ -322,24 +428,60 @@ def _rule() -> str:
     return _env.SETTINGS.blas
 
 
-def default_library(dtype, available) -> int:
-    """The ``USE_*`` code of the fixed rule (or of ``FASTDNN_BLAS``'s forced library)."""
+def default_library(dtype, available, largest_product: int | None = None) -> int:
+    """The ``USE_*`` code of the fixed rule (or of ``FASTDNN_BLAS``'s forced library).
+
+    The fixed rule depends only on the machine, the installed packages and the shapes, never
+    on timing: MKL when it is available (the ``mkl`` extra, loaded on Intel CPUs only) and the
+    step's largest product has at least :data:`MKL_MIN_PRODUCT` multiply-adds (``None``: no
+    step, e.g. the functional API), else ``DEFAULT_LIBRARY[dtype]``.
+
+    Raises
+    ------
+    RuntimeError
+        ``FASTDNN_BLAS=mkl`` and MKL is not installed.
+    """
     rule = _rule()
+    if rule == "mkl" and USE_MKL not in available:
+        raise RuntimeError(
+            "FASTDNN_BLAS=mkl, but MKL is not installed (or could not be loaded): "
+            'pip install "fastdnn[mkl]", or unset FASTDNN_BLAS for the default rule'
+        )
     if rule in _FORCED:
         code = _FORCED[rule]
         return code if code in available | {USE_LOOPS} else USE_NUMBA_DOT
+    if USE_MKL in available and (largest_product is None or largest_product >= MKL_MIN_PRODUCT):
+        return USE_MKL
     library = DEFAULT_LIBRARY[np.dtype(dtype).name]
     return library if library in available else USE_NUMBA_DOT
 
 
-def choose(layer_dims, m: int, dtype) -> list[int]:
-    """The ``USE_*`` code for each product of :func:`step_products`.
+def blas_rule_summary() -> str:
+    """One line for ``fastdnn info``: the ``FASTDNN_BLAS`` rule and what it calls here."""
+    rule = _rule()
+    if rule != "default":
+        return f"FASTDNN_BLAS={rule}"
+    if mkl_wanted() and load_mkl() is not None:
+        return (
+            f"default: MKL (Intel CPU, mkl installed) for steps with a product of at least "
+            f"{MKL_MIN_PRODUCT} multiply-adds, NumPy's OpenBLAS below"
+        )
+    why = "not installed" if cpu_vendor() == "intel" else f"{cpu_vendor()} CPU"
+    return f"default: NumPy's OpenBLAS (MKL: {why})"
+
+
+def choose(layer_dims, m: int, dtype, products=None) -> list[int]:
+    """The ``USE_*`` code for each product of :func:`step_products` (or of ``products``,
+    ``(M, N, K, trans_a, trans_b)`` each, for a step that runs others).
 
     ``FASTDNN_BLAS`` selects the rule (read and validated once, by :mod:`fastdnn._env`):
 
     ``default`` (unset)
-        Deterministic, so the same seed gives the same bits in every process: every product
-        in ``DEFAULT_LIBRARY[dtype]``, the build measured faster on the named workloads.
+        Deterministic, so the same seed gives the same bits in every process (for a given
+        machine, packages and number of threads): every product in the library of
+        :func:`default_library`: MKL on Intel CPUs when it is installed and the step is large
+        enough, else ``DEFAULT_LIBRARY[dtype]``, the OpenBLAS build measured faster on the
+        named workloads.
         (Plain loops won on tiny products only with C-ordered inputs, and lost 1.7x on the
         planar net with Fortran-ordered ``X``, as the course's data is.)
     ``auto``
@@ -355,19 +497,23 @@ def choose(layer_dims, m: int, dtype) -> list[int]:
     library alone).
     """
     dtype = np.dtype(dtype)
-    products = step_products(layer_dims, m)
+    if products is None:
+        products = step_products(layer_dims, m)
     blas, available = gemm_functions(dtype)
     if _rule() != "auto":
-        return [default_library(dtype, available)] * len(products)
+        largest = max((M * N * K for M, N, K, _, _ in products), default=0)
+        return [default_library(dtype, available, largest)] * len(products)
     key = (tuple(products), dtype.name, num_threads_key())
     if key in _choices:
         return _choices[key]
     rng = np.random.default_rng(0)
     operands = []
-    # Time on at most TIMING_COLUMNS examples: the speed per example is the same, and the
-    # timing data must not add an X-sized allocation to fit's peak memory.
-    timing_products = step_products(layer_dims, min(m, TIMING_COLUMNS))
-    for M, N, K, ta, tb in timing_products:
+    for M, N, K, ta, tb in products:
+        # Time on at most TIMING_COLUMNS examples (Z's columns, dW's inner dimension): the
+        # speed per example is the same, and the timing data must not add an X-sized
+        # allocation to fit's peak memory.
+        N = min(N, TIMING_COLUMNS) if not tb else N
+        K = min(K, TIMING_COLUMNS) if tb else K
         A = rng.random((K, M) if ta else (M, K)).astype(dtype)
         B = rng.random((N, K) if tb else (K, N)).astype(dtype)
         operands.append((A, ta, B, tb, np.empty((M, N), dtype=dtype)))

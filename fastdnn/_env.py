@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 #: The rules of ``FASTDNN_BLAS`` (see :func:`fastdnn._blas.choose`), the default first.
-BLAS_RULES = ("default", "auto", "numpy", "scipy", "numba", "loops")
+BLAS_RULES = ("default", "auto", "numpy", "scipy", "mkl", "numba", "loops")
 #: The one spelling of the deterministic default rule (what an unset variable means).
 BLAS_DEFAULT = BLAS_RULES[0]
 _TRUE = ("1", "true", "yes", "on")

@@ -940,7 +940,7 @@ def cmd_info(args) -> int:
     import scipy
 
     from . import __version__, _numba
-    from ._blas import _library_paths, default_threads
+    from ._blas import _library_paths, blas_rule_summary, default_threads
 
     print(f"fastdnn {__version__}")
     print(f"python  {platform.python_version()} ({sys.executable})")
@@ -953,13 +953,15 @@ def cmd_info(args) -> int:
         from threadpoolctl import threadpool_info
 
         for info in threadpool_info():
+            api = info.get("user_api", "blas")
             print(
-                f"blas    {info.get('internal_api')} {info.get('version')} "
+                f"{api:7s} {info.get('internal_api')} {info.get('version')} "
                 f"({info.get('architecture')}), {info.get('num_threads')} threads: "
                 f"{info.get('filepath')}"
             )
     except ImportError:  # pragma: no cover
         print("blas    (install threadpoolctl to list BLAS libraries)")
+    print(f"rule    {blas_rule_summary()}")
     print(
         f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}; "
         f"unset, training uses {default_threads()} (half the usable cores) unless "

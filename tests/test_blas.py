@@ -1,15 +1,23 @@
 """The jitted loop's matrix products: every library and every transpose, against NumPy."""
 
+import ctypes
 import dataclasses
+import os
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
 from fastdnn import DNN, _blas, _env
+from fastdnn.steppers import gram
 
-CODES = {"numpy": _blas.USE_NUMPY_BLAS, "scipy": _blas.USE_SCIPY_BLAS,
+CODES = {"numpy": _blas.USE_NUMPY_BLAS, "scipy": _blas.USE_SCIPY_BLAS, "mkl": _blas.USE_MKL,
          "numba": _blas.USE_NUMBA_DOT, "loops": _blas.USE_LOOPS}  # fmt: skip
+MKL_INSTALLED = _blas.mkl_path() is not None
+
+
+def use_rule(monkeypatch, rule: str) -> None:
+    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas=rule))
 
 
 @pytest.mark.parametrize("shape", [(7, 5, 33), (1, 5, 33), (7, 1, 33), (1, 1, 33), (1, 9, 1)],
@@ -17,7 +25,8 @@ CODES = {"numpy": _blas.USE_NUMPY_BLAS, "scipy": _blas.USE_SCIPY_BLAS,
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("trans", [(False, False), (False, True), (True, False), (True, True)])
 @pytest.mark.parametrize("provider", list(CODES))
-def test_gemm_matches_numpy(provider, trans, dtype, shape):
+def test_gemm_matches_numpy(provider, trans, dtype, shape, monkeypatch):
+    use_rule(monkeypatch, "auto")  # every library the machine has loaded
     blas, available = _blas.gemm_functions(dtype)
     code = CODES[provider]
     if code not in available | {_blas.USE_LOOPS}:
@@ -36,7 +45,9 @@ def test_gemm_matches_numpy(provider, trans, dtype, shape):
 
 @pytest.mark.parametrize("provider", list(CODES))
 def test_training_agrees_whatever_the_library(provider, monkeypatch):
-    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas=provider))
+    if provider == "mkl" and not MKL_INSTALLED:
+        pytest.skip("MKL is not installed (pip install 'fastdnn[mkl]')")
+    use_rule(monkeypatch, provider)
     rng = np.random.default_rng(1)
     X = rng.random((30, 64))
     Y = (rng.random((1, 64)) < 0.5).astype(float)
@@ -49,22 +60,64 @@ def test_training_agrees_whatever_the_library(provider, monkeypatch):
         assert_allclose(results["jit"][key], results["numpy"][key], rtol=1e-11, atol=1e-13)
 
 
-def test_default_rule_is_one_fixed_library(monkeypatch):
-    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas="default"))
-    for dims, m in (([6, 5, 1], 50), ([784, 128, 1], 100)):
+@pytest.mark.parametrize("vendor", ["intel", "amd", "other"])
+def test_default_rule_is_one_fixed_library(vendor, monkeypatch):
+    use_rule(monkeypatch, "default")
+    monkeypatch.setattr(_blas, "cpu_vendor", lambda: vendor)
+    mkl = MKL_INSTALLED and vendor == "intel"  # MKL's fast code paths are Intel's
+    # The planar net (largest product 3,200 multiply-adds), a net above MKL_MIN_PRODUCT
+    # (784 x 128 x 100 = 10M), and the Gram step of the cat net (20 x 209 x 209 = 0.87M).
+    cases = [([2, 4, 1], 400, None, False), ([784, 128, 1], 100, None, mkl)]
+    dims, m = [12288, 20, 7, 5, 1], 209
+    cases.append((dims, m, gram.gram_products(dims, m), False))
+    for dims, m, products, large in cases:
         for dtype in ("float64", "float32"):
-            codes = _blas.choose(dims, m, dtype)
-            assert codes == [_blas.DEFAULT_LIBRARY[dtype]] * len(_blas.step_products(dims, m))
+            codes = _blas.choose(dims, m, dtype, products)
+            expected = _blas.USE_MKL if large else _blas.DEFAULT_LIBRARY[dtype]
+            assert codes == [expected] * len(products or _blas.step_products(dims, m))
+
+
+def test_forcing_mkl_without_it_says_how_to_install(monkeypatch):
+    use_rule(monkeypatch, "mkl")
+    without_mkl = frozenset({_blas.USE_NUMBA_DOT, _blas.USE_NUMPY_BLAS, _blas.USE_SCIPY_BLAS})
+    with pytest.raises(RuntimeError, match=r"FASTDNN_BLAS=mkl.*pip install \"fastdnn\[mkl\]\""):
+        _blas.default_library(np.float64, without_mkl, 10**9)
+
+
+@pytest.mark.skipif(not MKL_INSTALLED, reason="MKL is not installed (pip install 'fastdnn[mkl]')")
+def test_mkl_runs_in_its_reproducible_mode_with_fastdnn_threads(monkeypatch):
+    use_rule(monkeypatch, "mkl")
+    lib = _blas.load_mkl()
+    if os.environ.get("MKL_CBWR", "").strip():
+        pytest.skip("MKL_CBWR is set: MKL's mode is the user's")
+    lib.MKL_CBWR_Get.restype = ctypes.c_int
+    assert lib.MKL_CBWR_Get(ctypes.c_int(1)) == 2  # MKL_CBWR_BRANCH -> MKL_CBWR_AUTO
+    from threadpoolctl import threadpool_info
+
+    _blas.set_num_threads(1)
+    mkl = [i for i in threadpool_info() if i["internal_api"] == "mkl"]
+    assert mkl and all(i["num_threads"] == 1 for i in mkl)
+    # Same seed, same bits: twice in this process, with arrays allocated afresh each time.
+    runs = []
+    for _ in range(2):
+        rng = np.random.default_rng(3)
+        X, Y = rng.standard_normal((300, 500)), (rng.random((1, 500)) < 0.5).astype(float)
+        net = DNN([300, 64, 32, 1], seed=0)  # its largest product (64 x 500 x 300) calls MKL
+        assert _blas.choose(net.layer_dims, 500, np.float64)[0] == _blas.USE_MKL
+        net.fit(X, Y, learning_rate=0.05, num_iterations=20)
+        runs.append(net.params)
+    for key in runs[0]:
+        assert np.array_equal(runs[0][key], runs[1][key])
 
 
 def test_auto_rule_times_once_per_shape_and_remembers(monkeypatch):
-    monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas="auto"))
+    use_rule(monkeypatch, "auto")
     codes = _blas.choose([6, 5, 1], 50, np.float64)
     assert len(codes) == len(_blas.step_products([6, 5, 1], 50)) == 5
     assert _blas.choose([6, 5, 1], 50, np.float64) is codes
-    assert set(codes) <= {0, 1, 2, 3}
+    assert set(codes) <= {0, 1, 2, 3, 4}
     libraries = set(codes) - {_blas.USE_LOOPS}
-    assert len(libraries) <= 1  # never two OpenBLAS builds in one step
+    assert len(libraries) <= 1  # never two BLAS libraries (two thread pools) in one step
 
 
 def test_set_num_threads_validates():

@@ -29,7 +29,7 @@ def test_the_default_blas_rule_has_one_spelling():
     # "auto" (time both libraries) and "default" (the deterministic rule) used to be mixed
     # up: an unset FASTDNN_BLAS meant "auto" in gemm_functions and "default" in choose.
     assert _env.BLAS_DEFAULT == "default" == _env.read({}).blas
-    assert set(_env.BLAS_RULES) == {"default", "auto", "numpy", "scipy", "numba", "loops"}
+    assert set(_env.BLAS_RULES) == {"default", "auto", "numpy", "scipy", "mkl", "numba", "loops"}
 
 
 @pytest.mark.parametrize(
@@ -37,8 +37,8 @@ def test_the_default_blas_rule_has_one_spelling():
     [
         ("FASTDNN_CACHE", "maybe", "1, true, yes, on, 0, false, no, off"),
         ("FASTDNN_FASTMATH", "2", "1, true, yes, on, 0, false, no, off"),
-        ("FASTDNN_BLAS", "nonsense", "default, auto, numpy, scipy, numba, loops"),
-        ("FASTDNN_BLAS", "openblas", "default, auto, numpy, scipy, numba, loops"),
+        ("FASTDNN_BLAS", "nonsense", "default, auto, numpy, scipy, mkl, numba, loops"),
+        ("FASTDNN_BLAS", "openblas", "default, auto, numpy, scipy, mkl, numba, loops"),
         ("FASTDNN_NUM_THREADS", "abc", "a positive integer"),
         ("FASTDNN_NUM_THREADS", "0", "a positive integer"),
         ("FASTDNN_NUM_THREADS", "-2", "a positive integer"),

@@ -202,6 +202,12 @@ def gram_matrix(X: np.ndarray) -> np.ndarray:
     return G
 
 
+def gram_products(layer_dims, m: int) -> list[tuple[int, int, int, bool, bool]]:
+    """The matrix products of one Gram step, as ``fastdnn._blas.step_products``: the first
+    layer's ``(n1, m) @ G (m, m)`` in place of its two products with ``X``."""
+    return [(int(layer_dims[1]), m, m, False, False), *_blas.step_products(layer_dims, m)[2:]]
+
+
 class GramStepper(JitStepper):
     """Full-batch steps with the first layer on ``G = X.T @ X``; ``W1`` written per chunk.
 
@@ -232,9 +238,17 @@ class GramStepper(JitStepper):
         P, S, Q = (np.zeros((n1, m)) for _ in range(3))
         R, U = (np.zeros((n1, m) if momentum else (0, 0)) for _ in range(2))
         Sx = S if spec.dtype == np.float64 else np.zeros((n1, m), spec.dtype)
-        blas64, code64 = _blas.route(np.float64)
+        blas64, _ = _blas.gemm_functions(np.float64)
+        code64 = _blas.choose(spec.layer_dims, m, np.float64, gram_products(spec.layer_dims, m))[0]
         coef = np.array([1.0, 0.0, 0.0, 1.0])
         self.gram = loop.Gram(gram_matrix(X), P, R, S, U, Q, Sx, coef, blas64, code64)
+
+    def _blas_codes(self, spec: NetSpec, X) -> list[int]:
+        # The library for the Gram step's products, not the direct step's (whose first layer
+        # is n_x wide): the first layer's two entries serve W1's rare materialisation.
+        products = gram_products(spec.layer_dims, X.shape[1])
+        codes = _blas.choose(spec.layer_dims, X.shape[1], spec.dtype, products)
+        return [codes[0], codes[0], *codes[1:]]
 
     def full_batch(self, n_steps, learning_rate, want_cost):
         self.state.hyper[loop.LEARNING_RATE] = learning_rate

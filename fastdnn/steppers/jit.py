@@ -18,12 +18,13 @@ from . import NetSpec, Stepper, Workspace
 from . import _jit_loop as loop
 
 
-def jit_table(layer_dims: Sequence[int], m: int, dtype) -> np.ndarray:
-    """The layer table of :mod:`fastdnn.steppers._jit_loop`, with the BLAS for each product."""
+def jit_table(layer_dims: Sequence[int], m: int, dtype, codes=None) -> np.ndarray:
+    """The layer table of :mod:`fastdnn.steppers._jit_loop`, with the BLAS for each product
+    (``codes`` in the order of ``_blas.step_products``, default ``_blas.choose``'s)."""
     base = layer_table(layer_dims)
     table = np.zeros((len(base), loop.TABLE_COLUMNS), dtype=np.int64)
     table[:, :4] = base
-    codes = iter(_blas.choose(layer_dims, m, dtype))  # in the order of _blas.step_products
+    codes = iter(_blas.choose(layer_dims, m, dtype) if codes is None else codes)
     for l in range(len(base)):
         table[l, loop.GEMM_FWD] = next(codes)
         table[l, loop.GEMM_DW] = next(codes)
@@ -32,10 +33,10 @@ def jit_table(layer_dims: Sequence[int], m: int, dtype) -> np.ndarray:
     return table
 
 
-def _net(spec: NetSpec, m: int) -> loop.Net:
+def _net(spec: NetSpec, m: int, codes=None) -> loop.Net:
     blas, _ = _blas.gemm_functions(spec.dtype)
     return loop.Net(
-        jit_table(spec.layer_dims, m, spec.dtype),
+        jit_table(spec.layer_dims, m, spec.dtype, codes),
         spec.hidden_code,
         spec.output_code,
         spec.loss_code,
@@ -64,7 +65,7 @@ class JitStepper(Stepper):
     def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace, **kw):
         super().__init__(spec, theta, grad, X, Y, batch_size, workspace, **kw)
         self.data = _data(X, Y)
-        self.net = _net(spec, min(batch_size or X.shape[1], X.shape[1]))
+        self.net = _net(spec, min(batch_size or X.shape[1], X.shape[1]), self._blas_codes(spec, X))
         self.work = _work(workspace)
         # Bundles are built once: their contents change, not the objects (see _jit_loop).
         opt = self.optimizer
@@ -79,6 +80,11 @@ class JitStepper(Stepper):
             np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64), shuffled
         )
         self._order = None
+
+    def _blas_codes(self, spec: NetSpec, X) -> list[int] | None:
+        """The BLAS for each product of :func:`jit_table`; None: ``_blas.choose``'s for the
+        direct step (a stepper whose step runs other products says so here)."""
+        return None
 
     def full_batch(self, n_steps, learning_rate, want_cost):
         self.state.hyper[loop.LEARNING_RATE] = learning_rate
