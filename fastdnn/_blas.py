@@ -197,6 +197,13 @@ def load_mkl():
                 # the Fortran interface (arguments by reference).
                 lib.MKL_CBWR_Set.restype = ctypes.c_int
                 lib.MKL_CBWR_Set(ctypes.c_int(_MKL_CBWR_AUTO))
+            if lib is not None:
+                # MKL maps its CPU's kernel libraries (~110 MB of address space) at its first
+                # product: make it now, while loading (e.g. in fastdnn.warmup), not inside
+                # some later fit, where a process with a memory cap may no longer have room.
+                x = (ctypes.c_double * 1)(1.0)
+                dgemm = _gemm_proto(_I32, _F64)(("cblas_dgemm", lib))
+                dgemm(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, 1, 1, 1, 1.0, x, 1, x, 1, 0.0, x, 1)
             _mkl.append(lib)
         return _mkl[0]
 
