@@ -352,15 +352,14 @@ class ReducedUpdate:
             optimizer=stepper.optimizer,
         )
         self._engine.clock = stepper.clock  # one clock: global step and Adam's t
-        self.train, self.clock = stepper.train, stepper.clock
+        self.clock = stepper.clock
 
     def __call__(self, m: int, learning_rate: float) -> float:
         """Update with the summed gradient of ``m`` examples (already scaled by ``1/m``);
         advance the step count; return the L2 term of the cost (0 without L2)."""
         engine = self._engine
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is judged after
-            l2 = engine._regularise(m) if self.train.lambd > 0.0 else 0.0
-            engine._update(learning_rate)
+            l2 = engine.regularise_and_update(m, learning_rate)
         self.clock[STEP] += 1
         return l2
 
