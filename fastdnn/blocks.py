@@ -221,7 +221,7 @@ class BlockData:
         self.Y = Columns(Y, name_y)
         shape = self.Y.shape
         # Class indices (softmax) are one-hot coded block by block, in read().
-        indices = net.loss == "cce" and shape in ((m,), (1, m))
+        indices = v.holds_class_indices(shape, n_y, net.loss, m)
         if not (shape == (n_y, m) or (n_y == 1 and shape == (m,)) or indices):
             hint = " (did you pass Y.T?)" if shape == (m, n_y) else ""
             raise ValueError(

@@ -233,7 +233,7 @@ class ClusterData:
             )
         m = X.shape[1]
         # Softmax with class indices 0..n_y-1: one-hot coded block by block on the workers.
-        indices = net.loss == "cce" and n_y > 1 and Y.shape in ((m,), (1, m))
+        indices = v.holds_class_indices(Y.shape, n_y, net.loss, m)
         if Y.ndim == 1 and (n_y == 1 or indices):
             Y = Y.reshape(1, -1)
         if Y.shape != (n_y, m) and not indices:
