@@ -329,7 +329,7 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
     turned into one-hot columns.
     """
     arr = np.asarray(Y)
-    if loss == "cce" and n_y > 1 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] == 1)):
+    if holds_class_indices(arr.shape, n_y, loss):  # their count is checked by _one_hot
         return _one_hot(arr.reshape(-1), n_y, m, dtype, name)
     if arr.ndim == 1 and n_y == 1:
         arr = arr.reshape(1, -1)
@@ -359,6 +359,22 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
                 f"(for class indices give a (m,) or (1, m) array of integers 0..{n_y - 1})"
             )
     return arr
+
+
+def holds_class_indices(shape: tuple, n_y: int, loss: str, m: int | None = None) -> bool:
+    """Whether targets of ``shape`` are class indices that :func:`check_Y` one-hot codes.
+
+    That is a row of them, ``(k,)`` or ``(1, k)``, for a softmax output (``loss="cce"``) of
+    ``n_y > 1`` classes; with ``m`` given, only ``k == m`` counts (data read by blocks code
+    each block as it is read, so they decide from the shape alone, before any is read).
+
+    Examples
+    --------
+    >>> holds_class_indices((5,), 3, "cce"), holds_class_indices((3, 5), 3, "cce")
+    (True, False)
+    """
+    row = len(shape) == 1 or (len(shape) == 2 and shape[0] == 1)
+    return loss == "cce" and n_y > 1 and row and (m is None or shape[-1] == m)
 
 
 def _one_hot(labels, n_y: int, m: int, dtype: np.dtype, name: str) -> np.ndarray:

@@ -55,13 +55,13 @@ import mmap
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _blas
 from . import _validation as v
+from ._course2_options import Course2Options
 from .backends import get_backend, get_stepper
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
 from .steppers.python import PythonStepper
@@ -221,7 +221,7 @@ class BlockData:
         self.Y = Columns(Y, name_y)
         shape = self.Y.shape
         # Class indices (softmax) are one-hot coded block by block, in read().
-        indices = net.loss == "cce" and shape in ((m,), (1, m))
+        indices = v.holds_class_indices(shape, n_y, net.loss, m)
         if not (shape == (n_y, m) or (n_y == 1 and shape == (m,)) or indices):
             hint = " (did you pass Y.T?)" if shape == (m, n_y) else ""
             raise ValueError(
@@ -301,67 +301,30 @@ class Reader:
 
 # ------------------------------------------------------------------------------ Course 2
 def course2_settings(
-    net,
-    m: int,
-    batch_size: int | None,
-    batches_per_epoch: int,
-    where: str,
-    *,
-    optimizer="gd",
-    beta=0.9,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    decay_rate=0.0,
-    time_interval=None,
-    lambd=0.0,
-    keep_prob=1.0,
-    early_stopping=False,
-    shuffle=True,
+    net, course2: Course2Options, batch_size: int | None, batches_per_epoch: int, where: str
 ) -> Train:
-    """:meth:`fastdnn.DNN.fit`'s Course-2 options, checked as it checks them, as a
-    :class:`~fastdnn.steppers.Train` for training ``where`` (``"by blocks"``, ``"on a Dask
-    cluster"``); ``ValueError`` for what that training cannot do."""
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
-    if not isinstance(early_stopping, (bool, np.bool_)):
-        raise TypeError(f"early_stopping must be True or False; got {early_stopping!r}")
-    plan = SimpleNamespace(X=np.empty((0, m)), batch_size=batch_size, validation=None)
-    train, _ = net._course2(
-        plan,
-        optimizer,
-        beta,
-        beta1,
-        beta2,
-        epsilon,
-        decay_rate,
-        time_interval,
-        lambd,
-        keep_prob,
-        False,
-        0.1,
-        10,
-        1e-4,
-    )
-    if train.keep_prob < 1.0:
+    """The checked Course-2 options as a :class:`~fastdnn.steppers.Train` for training
+    ``where`` (``"by blocks"``, ``"on a Dask cluster"``); ``ValueError`` for what that training
+    cannot do."""
+    if course2.keep_prob < 1.0:
         # Dropout's masks are drawn per batch column (seed, step, layer): a block is not the
         # batch, so block gradients would not add up to the in-memory step.
         raise ValueError(
-            f"keep_prob must be 1.0 (no dropout) when training {where}; got {keep_prob}. "
+            f"keep_prob must be 1.0 (no dropout) when training {where}; got {course2.keep_prob}. "
             "Train in memory (DNN.fit on an array) for dropout, or regularise with lambd=..."
         )
-    if early_stopping:
+    if course2.early_stopping:
         raise ValueError(
             f"early_stopping must be False when training {where}; got True. Stop with a "
             "callback instead: callbacks=[f], where f(iteration, cost, model) returns True to "
             "stop (validation_data=... records the validation cost when training by blocks)"
         )
-    if not shuffle and batch_size is not None:
+    if not course2.shuffle and batch_size is not None:
         raise ValueError(
             f"shuffle must be True for mini-batches when training {where}; got False (the "
             "batches are drawn from shuffled blocks: see fastdnn.blocks)"
         )
-    return train._replace(batches_per_epoch=int(batches_per_epoch))
+    return course2.train(net._dropout_seed, batches_per_epoch)
 
 
 class ReducedUpdate:
@@ -389,15 +352,14 @@ class ReducedUpdate:
             optimizer=stepper.optimizer,
         )
         self._engine.clock = stepper.clock  # one clock: global step and Adam's t
-        self.train, self.clock = stepper.train, stepper.clock
+        self.clock = stepper.clock
 
     def __call__(self, m: int, learning_rate: float) -> float:
         """Update with the summed gradient of ``m`` examples (already scaled by ``1/m``);
         advance the step count; return the L2 term of the cost (0 without L2)."""
         engine = self._engine
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is judged after
-            l2 = engine._regularise(m) if self.train.lambd > 0.0 else 0.0
-            engine._update(learning_rate)
+            l2 = engine.regularise_and_update(m, learning_rate)
         self.clock[STEP] += 1
         return l2
 
@@ -600,6 +562,45 @@ def fit(
     DivergenceError
         See ``on_divergence``.
     """
+    return fit_with_options(
+        net,
+        X,
+        Y,
+        Course2Options(**course2),
+        learning_rate,
+        num_iterations,
+        epochs,
+        batch_size,
+        cost_every,
+        print_cost,
+        callbacks,
+        progress,
+        validation_data,
+        on_divergence,
+        block_size=block_size,
+    )
+
+
+def fit_with_options(
+    net: DNN,
+    X,
+    Y,
+    course2: Course2Options,
+    learning_rate: float,
+    num_iterations: int | None,
+    epochs: int | None,
+    batch_size: int | None,
+    cost_every: int,
+    print_cost: bool,
+    callbacks: Sequence[Callable] | None,
+    progress: bool,
+    validation_data: tuple | None,
+    on_divergence: str,
+    *,
+    block_size: int | None = None,
+) -> History:
+    """:func:`fit` with its Course-2 options already checked (``course2``): the entry of
+    :meth:`fastdnn.DNN.fit`, which checks them before it sends data here."""
     if not net._fitting.acquire(blocking=False):
         raise RuntimeError(
             "fit is already running on this DNN in another thread; train copies of the model "
@@ -619,7 +620,7 @@ def fit(
         per_epoch = (
             1 if batch_size is None else sum(-(-(e - s) // batch_size) for s, e in data.bounds)
         )
-        train = course2_settings(net, m, batch_size, per_epoch, "by blocks", **course2)
+        train = course2_settings(net, course2, batch_size, per_epoch, "by blocks")
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:

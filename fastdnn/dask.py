@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _validation as v
+from ._course2_options import Course2Options
 from .backends import get_stepper
 from .blocks import ReducedUpdate, course2_settings
 from .steppers import NetSpec, OptimizerState, Stepper, Train, Workspace
@@ -232,7 +233,7 @@ class ClusterData:
             )
         m = X.shape[1]
         # Softmax with class indices 0..n_y-1: one-hot coded block by block on the workers.
-        indices = net.loss == "cce" and n_y > 1 and Y.shape in ((m,), (1, m))
+        indices = v.holds_class_indices(Y.shape, n_y, net.loss, m)
         if Y.ndim == 1 and (n_y == 1 or indices):
             Y = Y.reshape(1, -1)
         if Y.shape != (n_y, m) and not indices:
@@ -506,7 +507,9 @@ def fit(
             batch_size = min(batch_size, m)  # m of a bad X is refused with the data, below
         per_epoch = 1 if batch_size is None else -(-m // batch_size)
         # Checked before the data go to the cluster.
-        train = course2_settings(net, m, batch_size, per_epoch, "on a Dask cluster", **course2)
+        train = course2_settings(
+            net, Course2Options(**course2), batch_size, per_epoch, "on a Dask cluster"
+        )
         data = ClusterData(client, net, X, Y, block_size)
         try:
             n_steps = num_iterations or (epochs or 2500) * per_epoch

@@ -15,8 +15,9 @@ import numpy as np
 from . import _blas
 from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
+from ._course2_options import Course2Options
 from ._layout import n_parameters, param_views
-from ._types import LEAKY_SLOPE, OPTIMIZERS, OUTPUT_LOSS, Array, Backend, Opt, OptimizerName, Params
+from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
 from .io import (
     ModelFile,
@@ -516,6 +517,23 @@ class DNN:
         DivergenceError
             See ``on_divergence``.
         """
+        # The one check of the Course-2 options, before any data are read.
+        course2 = Course2Options(
+            optimizer=optimizer,
+            beta=beta,
+            beta1=beta1,
+            beta2=beta2,
+            epsilon=epsilon,
+            decay_rate=decay_rate,
+            time_interval=time_interval,
+            lambd=lambd,
+            keep_prob=keep_prob,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            tol=tol,
+            shuffle=shuffle,
+        )
         # Issue 13 hook: data outside memory (memmap, h5py, zarr, dask) is read by blocks.
         if _blocks.is_out_of_core(X):
             if self.wide_input is True:  # refused before any block is read
@@ -524,10 +542,11 @@ class DNN:
                     "and the Gram path needs the whole X in memory. Use wide_input='auto' (or "
                     "False) to train by blocks on the direct path."
                 )
-            return _blocks.fit(
+            return _blocks.fit_with_options(
                 self,
                 X,
                 Y,
+                course2,
                 learning_rate=learning_rate,
                 num_iterations=num_iterations,
                 epochs=epochs,
@@ -538,17 +557,6 @@ class DNN:
                 progress=progress,
                 validation_data=validation_data,
                 on_divergence=on_divergence,
-                optimizer=optimizer,
-                beta=beta,
-                beta1=beta1,
-                beta2=beta2,
-                epsilon=epsilon,
-                decay_rate=decay_rate,
-                time_interval=time_interval,
-                lambd=lambd,
-                keep_prob=keep_prob,
-                early_stopping=early_stopping,
-                shuffle=shuffle,
             )
         if not self._fitting.acquire(blocking=False):
             raise RuntimeError(
@@ -569,25 +577,8 @@ class DNN:
                 validation_data,
                 on_divergence,
             )
-            if not isinstance(shuffle, (bool, np.bool_)):
-                raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
-            plan.shuffle = bool(shuffle)
-            plan.train, plan.stopping = self._course2(
-                plan,
-                optimizer,
-                beta,
-                beta1,
-                beta2,
-                epsilon,
-                decay_rate,
-                time_interval,
-                lambd,
-                keep_prob,
-                early_stopping,
-                validation_fraction,
-                patience,
-                tol,
-            )
+            plan.shuffle = course2.shuffle
+            plan.train, plan.stopping = self._course2(plan, course2)
             # Checked with the other arguments: wide_input=True on a setting the Gram path
             # does not run is refused here, before any training.
             plan.stepper = select_stepper(
@@ -645,61 +636,21 @@ class DNN:
         return _FitPlan(X, Y, lr, n_steps, batch_size, cost_every, callbacks, val, on_divergence)
 
     def _course2(
-        self,
-        plan,
-        optimizer,
-        beta,
-        beta1,
-        beta2,
-        epsilon,
-        decay_rate,
-        time_interval,
-        lambd,
-        keep_prob,
-        early_stopping,
-        validation_fraction,
-        patience,
-        tol,
+        self, plan: _FitPlan, course2: Course2Options
     ) -> tuple[Train, _EarlyStopping | None]:
-        """Check the Course-2 options; hold out a validation set if early stopping needs one."""
-        code = OPTIMIZERS[v.check_choice(optimizer, "optimizer", OPTIMIZERS)]
-        beta = v.check_unit_interval(beta, "beta")
-        beta1 = v.check_unit_interval(beta1, "beta1")
-        beta2 = v.check_unit_interval(beta2, "beta2")
-        epsilon = v.check_positive_finite(epsilon, "epsilon")
-        decay_rate = v.check_non_negative_finite(decay_rate, "decay_rate")
-        interval = (
-            0 if time_interval is None else v.check_positive_int(time_interval, "time_interval")
-        )
-        lambd = v.check_non_negative_finite(lambd, "lambd")
-        keep_prob = v.check_probability(keep_prob, "keep_prob")
-        if not isinstance(early_stopping, (bool, np.bool_)):
-            raise TypeError(f"early_stopping must be True or False; got {early_stopping!r}")
+        """The checked Course-2 options as the stepper takes them; hold out a validation set
+        if early stopping needs one."""
         stopping = None
-        if early_stopping:
-            patience = v.check_positive_int(patience, "patience")
-            tol = v.check_non_negative_finite(tol, "tol")
+        if course2.early_stopping:
             if plan.validation is None:
-                fraction = v.check_open_unit_interval(validation_fraction, "validation_fraction")
+                fraction = course2.holdout_fraction()
                 plan.X, plan.Y, plan.validation = self._hold_out(plan.X, plan.Y, fraction)
                 if plan.batch_size is not None:
                     plan.batch_size = min(plan.batch_size, plan.X.shape[1])
-            stopping = _EarlyStopping(patience, tol)
+            stopping = _EarlyStopping(course2.patience, course2.tol)
         m = plan.X.shape[1]
         nb = 1 if plan.batch_size is None else -(-m // plan.batch_size)
-        train = Train(
-            optimizer=int(code),
-            beta1=float(beta if code == Opt.MOMENTUM else beta1),
-            beta2=float(beta2),
-            epsilon=float(epsilon),
-            decay_rate=float(decay_rate),
-            time_interval=int(interval),
-            lambd=float(lambd),
-            keep_prob=float(keep_prob),
-            seed=np.uint64(self._dropout_seed),
-            batches_per_epoch=int(nb),
-        )
-        return train, stopping
+        return course2.train(self._dropout_seed, nb), stopping
 
     def _hold_out(self, X, Y, fraction: float):
         """``(X_train, Y_train, (X_val, Y_val))``: a random ``fraction`` of the columns held

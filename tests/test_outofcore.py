@@ -76,18 +76,18 @@ def test_dnn_fit_sends_out_of_core_data_to_blocks(tmp_path):
     X, Y = data()
     net = DNN([5, 3, 1], seed=0)
     calls = []
-    real = blocks.fit
+    real = blocks.fit_with_options  # blocks.fit's entry for options DNN.fit has checked
 
     def spy(*args, **kwargs):
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    blocks.fit = spy
+    blocks.fit_with_options = spy
     try:
         net.fit(memmap_of(tmp_path, X), Y, learning_rate=0.1, num_iterations=2)
         net.fit(X, Y, learning_rate=0.1, num_iterations=2)  # in memory: not sent
     finally:
-        blocks.fit = real
+        blocks.fit_with_options = real
     assert len(calls) == 1 and calls[0]["num_iterations"] == 2
     assert net.n_steps_ == 4
 

@@ -127,13 +127,41 @@ class PythonStepper(Stepper):
         else:
             k.update(self.theta, self.grad, lr)
 
+    def regularise_and_update(self, m: int, learning_rate: float) -> float:
+        """The end of a step for the gradient in ``grad``: L2, then the optimizer's update.
+
+        Used by this stepper's own steps, and for a gradient summed elsewhere (over blocks, or
+        by a cluster: :class:`fastdnn.blocks.ReducedUpdate`), so that such a step runs the
+        engine's update code, not a second optimizer.
+
+        Parameters
+        ----------
+        m : int
+            Examples the gradient is the mean over (L2 adds ``lambd / m * W`` to ``dW``).
+        learning_rate : float
+            The initial learning rate ``lr0``; decayed to the current step's
+            (:func:`~fastdnn.steppers.learning_rate_at`, at ``clock[STEP]``).
+
+        Returns
+        -------
+        float
+            The L2 term of the cost, ``lambd / 2m * sum ||W||^2`` (0.0 without L2).
+
+        Notes
+        -----
+        Updates ``theta`` and the optimizer's state in place (Adam advances ``clock[ADAM_T]``);
+        the step count ``clock[STEP]`` is the caller's to advance. Overflow is not guarded:
+        callers that judge divergence afterwards wrap it in ``np.errstate``.
+        """
+        l2 = self._regularise(m) if self.train.lambd > 0.0 else 0.0
+        self._update(learning_rate)
+        return l2
+
     def _step(self, X, Y, learning_rate: float, want_cost: bool) -> float:
         # Overflow is not warned about: divergence is detected after the chunk.
         with np.errstate(over="ignore", invalid="ignore"):
             cost = self._gradient(X, Y, want_cost)
-            if self.train.lambd > 0.0:
-                cost += self._regularise(X.shape[1])
-            self._update(learning_rate)
+            cost += self.regularise_and_update(X.shape[1], learning_rate)
         self.clock[STEP] += 1
         self.clock[DONE] += 1
         return cost
