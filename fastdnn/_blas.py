@@ -40,11 +40,14 @@ TIMING_COLUMNS = 2048
 #: in float64, 2.3 vs 3.2 ms in float32; W1, W3, W4 within 5%).
 DEFAULT_LIBRARY = {"float64": USE_NUMPY_BLAS, "float32": USE_NUMPY_BLAS}
 #: The deterministic rule calls MKL (Intel CPUs, ``mkl`` extra installed) for a training step
-#: whose largest product has at least this many multiply-adds. Below it MKL's threading costs
-#: more than its kernels gain: at 2 threads the cat net's Gram step (largest product 0.87M)
-#: took 2.2x as long with MKL as with OpenBLAS; at 1 thread they were even. From 6M (the
-#: mini-batch step of W4) up, MKL was 1.0-1.6x faster (Sapphire Rapids, see the README).
+#: whose largest product has at least this many multiply-adds, or, when MKL runs one thread,
+#: at least :data:`MKL_MIN_PRODUCT_1T`. Measured on Sapphire Rapids, each library's time over
+#: MKL's, interleaved in one process: the cat net's Gram step (largest product 0.87M) 1.14x
+#: (float64) / 1.30x (float32) at 1 thread, but 0.67x / 0.57x at 2 (MKL's threads cost more
+#: than its kernels gain on small products); the planar net (3,200) 0.95-0.98x at either;
+#: from 6M up (W2's direct step, W3, W4) 0.93-1.66x, 1.2x on the geometric mean.
 MKL_MIN_PRODUCT = 1 << 21
+MKL_MIN_PRODUCT_1T = 1 << 16
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -440,8 +443,9 @@ def default_library(dtype, available, largest_product: int | None = None) -> int
 
     The fixed rule depends only on the machine, the installed packages and the shapes, never
     on timing: MKL when it is available (the ``mkl`` extra, loaded on Intel CPUs only) and the
-    step's largest product has at least :data:`MKL_MIN_PRODUCT` multiply-adds (``None``: no
-    step, e.g. the functional API), else ``DEFAULT_LIBRARY[dtype]``.
+    step's largest product has at least :data:`MKL_MIN_PRODUCT` multiply-adds
+    (:data:`MKL_MIN_PRODUCT_1T` when MKL runs one thread; ``None``: no step, e.g. the
+    functional API), else ``DEFAULT_LIBRARY[dtype]``.
 
     Raises
     ------
@@ -457,10 +461,20 @@ def default_library(dtype, available, largest_product: int | None = None) -> int
     if rule in _FORCED:
         code = _FORCED[rule]
         return code if code in available | {USE_LOOPS} else USE_NUMBA_DOT
-    if USE_MKL in available and (largest_product is None or largest_product >= MKL_MIN_PRODUCT):
+    if USE_MKL in available and _mkl_pays(largest_product):
         return USE_MKL
     library = DEFAULT_LIBRARY[np.dtype(dtype).name]
     return library if library in available else USE_NUMBA_DOT
+
+
+def _mkl_pays(largest_product: int | None) -> bool:
+    """The default rule's size test for MKL (see :data:`MKL_MIN_PRODUCT`)."""
+    if largest_product is None or largest_product >= MKL_MIN_PRODUCT:
+        return True
+    if largest_product < MKL_MIN_PRODUCT_1T:
+        return False
+    lib = load_mkl()  # only between the two sizes does the thread count decide
+    return lib is not None and lib.MKL_Get_Max_Threads() == 1
 
 
 def blas_rule_summary() -> str:
@@ -471,7 +485,8 @@ def blas_rule_summary() -> str:
     if mkl_wanted() and load_mkl() is not None:
         return (
             f"default: MKL (Intel CPU, mkl installed) for steps with a product of at least "
-            f"{MKL_MIN_PRODUCT} multiply-adds, NumPy's OpenBLAS below"
+            f"{MKL_MIN_PRODUCT} multiply-adds ({MKL_MIN_PRODUCT_1T} at 1 thread), NumPy's "
+            "OpenBLAS below"
         )
     why = "not installed" if cpu_vendor() == "intel" else f"{cpu_vendor()} CPU"
     return f"default: NumPy's OpenBLAS (MKL: {why})"

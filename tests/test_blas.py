@@ -60,16 +60,20 @@ def test_training_agrees_whatever_the_library(provider, monkeypatch):
         assert_allclose(results["jit"][key], results["numpy"][key], rtol=1e-11, atol=1e-13)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("vendor", ["intel", "amd", "other"])
-def test_default_rule_is_one_fixed_library(vendor, monkeypatch):
+def test_default_rule_is_one_fixed_library(vendor, threads, monkeypatch):
     use_rule(monkeypatch, "default")
     monkeypatch.setattr(_blas, "cpu_vendor", lambda: vendor)
     mkl = MKL_INSTALLED and vendor == "intel"  # MKL's fast code paths are Intel's
-    # The planar net (largest product 3,200 multiply-adds), a net above MKL_MIN_PRODUCT
-    # (784 x 128 x 100 = 10M), and the Gram step of the cat net (20 x 209 x 209 = 0.87M).
+    if mkl:
+        monkeypatch.setattr(_blas.load_mkl(), "MKL_Get_Max_Threads", lambda: threads)
+    # The planar net (largest product 3,200 multiply-adds: never MKL), a net above
+    # MKL_MIN_PRODUCT (784 x 128 x 100 = 10M: MKL), and the Gram step of the cat net
+    # (20 x 209 x 209 = 0.87M: MKL at 1 thread only).
     cases = [([2, 4, 1], 400, None, False), ([784, 128, 1], 100, None, mkl)]
     dims, m = [12288, 20, 7, 5, 1], 209
-    cases.append((dims, m, gram.gram_products(dims, m), False))
+    cases.append((dims, m, gram.gram_products(dims, m), mkl and threads == 1))
     for dims, m, products, large in cases:
         for dtype in ("float64", "float32"):
             codes = _blas.choose(dims, m, dtype, products)
