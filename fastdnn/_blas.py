@@ -136,6 +136,7 @@ def _library_paths() -> dict[str, str]:
 _MKL_CBWR_AUTO = 2
 _mkl: list = []  # [the loaded library or None], once per process
 _mkl_lock = threading.Lock()  # not _lock: gemm_functions holds that one while loading
+_threads_set: list[int] = []  # [the BLAS threads fastdnn set for the process], once set
 
 
 def cpu_vendor() -> str:
@@ -166,6 +167,17 @@ def mkl_path() -> Path | None:
             if path.is_file():
                 return path
     return None
+
+
+def _sync_mkl_threads() -> None:
+    """Give MKL, in the calling thread, the thread count fastdnn set for the process.
+
+    MKL keeps its count per calling thread (OpenMP's rules): in a Python thread started after
+    :func:`set_num_threads`, MKL would otherwise use every core, and so (its work split
+    differently) round differently from the same fit in the main thread.
+    """
+    if _threads_set and _mkl and _mkl[0] is not None:
+        _mkl[0].MKL_Set_Num_Threads_Local(ctypes.c_int(_threads_set[0]))
 
 
 def mkl_wanted() -> bool:
@@ -230,6 +242,7 @@ def gemm_functions(dtype) -> tuple[Blas, frozenset]:
     is missing (or lacks either symbol) is replaced by functions of the same types that are
     never chosen; ``available`` is the set of ``USE_*`` codes that may be chosen.
     """
+    _sync_mkl_threads()
     name = np.dtype(dtype).name
     no_blas = _rule() == "numba"
     key = (name, no_blas, mkl_wanted())  # the rule may change (tests), and what it loads
@@ -635,8 +648,10 @@ def _set_threads(n, name: str) -> int:
         n = cores
     from threadpoolctl import threadpool_limits
 
-    _library_paths()  # make sure SciPy's BLAS is loaded, so the limit reaches it too
+    _library_paths()  # make sure SciPy's BLAS (and MKL) are loaded, so the limit reaches them
     threadpool_limits(limits=int(n), user_api="blas")
+    _threads_set[:] = [int(n)]
+    _sync_mkl_threads()
     return int(n)
 
 

@@ -3,6 +3,7 @@
 import ctypes
 import dataclasses
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -101,6 +102,14 @@ def test_mkl_runs_in_its_reproducible_mode_with_fastdnn_threads(monkeypatch):
     _blas.set_num_threads(1)
     mkl = [i for i in threadpool_info() if i["internal_api"] == "mkl"]
     assert mkl and all(i["num_threads"] == 1 for i in mkl)
+    # MKL counts threads per calling thread: a fit in a new Python thread gets fastdnn's too.
+    seen = []
+    worker = threading.Thread(
+        target=lambda: (_blas.gemm_functions(np.float64), seen.append(lib.MKL_Get_Max_Threads()))
+    )
+    worker.start()
+    worker.join()
+    assert seen == [1]
     # Same seed, same bits: twice in this process, with arrays allocated afresh each time.
     runs = []
     for _ in range(2):
