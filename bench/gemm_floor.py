@@ -14,6 +14,7 @@ its ratio to each floor. Everything above ``rule`` is the elementwise passes, th
 batch gather and the Python between chunks.
 
     python bench/gemm_floor.py --workloads W1,W2,W3,W4 --dtype both --threads 1
+    python bench/gemm_floor.py --workloads W4 --epoch    # W4 as a whole epoch trains
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--epoch",
+        action="store_true",
+        help="mini-batch workloads train one whole epoch (batches sliced from the per-epoch "
+        "shuffled copy, as a real fit does) instead of the shortened step count (gathered)",
+    )
     args = parser.parse_args(argv)
     if args.threads > 0:
         set_num_threads(args.threads)
@@ -93,7 +100,7 @@ def main(argv=None) -> int:
             products = _blas.step_products(w.layer_dims, w.batch_size or w.m)
             rule = _blas.choose(w.layer_dims, w.batch_size or w.m, dtype)
             net = DNN(w.layer_dims, hidden=w.hidden, dtype=dtype, seed=w.seed)
-            steps = w.shortened
+            steps = -(-w.m // w.batch_size) if args.epoch and w.batch_size else w.shortened
             net.set_params(params)
             net.fit(X, Y, w.learning_rate, num_iterations=2, batch_size=w.batch_size)  # compile
             jit_times = []

@@ -680,21 +680,18 @@ class DNN:
         bar = _progress_bar(plan.n_steps) if progress else None
         _blas.apply_env_threads()
         minibatch = plan.batch_size is not None
-        copy = minibatch and _copy_per_epoch(plan.X, plan.Y, plan.n_steps, plan.batch_size)
+        X = plan.X
+        if minibatch and _examples_contiguous_copy(X, plan.n_steps, plan.batch_size):
+            X = np.ascontiguousarray(X.T).T  # (n_x, m), Fortran-ordered: for this fit only
         self._workspace = Workspace.reuse(
-            self._workspace,
-            self.layer_dims,
-            plan.batch_size or m,
-            self.dtype,
-            minibatch,
-            shuffled=m if copy else 0,
+            self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
         )
         optimizer = self._optimizer_state(plan.train)
         stepper = (plan.stepper or get_stepper(self.backend))(
             self._spec(),
             self._theta,
             self._grad,
-            plan.X,
+            X,
             plan.Y,
             plan.batch_size,
             self._workspace,
@@ -983,21 +980,23 @@ def _standardized(X, name, dtype, mean, scale):
     return out
 
 
-def _copy_per_epoch(X, Y, n_steps: int, batch_size: int) -> bool:
-    """Whether mini-batches of ``X`` come from one shuffled copy per epoch (see
-    :func:`fastdnn.steppers._jit_loop.shuffle`) rather than one gather per batch: when the
-    examples are not contiguous in memory (a C-ordered ``(n_x, m)`` ``X``), the data are in
-    memory (not a memory map: a copy would read it all into RAM), the copy fits easily (a
-    quarter of the memory this process may use), and the fit runs at least half an epoch (the
-    copy costs about what gathering half an epoch's batches does: measured on W4, 248 ms
-    against ~440 ms for a whole epoch of gathers; a fit starts a new epoch's shuffle)."""
+def _examples_contiguous_copy(X, n_steps: int, batch_size: int) -> bool:
+    """Whether a mini-batch fit first copies ``X`` once with its examples contiguous (the
+    ``(m, n_x)`` storage of a Fortran-ordered ``X``), so that each batch is gathered as whole
+    rows, rather than gathering each batch's columns from a C-ordered ``(n_x, m)`` ``X`` (one
+    cache line per value). When the examples are not contiguous already, the data are in memory
+    (not a memory map: a copy would read it all into RAM), the copy fits easily (a quarter of
+    the memory this process may use; it lives for the fit only) and the fit runs at least half
+    an epoch. Measured on W4 (784 x 60000 float64, Sapphire Rapids): the copy ~0.16 s; steps
+    1.05 ms with the former per-epoch shuffled copy (0.25 s every epoch), 0.80 ms from the
+    examples-contiguous copy, ~1.5 ms gathering columns (0.44 s of gathers an epoch)."""
     if X.flags.f_contiguous or _memory_mapped(X):
         return False
     if 2 * n_steps * batch_size < X.shape[1]:
         return False
     limit = v.memory_limit()
     budget = limit[0] // 4 if limit else 2**30
-    return X.nbytes + Y.nbytes <= budget
+    return X.nbytes <= budget
 
 
 def _memory_mapped(X) -> bool:

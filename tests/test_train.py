@@ -312,24 +312,31 @@ def test_a_model_pickles_and_copies_after_fit():
     assert net.n_steps_ == 3
 
 
-def test_epoch_copy_and_per_batch_gather_train_alike(tmp_path):
-    """A C-ordered X trains from one shuffled copy per epoch, a Fortran-ordered or memory-mapped
-    X by gathering each batch: the same batches in the same order, so the same parameters (to
-    rounding: a batch's layout may change how BLAS blocks it). Uneven last batch, 3 epochs."""
-    from fastdnn.network import _copy_per_epoch, _memory_mapped
+def test_examples_contiguous_copy_and_per_batch_gather_train_alike(tmp_path):
+    """A C-ordered X trains from one examples-contiguous copy made for the fit, exactly as the
+    same X given Fortran-ordered (the copy's layout): the same bits. A memory-mapped X gathers
+    each batch's columns: the same batches in the same order, so the same parameters to
+    rounding (a batch's layout may change how BLAS blocks it). Uneven last batch, 3 epochs."""
+    from fastdnn.network import _examples_contiguous_copy, _memory_mapped
 
     X, Y = data(6, 53)
     path = tmp_path / "X.npy"
     np.save(path, X)
     Xm = np.load(path, mmap_mode="r")
-    assert _copy_per_epoch(X, Y, 4, 8) and not _copy_per_epoch(np.asfortranarray(X), Y, 4, 8)
-    assert _memory_mapped(np.asarray(Xm)) and not _copy_per_epoch(np.asarray(Xm), Y, 4, 8)
-    assert not _copy_per_epoch(X, Y, 3, 8)  # under half an epoch: gathering costs less
+    assert _examples_contiguous_copy(X, 4, 8)
+    assert not _examples_contiguous_copy(np.asfortranarray(X), 4, 8)
+    assert _memory_mapped(np.asarray(Xm)) and not _examples_contiguous_copy(np.asarray(Xm), 4, 8)
+    assert not _examples_contiguous_copy(X, 3, 8)  # under half an epoch: gathering costs less
+    X_before = X.copy()
     nets = []
     for Xi in (X, np.asfortranarray(X), Xm):
         net = DNN([6, 5, 3, 1], seed=2, backend="jit")
         net.fit(Xi, Y, learning_rate=0.2, epochs=3, batch_size=8)
         nets.append(net)
+    np.testing.assert_array_equal(X, X_before)  # the user's X untouched
+    assert X.flags.c_contiguous
+    for key in nets[0].params:
+        np.testing.assert_array_equal(nets[0].params[key], nets[1].params[key])
     ref = DNN([6, 5, 3, 1], seed=2, backend="numpy")
     ref.fit(X, Y, learning_rate=0.2, epochs=3, batch_size=8)
     for net in nets:

@@ -152,35 +152,29 @@ DONE, STEP, ADAM_T = 0, 1, 2
 class Workspace:
     """Work buffers for one (network, batch width, dtype): allocated once, reused every step.
 
-    ``Xb``/``Yb`` hold one mini-batch, or -- with ``shuffled`` examples (a mini-batch run on an
-    ``X`` whose examples are not contiguous in memory) -- one epoch's shuffled copy of the
-    whole ``X`` and ``Y``, cut into batches (see :func:`fastdnn.steppers._jit_loop.shuffle`).
+    ``Xb``/``Yb`` hold one mini-batch.
     """
 
-    def __init__(
-        self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool, shuffled: int = 0
-    ):
+    def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool):
         dims = list(layer_dims)
         widest_hidden = max(dims[1:-1], default=1)
-        self.key = (tuple(dims), m, np.dtype(dtype), minibatch, shuffled)
+        self.key = (tuple(dims), m, np.dtype(dtype), minibatch)
         self.m = m
         self.acts = np.empty(sum(dims[1:]) * m, dtype=dtype)  # A of every layer, flat
         self.ZL = np.empty(dims[-1] * m, dtype=dtype)  # output logits, for the cost
         self.D = np.empty(max(widest_hidden, dims[-1]) * m, dtype=dtype)  # deltas, ping
         self.E = np.empty(widest_hidden * m, dtype=dtype)  # deltas, pong
-        examples = max(m, shuffled) if minibatch else 0
+        examples = m if minibatch else 0
         self.Xb = np.empty(dims[0] * examples, dtype=dtype)
         self.Yb = np.empty(dims[-1] * examples, dtype=dtype)
 
     @classmethod
-    def reuse(
-        cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool, shuffled: int = 0
-    ):
+    def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool):
         """``old`` if it has this shape, else a new workspace (the old one is dropped)."""
-        key = (tuple(layer_dims), m, np.dtype(dtype), minibatch, shuffled)
+        key = (tuple(layer_dims), m, np.dtype(dtype), minibatch)
         if old is not None and old.key == key:
             return old
-        return cls(layer_dims, m, dtype, minibatch, shuffled)
+        return cls(layer_dims, m, dtype, minibatch)
 
 
 class Stepper:

@@ -107,14 +107,12 @@ LEARNING_RATE = 0  # index into State.hyper
 
 
 class Batches(NamedTuple):
-    """One epoch's mini-batches: the shuffled ``order``, the batch size, where to start
-    (``first[0]``, a batch index, written before each call), and whether the epoch's batches
-    were copied into the work buffers already (:func:`shuffle`) or are gathered one by one."""
+    """One epoch's mini-batches: the shuffled ``order``, the batch size, and where to start
+    (``first[0]``, a batch index, written before each call)."""
 
     order: np.ndarray
     size: int
     first: np.ndarray
-    shuffled: bool
 
 
 class Plain(NamedTuple):
@@ -368,43 +366,6 @@ def gather_batch(data, order, start, b, work):
 
 
 @njit
-def shuffle(data, order, size, work):
-    """One epoch's shuffled copy of ``X`` (stored ``(n_x, m)``) and ``Y``, cut into batches:
-    batch k is the C-contiguous ``(n_x, b_k)`` block at ``Xb[start_k * n_x:]``.
-
-    Row by row: a row of ``X`` (``m`` values) stays in cache while its values are read in the
-    shuffled order, so every cache line of ``X`` is read once. Gathering each batch's columns
-    instead reads one cache line per value (measured on W4, 784 x 60000 float64: 248 ms an
-    epoch for this copy, against ~440 ms of per-batch gathers); the course, scikit-learn and
-    PyTorch also copy once per epoch and then slice.
-    """
-    _shuffle_rows(data.X, order, size, work.Xb)
-    _shuffle_rows(data.Y, order, size, work.Yb)
-
-
-@njit
-def _shuffle_rows(src, order, size, out):
-    """``src``'s columns in ``order``, batch by batch, each batch stored C-contiguous in ``out``."""
-    n, m = src.shape[0], order.shape[0]
-    for i in range(n):
-        row = src[i]
-        for start in range(0, m, size):
-            b = min(size, m - start)
-            base = start * n + i * b
-            for c in range(b):
-                out[base + c] = row[order[start + c]]
-
-
-@njit
-def shuffled_batch(data, start, b, work):
-    """Batch ``[start, start + b)`` of the epoch's copy made by :func:`shuffle`."""
-    n_x, n_y = data.X.shape[0], data.Y.shape[0]
-    xb = work.Xb[start * n_x : (start + b) * n_x].reshape((n_x, b))
-    yb = work.Yb[start * n_y : (start + b) * n_y].reshape((n_y, b))
-    return Data(xb, False, yb)
-
-
-@njit
 def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
     """``n_steps`` mini-batch steps over ``batches.order`` (one epoch's shuffle), starting at
     batch ``batches.first[0]``; the last batch of an epoch may be smaller. Returns the cost of
@@ -414,10 +375,7 @@ def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
     for s in range(n_steps):
         start = (batches.first[0] + s) * batches.size
         b = min(batches.size, m - start)
-        if batches.shuffled:
-            batch = shuffled_batch(data, start, b, work)
-        else:
-            batch = gather_batch(data, batches.order, start, b, work)
+        batch = gather_batch(data, batches.order, start, b, work)
         c = _step(batch, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c

@@ -73,12 +73,7 @@ class JitStepper(Stepper):
         # A Course-1 run compiles (and runs) without the Course-2 machinery: see loop.Plain.
         self.settings = loop.Plain() if self.train.is_plain else self.train
         m = X.shape[1] if batch_size is not None else 0
-        # Examples scattered in memory (X stored (n_x, m)) and room for a copy: shuffle X into
-        # batches once per epoch instead of gathering every batch (see loop.shuffle).
-        shuffled = m > 0 and not self.data.x_t and workspace.Xb.size >= X.size
-        self.batches = loop.Batches(
-            np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64), shuffled
-        )
+        self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64))
         self._order = None
 
     def _blas_codes(self, spec: NetSpec, X) -> list[int] | None:
@@ -98,8 +93,6 @@ class JitStepper(Stepper):
         if order is not self._order:  # a new epoch's shuffle
             batches.order[...] = order
             self._order = order
-            if batches.shuffled:
-                loop.shuffle(self.data, batches.order, batches.size, self.work)
         batches.first[0] = first_batch
         return loop.minibatch_steps(
             self.data, batches, self.net, self.work, self.settings, self.state, n_steps, want_cost
