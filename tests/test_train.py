@@ -342,3 +342,23 @@ def test_examples_contiguous_copy_and_per_batch_gather_train_alike(tmp_path):
     for net in nets:
         for key in ref.params:
             assert_allclose(net.params[key], ref.params[key], rtol=1e-11, atol=1e-13)
+
+
+def test_the_examples_contiguous_copy_lives_for_the_fit_only():
+    """The copy costs one more X during a mini-batch fit, none after it (the model keeps only
+    batch-sized buffers between fits)."""
+    import tracemalloc
+
+    X, Y = data(200, 5000)  # 8 MB
+    net = DNN([200, 8, 1], seed=0)
+    net.fit(X, Y, learning_rate=0.1, epochs=1, batch_size=50)  # compile, allocate buffers
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        net.fit(X, Y, learning_rate=0.1, epochs=1, batch_size=50)
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before >= X.nbytes  # the copy was made...
+    assert after - before < X.nbytes / 8  # ...and is gone
