@@ -59,14 +59,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._blas import PLAIN, TRANSPOSED, Blas, gemm
+from .._blas import PLAIN, Blas, gemm
 from .._numba import njit, overload
 from .._types import Opt
 from ..kernels.jit import (
-    _activation_mask,
     _hidden_activation,
     _output_activation,
-    _output_delta,
     add_l2,
     update,
     update_momentum,
@@ -74,7 +72,6 @@ from ..kernels.jit import (
 from . import DONE, STEP
 from ._jit_loop import (
     B_OFF,
-    GEMM_DA,
     GEMM_DW,
     GEMM_FWD,
     LEARNING_RATE,
@@ -83,9 +80,10 @@ from ._jit_loop import (
     N,
     Plain,
     _cost,
-    _dropout_backward,
     _dropout_forward,
+    _hidden_layer_backward,
     _is_plain,
+    _output_layer_delta,
     learning_rate_at,
 )
 
@@ -283,37 +281,11 @@ def _forward(gram, theta, net, work, train, step, m):
 def _backward(Y, gram, theta, grad, net, work, train, step, lr, mu, beta):
     """Backward pass after :func:`_forward`: ``grad`` of layers 2..L and of ``b1`` (pre-scaled
     by ``1/m`` as in the direct loop), and :func:`_accumulate` instead of ``dW1``."""
-    table, acts = net.table, work.acts
-    L = table.shape[0]
-    m = Y.shape[1]
-    off = 0
-    for l in range(L - 1):
-        off += table[l, N] * m
-    # Output layer: delta = (AL - Y) / m = dZ_L / m for sigmoid + BCE, softmax + CCE and
-    # linear + halved MSE alike.
-    n = table[L - 1, N]
-    AL = acts[off : off + n * m].reshape((n, m))
-    delta = work.D[: n * m].reshape((n, m))
-    bo = table[L - 1, B_OFF]
-    _output_delta(AL, Y, 1.0 / m, delta, grad[bo : bo + n].reshape((n, 1)))
-    for l in range(L - 1, -1, -1):
-        n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
-        if l == 0:
-            # W1's step, kept implicit: W1 is written at the chunk's end.
-            _accumulate(gram, delta, lr, mu, beta)
-            break
-        dW = grad[wo : wo + n * k].reshape((n, k))
-        off -= k * m
-        A_prev = acts[off : off + k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
-        W = theta[wo : wo + n * k].reshape((n, k))
-        dA = work.E[: k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
-        _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask, drawn again
-        bo_prev = table[l - 1, B_OFF]
-        delta = work.D[: k * m].reshape((k, m))
-        db = grad[bo_prev : bo_prev + k].reshape((k, 1))
-        _activation_mask(dA, A_prev, net.hidden, net.slope, delta, db, 1.0)
+    delta, off = _output_layer_delta(Y, grad, net, work, 1.0 / Y.shape[1])
+    for l in range(net.table.shape[0] - 1, 0, -1):
+        delta, off = _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step)
+    # W1's step, kept implicit: W1 is written at the chunk's end.
+    _accumulate(gram, delta, lr, mu, beta)
 
 
 @njit

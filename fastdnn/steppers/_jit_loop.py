@@ -231,40 +231,60 @@ def _forward(data, theta, net, work, train, step):
 @njit
 def _backward(data, theta, grad, net, work, scale, train, step):
     """Backward pass after :func:`_forward`: ``grad`` = the gradient times ``scale * m``."""
-    table, acts = net.table, work.acts
-    X, x_t, Y = data.X, data.x_t, data.Y
+    delta, off = _output_layer_delta(data.Y, grad, net, work, scale)
+    for l in range(net.table.shape[0] - 1, 0, -1):
+        delta, off = _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step)
+    n, k, wo = net.table[0, N], net.table[0, N_PREV], net.table[0, W_OFF]
+    dW = grad[wo : wo + n * k].reshape((n, k))
+    gemm(net.blas, net.table[0, GEMM_DW], delta, PLAIN, data.X, not data.x_t, dW)
+
+
+@njit
+def _output_layer_delta(Y, grad, net, work, scale):
+    """The output layer's pre-scaled delta into ``work.D`` and its ``db`` into ``grad``;
+    returns the delta and the offset of the output layer's A in ``work.acts``.
+
+    ``delta = (AL - Y) * scale`` is ``dZ_L * scale`` for sigmoid + BCE, softmax + CCE and
+    linear + halved MSE alike; ``db_L`` = its row sums.
+    """
+    table = net.table
     L = table.shape[0]
     m = Y.shape[1]
     off = 0
     for l in range(L - 1):
         off += table[l, N] * m
-    # Output layer: delta = (AL - Y) * scale, which is dZ_L * scale for sigmoid + BCE, softmax
-    # + CCE and linear + halved MSE alike; db_L = row sums of delta.
-    n = table[L - 1, N]
-    AL = acts[off : off + n * m].reshape((n, m))
+    n, bo = table[L - 1, N], table[L - 1, B_OFF]
+    AL = work.acts[off : off + n * m].reshape((n, m))
     delta = work.D[: n * m].reshape((n, m))
-    bo = table[L - 1, B_OFF]
     _output_delta(AL, Y, scale, delta, grad[bo : bo + n].reshape((n, 1)))
-    # Hidden layers, last to first. D holds the current delta, E receives W.T @ delta; the
-    # next delta (E * g'(A_prev)) goes back into D, whose delta is no longer needed once dW
-    # and dA are computed. Two distinct buffers let the mask loop vectorize.
-    for l in range(L - 1, -1, -1):
-        n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
-        dW = grad[wo : wo + n * k].reshape((n, k))
-        if l == 0:
-            gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, X, not x_t, dW)
-            break
-        off -= k * m
-        A_prev = acts[off : off + k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
-        W = theta[wo : wo + n * k].reshape((n, k))
-        dA = work.E[: k * m].reshape((k, m))
-        gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
-        _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask (A_prev), drawn again
-        bo_prev = table[l - 1, B_OFF]
-        delta = work.D[: k * m].reshape((k, m))
-        db = grad[bo_prev : bo_prev + k].reshape((k, 1))
-        _activation_mask(dA, A_prev, net.hidden, net.slope, delta, db, 1.0)
+    return delta, off
+
+
+@njit
+def _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step):
+    """Layer ``l >= 1``'s ``dW`` from its pre-scaled ``delta``, then layer ``l - 1``'s delta
+    and ``db``; returns that delta and the offset of layer ``l - 1``'s A in ``work.acts``.
+
+    ``work.E`` receives ``W.T @ delta``; the next delta (``E * g'(A_prev)``) goes into
+    ``work.D``, whose delta is no longer needed once ``dW`` and ``dA`` are computed. Two
+    distinct buffers let the mask loop vectorize.
+    """
+    table = net.table
+    m = delta.shape[1]
+    n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
+    off -= k * m
+    A_prev = work.acts[off : off + k * m].reshape((k, m))
+    dW = grad[wo : wo + n * k].reshape((n, k))
+    gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
+    W = theta[wo : wo + n * k].reshape((n, k))
+    dA = work.E[: k * m].reshape((k, m))
+    gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
+    _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask (A_prev), drawn again
+    bo = table[l - 1, B_OFF]
+    delta = work.D[: k * m].reshape((k, m))
+    db = grad[bo : bo + k].reshape((k, 1))
+    _activation_mask(dA, A_prev, net.hidden, net.slope, delta, db, 1.0)
+    return delta, off
 
 
 @njit
