@@ -7,21 +7,33 @@ from fastdnn import _vecmath
 from fastdnn._numba import njit
 
 
-@njit
-def _apply(fn_code, x, out):
+def _loop(fn_code, x, out):
     for i in range(x.shape[0]):
         if fn_code == 0:
             out[i] = _vecmath.tanh(x[i])
         elif fn_code == 1:
             out[i] = _vecmath.exp_neg(x[i])
-        else:
+        elif fn_code == 2:
             out[i] = _vecmath.sigmoid(x[i])
+        else:
+            out[i] = _vecmath.pow2(x[i])
 
 
-def apply(code, x):
-    out = np.empty_like(x)
-    _apply(code, x, out)
-    return out
+# As the kernels' activation loops compile them (FMA contraction where the CPU has FMA), and
+# as a CPU without FMA computes them (each product rounded on its own).
+_COMPILED = {"fma": njit(contract=True)(_loop), "no-fma": njit(_loop)}
+
+
+@pytest.fixture(params=sorted(_COMPILED))
+def apply(request):
+    compiled = _COMPILED[request.param]
+
+    def run(code, x):
+        out = np.empty_like(x)
+        compiled(code, x, out)
+        return out
+
+    return run
 
 
 def ulps(got, ref):
@@ -38,19 +50,19 @@ def samples(rng, low_exp=-320, high_exp=3):
     ])  # fmt: skip
 
 
-def test_tanh_within_3_ulp_everywhere():
+def test_tanh_within_3_ulp_everywhere(apply):
     x = samples(np.random.default_rng(0))
     assert ulps(apply(0, x), np.tanh(x)).max() <= 3
 
 
-def test_tanh_special_values():
+def test_tanh_special_values(apply):
     x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 19.1, -19.1, 5e-324, 1e308])
     got = apply(0, x)
     np.testing.assert_array_equal(got, np.tanh(x))
     assert np.signbit(got[1])  # tanh(-0) = -0
 
 
-def test_exp_neg_within_1_ulp_for_normal_results():
+def test_exp_neg_within_1_ulp_for_normal_results(apply):
     rng = np.random.default_rng(1)
     a = np.concatenate([rng.uniform(0, 750, 200_000), 10 ** rng.uniform(-320, 2.87, 200_000)])
     with np.errstate(under="ignore"):
@@ -65,7 +77,7 @@ def test_exp_neg_within_1_ulp_for_normal_results():
 
 
 @pytest.mark.parametrize("scale", [1.0, 30.0, 800.0])
-def test_sigmoid_within_2_ulp(scale):
+def test_sigmoid_within_2_ulp(scale, apply):
     z = np.random.default_rng(2).uniform(-scale, scale, 400_000)
     e = np.exp(-np.abs(z))
     with np.errstate(under="ignore"):
@@ -74,3 +86,16 @@ def test_sigmoid_within_2_ulp(scale):
     normal = ref >= np.finfo(np.float64).tiny
     assert ulps(got[normal], ref[normal]).max() <= 2
     assert np.all((got >= 0) & (got <= 1))
+
+
+def test_pow2_exact_over_the_normal_range(apply):
+    k = np.arange(-1022.0, 1024.0)
+    np.testing.assert_array_equal(apply(3, k), np.ldexp(1.0, k.astype(int)))
+    # As plain Python (NUMBA_DISABLE_JIT) too: the same numbers.
+    assert [_vecmath.pow2(float(e)) for e in (-1022, -1, 0, 1, 1023)] == [
+        2.0**-1022,
+        0.5,
+        1.0,
+        2.0,
+        2.0**1023,
+    ]

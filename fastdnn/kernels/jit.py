@@ -117,7 +117,7 @@ DERIVATIVES = {
 def _forward_rows(g):
     """A loop ``A_out = g(Z + b)`` over rows, two arrays; ``Z`` keeps ``Z + b``."""
 
-    @njit
+    @njit(contract=True)
     def rows(Z, b, slope, A_out):
         n, m = Z.shape
         zero = Z.dtype.type(0.0)
@@ -137,7 +137,7 @@ def _forward_rows(g):
 def _plain_rows(g):
     """A loop ``A_out = g(Z)`` over rows (no bias; ``Z`` untouched)."""
 
-    @njit
+    @njit(contract=True)
     def rows(Z, slope, A_out):
         n, m = Z.shape
         zero = Z.dtype.type(0.0)
@@ -156,7 +156,7 @@ def _inplace_rows(g):
     between two arrays that may alias would fall back to scalar code, measured 12x slower
     for tanh on W1)."""
 
-    @njit
+    @njit(contract=True)
     def rows(Z, b, slope):
         n, m = Z.shape
         zero = Z.dtype.type(0.0)
@@ -171,10 +171,10 @@ def _inplace_rows(g):
 
 
 def _mask_rows(g_back):
-    """A loop ``dZ = dA * g'(A)`` over rows, then the row's sum into ``db`` while it is still
-    in L1 (a sum inside the same loop would keep the whole loop scalar)."""
+    """A loop ``dZ = dA * g'(A)`` over rows, each row's sum into ``db`` as it goes (the sum's
+    adds are :func:`_add`'s, so the loop still vectorizes)."""
 
-    @njit
+    @njit(contract=True)
     def rows(dA, A, slope, dZ_out, db_out, db_scale):
         n, m = A.shape
         zero = A.dtype.type(0.0)
@@ -184,9 +184,12 @@ def _mask_rows(g_back):
             d = dA[i]
             a = A[i]
             out = dZ_out[i]
+            total = 0.0
             for j in range(m):
-                out[j] = g_back(d[j], a[j], s, zero, one)
-            db_out[i, 0] = _sum8(out) * db_scale
+                dz = g_back(d[j], a[j], s, zero, one)
+                out[j] = dz
+                total = _add(total, dz)
+            db_out[i, 0] = total * db_scale
 
     return rows
 
@@ -194,7 +197,7 @@ def _mask_rows(g_back):
 def _mask_only_rows(g_back):
     """A loop ``dZ = dA * g'(A)`` over rows."""
 
-    @njit
+    @njit(contract=True)
     def rows(dA, A, slope, dZ_out):
         n, m = A.shape
         zero = A.dtype.type(0.0)
@@ -246,7 +249,7 @@ _plain_loop = _switch(_plain_rows, ACTIVATIONS)
 _mask_only_loop = _switch(_mask_only_rows, DERIVATIVES)
 
 
-@njit
+@njit(contract=True)
 def _softmax_columns(Z, b, A_out):
     """``A_out = softmax(Z + b)`` column by column; ``Z`` keeps ``Z + b`` (``b`` may be None).
 
@@ -310,29 +313,25 @@ def _activation_mask(dA, A, act, slope, dZ_out, db_out, db_scale):
 
 
 # ------------------------------------------------------------------ sums and deltas
-@njit
-def _sum8(x):
-    """Sum of a 1-D array in float64, in eight running sums (a fixed order, so deterministic).
+@njit(reassociate=True)
+def _add(total, x):
+    """``total + x`` in float64: the one add of fastdnn's row sums.
 
-    One running sum is a chain of dependent additions (about 4 cycles each) that the compiler
-    may not reorder; eight independent ones fill a SIMD register.
+    Compiled with :data:`fastdnn._numba.REASSOCIATE`: inlined into a loop, its adds may be
+    regrouped into SIMD partial sums (a single running sum is a chain of dependent adds that
+    no loop around it can vectorize). The grouping is fixed by the compiled code, so sums are
+    the same bits run after run on one machine. ``np.float64`` explicitly: as plain Python
+    (``NUMBA_DISABLE_JIT``), float + float32 is float32.
     """
-    m = x.shape[0]
-    m8 = m - m % 8
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    # np.float64 explicitly: as plain Python (NUMBA_DISABLE_JIT), float + float32 is float32.
-    for j in range(0, m8, 8):
-        s0 += np.float64(x[j])
-        s1 += np.float64(x[j + 1])
-        s2 += np.float64(x[j + 2])
-        s3 += np.float64(x[j + 3])
-        s4 += np.float64(x[j + 4])
-        s5 += np.float64(x[j + 5])
-        s6 += np.float64(x[j + 6])
-        s7 += np.float64(x[j + 7])
-    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    for j in range(m8, m):
-        total += np.float64(x[j])
+    return total + np.float64(x)
+
+
+@njit
+def _sum(x):
+    """Sum of a 1-D array in float64 (see :func:`_add`)."""
+    total = 0.0
+    for j in range(x.shape[0]):
+        total = _add(total, x[j])
     return total
 
 
@@ -340,20 +339,23 @@ def _sum8(x):
 def _row_sums(dZ, db_out, scale):
     """``db_out[i] = scale * sum_j dZ[i, j]`` for every row."""
     for i in range(dZ.shape[0]):
-        db_out[i, 0] = _sum8(dZ[i]) * scale
+        db_out[i, 0] = _sum(dZ[i]) * scale
 
 
 @njit
 def _output_delta(AL, Y, scale, dZ_out, db_out):
-    """``dZ_L = scale * (AL - Y)`` and ``db = sum_j dZ_L`` (see ``vectorized.output_backward``
-    for why ``AL - Y`` is the right delta)."""
+    """``dZ_L = scale * (AL - Y)`` and ``db = sum_j dZ_L`` in one pass (see
+    ``vectorized.output_backward`` for why ``AL - Y`` is the right delta)."""
     n, m = AL.shape
     c = AL.dtype.type(scale)
     for i in range(n):
         a, y, d = AL[i], Y[i], dZ_out[i]
+        total = 0.0
         for j in range(m):
-            d[j] = (a[j] - y[j]) * c
-    _row_sums(dZ_out, db_out, 1.0)
+            dz = (a[j] - y[j]) * c
+            d[j] = dz
+            total = _add(total, dz)
+        db_out[i, 0] = total
 
 
 @njit
