@@ -14,7 +14,10 @@ What differs from the NumPy twin:
   code inside the loop kept them scalar).
 * Scalars are cast to the array dtype (``dtype.type``) so float32 stays float32 in the loops.
 * sigmoid and tanh are :mod:`fastdnn._vecmath`'s branch-free versions, which vectorize
-  (libm's do not); they compute in float64 and are accurate to a few ulp.
+  (libm's do not); they compute in float64 and are accurate to a few ulp. The activation
+  loops compile with FMA contraction (:data:`fastdnn._numba.CONTRACT`: their polynomials are
+  chains of multiply-adds), and row sums add through :func:`_add`, the one reassociating add,
+  so a loop can sum as it goes and still vectorize.
 
 Inputs are assumed checked: C-contiguous, one floating dtype, matching shapes. The public
 kernels are thin Python functions that add the BLAS route to a compiled body; the underscored
