@@ -155,10 +155,15 @@ def _disable_cache(reason: Exception) -> None:
     )
 
 
-def overload(func):
+def overload(func, inline: str = "never"):
     """``numba.extending.overload`` with fastdnn's options: a compile-time choice of
     implementation by argument *types* (the compiled loop uses it so that settings a run does
-    not use -- an optimizer, dropout, L2 -- are not compiled at all)."""
+    not use -- an optimizer, dropout, L2 -- are not compiled at all).
+
+    ``inline="always"`` inlines the chosen implementation at Numba's level, as
+    ``njit(inline="always")`` does: what an elementwise loop calls must be, or LLVM may keep
+    the call (a large body) and the loop scalar.
+    """
     from numba.extending import overload as numba_overload
 
-    return numba_overload(func, jit_options={"fastmath": FASTMATH})
+    return numba_overload(func, jit_options={"fastmath": FASTMATH}, inline=inline)

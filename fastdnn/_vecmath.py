@@ -5,8 +5,10 @@ vectorize (this llvmlite has no SVML): in the planar net's step, tanh of 1,600 n
 more time than everything else together. These versions are branch-free arithmetic (selects,
 ``floor``, multiplies), so a loop over them compiles to SIMD code.
 
-Both compute in float64, whatever the array dtype, and are accurate to a few units in the
-last place over the whole float64 range (tested against NumPy in ``tests/test_vecmath.py``):
+Each has a float64 and a float32 version; compiled code picks by the argument's type (plain
+Python computes in float64). The float64 versions are accurate to a few units in the last
+place over the whole float64 range, the float32 ones to about 2 float32 ulp (both tested
+against NumPy in ``tests/test_vecmath.py``). In float64:
 
 * ``expm1(y)`` for ``0 <= y <= 40``: ``y = k ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite:
   ``ln2`` split in two so ``k ln2`` is exact), ``expm1(r)`` by its Taylor series to ``r^13``
@@ -65,8 +67,24 @@ def _pow2_bits(typingctx, k):
     return types.float64(types.float64), codegen
 
 
-@overload(pow2)
+@intrinsic
+def _pow2_bits32(typingctx, k):
+    if k != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):  # as _pow2_bits: 1.5 * 2^23, bias 127
+        i32 = ir.IntType(32)
+        shifted = builder.fadd(args[0], ir.Constant(ir.FloatType(), 12582912.0))
+        bits = builder.add(builder.bitcast(shifted, i32), ir.Constant(i32, 127))
+        return builder.bitcast(builder.shl(bits, ir.Constant(i32, 23)), ir.FloatType())
+
+    return types.float32(types.float32), codegen
+
+
+@overload(pow2, inline="always")
 def _pow2_compiled(k):
+    if k == types.float32:  # k in [-126, 127]
+        return lambda k: _pow2_bits32(k)
     return lambda k: _pow2_bits(np.float64(k))
 
 
@@ -89,7 +107,7 @@ def _expm1_reduced(r):
 
 
 @njit(inline="always")
-def tanh(x):
+def _tanh64(x):
     """tanh(x) of a float64, branch-free."""
     a = min(abs(x), 20.0)  # NaN stays NaN (min keeps its first argument when unordered)
     y = 2.0 * a
@@ -104,7 +122,7 @@ def tanh(x):
 
 
 @njit(inline="always")
-def exp_neg(a):
+def _exp_neg64(a):
     """exp(-a) for a float64 ``a >= 0`` (or NaN), branch-free; 0 for a > 745.2."""
     x = -min(a, 746.0)
     k = np.floor(x * _LOG2E + 0.5)  # -1077 <= k <= 0
@@ -119,7 +137,103 @@ def exp_neg(a):
 
 
 @njit(inline="always")
-def sigmoid(z):
+def _sigmoid64(z):
     """1 / (1 + e^-z) of a float64, stable for every z: e = e^-|z| never overflows."""
-    e = exp_neg(abs(z))
+    e = _exp_neg64(abs(z))
     return (1.0 if z >= 0.0 else e) / (1.0 + e)
+
+
+# ---------------------------------------------------------------- float32
+# The same reductions in float32 arithmetic, for float32 arrays: a register holds twice as many
+# lanes, and expm1 of the reduced argument needs the series to r^7 only (the next term is below
+# 2e-8 relative for |r| <= ln2 / 2, under half an ulp). Accurate to a few float32 ulp.
+_F = np.float32
+_LOG2E32 = _F(1.4426950408889634)
+_LN2_HI32 = _F(0.693145751953125)  # 0x3f317200: k * _LN2_HI32 is exact for |k| < 2^12
+_LN2_LO32 = _F(1.4286068203094173e-06)
+_D2, _D3, _D4, _D5, _D6, _D7 = (_F(c) for c in (_C2, _C3, _C4, _C5, _C6, _C7))
+
+
+@njit(inline="always")
+def _expm1_reduced32(r):
+    """expm1(r) for a float32 |r| <= ln2 / 2, as r + r^2/2! + ... + r^7/7!."""
+    p = _D7
+    p = p * r + _D6
+    p = p * r + _D5
+    p = p * r + _D4
+    p = p * r + _D3
+    p = p * r + _D2
+    return r + r * r * p
+
+
+@njit(inline="always")
+def _tanh32(x):
+    """tanh(x) of a float32, branch-free; +-1 exactly for |x| > 9.02, as rounded tanh is."""
+    a = min(abs(x), _F(10.0))
+    y = _F(2.0) * a
+    k = np.floor(y * _LOG2E32 + _F(0.5))  # 0 <= k <= 29
+    r = (y - k * _LN2_HI32) - k * _LN2_LO32
+    q = _expm1_reduced32(r)
+    s = pow2(k)
+    u = s * q + (s - _F(1.0))
+    t = u / (u + _F(2.0))
+    t = _F(1.0) if a > _F(9.02) else t
+    return _F(math.copysign(t, x))
+
+
+@njit(inline="always")
+def _exp_neg32(a):
+    """exp(-a) for a float32 ``a >= 0`` (or NaN), branch-free; 0 for a > 103.9."""
+    x = -min(a, _F(104.0))
+    k = np.floor(x * _LOG2E32 + _F(0.5))  # -150 <= k <= 0
+    r = (x - k * _LN2_HI32) - k * _LN2_LO32
+    p = _F(1.0) + _expm1_reduced32(r)
+    h = np.floor(k * _F(0.5))  # two normal factors, as in _exp_neg64
+    p = p * pow2(h)
+    p = p * pow2(k - h)
+    return _F(0.0) if a > _F(103.9) else p
+
+
+@njit(inline="always")
+def _sigmoid32(z):
+    e = _exp_neg32(abs(z))
+    return (_F(1.0) if z >= _F(0.0) else e) / (_F(1.0) + e)
+
+
+# ---------------------------------------------------------------- by argument type
+# Plain Python (what runs under NUMBA_DISABLE_JIT) computes in float64; compiled, a float32
+# argument takes the float32 version and anything else the float64 one.
+def tanh(x):
+    """tanh(x), branch-free (float32 arithmetic for a float32 ``x`` when compiled)."""
+    return _tanh64(float(x))  # float(): NumPy would keep a float32's arithmetic in float32
+
+
+def exp_neg(a):
+    """exp(-a) for ``a >= 0`` (or NaN), branch-free; 0 past the dtype's range."""
+    return _exp_neg64(float(a))
+
+
+def sigmoid(z):
+    """1 / (1 + e^-z), stable for every z."""
+    return _sigmoid64(float(z))
+
+
+@overload(tanh, inline="always")
+def _tanh_compiled(x):
+    if x == types.float32:
+        return lambda x: _tanh32(x)
+    return lambda x: _tanh64(np.float64(x))
+
+
+@overload(exp_neg, inline="always")
+def _exp_neg_compiled(a):
+    if a == types.float32:
+        return lambda a: _exp_neg32(a)
+    return lambda a: _exp_neg64(np.float64(a))
+
+
+@overload(sigmoid, inline="always")
+def _sigmoid_compiled(z):
+    if z == types.float32:
+        return lambda z: _sigmoid32(z)
+    return lambda z: _sigmoid64(np.float64(z))

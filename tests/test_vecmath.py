@@ -99,3 +99,45 @@ def test_pow2_exact_over_the_normal_range(apply):
         2.0,
         2.0**1023,
     ]
+
+
+# ---------------------------------------------------------------- float32
+def ulps32(got, ref64):
+    """Distance in float32 ulps of the float64 reference rounded to float32."""
+    ref = ref64.astype(np.float32)
+    scale = np.spacing(np.maximum(np.abs(ref), np.finfo(np.float32).tiny)).astype(np.float64)
+    return np.where(got == ref, 0.0, np.abs(got.astype(np.float64) - ref64) / scale)
+
+
+def test_float32_versions_within_2_ulp(apply):
+    rng = np.random.default_rng(3)
+    x = np.concatenate([
+        rng.uniform(-12, 12, 200_000),
+        np.sign(rng.standard_normal(100_000)) * 10 ** rng.uniform(-40, 1.5, 100_000),
+    ]).astype(np.float32)  # fmt: skip
+    got = apply(0, x)
+    assert got.dtype == np.float32
+    assert ulps32(got, np.tanh(x.astype(np.float64))).max() <= 2.5
+    a = np.concatenate([rng.uniform(0, 110, 200_000), 10 ** rng.uniform(-40, 2, 100_000)])
+    a = a.astype(np.float32)
+    ref = np.exp(-a.astype(np.float64))
+    normal = ref >= np.finfo(np.float32).tiny
+    got = apply(1, a)
+    assert ulps32(got[normal], ref[normal]).max() <= 1
+    assert np.abs(got[~normal] - ref[~normal]).max() <= 2 * 1.5e-45
+    z = rng.uniform(-120, 120, 200_000).astype(np.float32)
+    e = np.exp(-np.abs(z.astype(np.float64)))
+    ref = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    normal = ref >= np.finfo(np.float32).tiny
+    got = apply(2, z)
+    assert ulps32(got[normal], ref[normal]).max() <= 2.5
+    assert np.all((got >= 0) & (got <= 1))
+
+
+def test_float32_special_values(apply):
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 9.02, -9.02, 1e-45, 3e38], np.float32)
+    got = apply(0, x)
+    np.testing.assert_array_equal(got, np.tanh(x.astype(np.float64)).astype(np.float32))
+    assert np.signbit(got[1])
+    special = apply(1, np.array([0.0, np.inf, np.nan, 104.0], np.float32))
+    np.testing.assert_array_equal(special, np.array([1.0, 0.0, np.nan, 0.0], np.float32))
