@@ -201,39 +201,30 @@ def _sigmoid32(z):
 
 
 # ---------------------------------------------------------------- by argument type
-# Plain Python (what runs under NUMBA_DISABLE_JIT) computes in float64; compiled, a float32
-# argument takes the float32 version and anything else the float64 one.
-def tanh(x):
-    """tanh(x), branch-free (float32 arithmetic for a float32 ``x`` when compiled)."""
-    return _tanh64(float(x))  # float(): NumPy would keep a float32's arithmetic in float32
+def _by_type(f64, f32, name: str, doc: str):
+    """The public function ``name``: plain Python computes in float64 (what runs under
+    NUMBA_DISABLE_JIT); compiled, a float32 argument takes ``f32`` and anything else ``f64``.
+    The choice is inlined at Numba's level, so a loop over the function still vectorizes."""
+
+    def public(x):
+        return f64(float(x))  # float(): NumPy would keep a float32's arithmetic in float32
+
+    public.__name__ = public.__qualname__ = name
+    public.__doc__ = doc
+
+    @overload(public, inline="always")
+    def _compiled(x):
+        if x == types.float32:
+            return lambda x: f32(x)
+        return lambda x: f64(np.float64(x))
+
+    return public
 
 
-def exp_neg(a):
-    """exp(-a) for ``a >= 0`` (or NaN), branch-free; 0 past the dtype's range."""
-    return _exp_neg64(float(a))
-
-
-def sigmoid(z):
-    """1 / (1 + e^-z), stable for every z."""
-    return _sigmoid64(float(z))
-
-
-@overload(tanh, inline="always")
-def _tanh_compiled(x):
-    if x == types.float32:
-        return lambda x: _tanh32(x)
-    return lambda x: _tanh64(np.float64(x))
-
-
-@overload(exp_neg, inline="always")
-def _exp_neg_compiled(a):
-    if a == types.float32:
-        return lambda a: _exp_neg32(a)
-    return lambda a: _exp_neg64(np.float64(a))
-
-
-@overload(sigmoid, inline="always")
-def _sigmoid_compiled(z):
-    if z == types.float32:
-        return lambda z: _sigmoid32(z)
-    return lambda z: _sigmoid64(np.float64(z))
+tanh = _by_type(
+    _tanh64, _tanh32, "tanh", "tanh(x), branch-free (float32 arithmetic for a float32 x)."
+)
+exp_neg = _by_type(
+    _exp_neg64, _exp_neg32, "exp_neg", "exp(-a) for a >= 0 (or NaN), branch-free; 0 past the range."
+)
+sigmoid = _by_type(_sigmoid64, _sigmoid32, "sigmoid", "1 / (1 + e^-z), stable for every z.")

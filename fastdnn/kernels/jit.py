@@ -14,7 +14,8 @@ What differs from the NumPy twin:
   code inside the loop kept them scalar).
 * Scalars are cast to the array dtype (``dtype.type``) so float32 stays float32 in the loops.
 * sigmoid and tanh are :mod:`fastdnn._vecmath`'s branch-free versions, which vectorize
-  (libm's do not); they compute in float64 and are accurate to a few ulp. The activation
+  (libm's do not): in float32 arithmetic for float32 arrays, else float64, accurate to a few
+  ulp of the dtype. The activation
   loops compile with FMA contraction (:data:`fastdnn._numba.CONTRACT`: their polynomials are
   chains of multiply-adds), and row sums add through :func:`_add`, the one reassociating add,
   so a loop can sum as it goes and still vectorize.
