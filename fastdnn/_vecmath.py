@@ -12,7 +12,8 @@ against NumPy in ``tests/test_vecmath.py``). In float64:
 
 * ``expm1(y)`` for ``0 <= y <= 40``: ``y = k ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite:
   ``ln2`` split in two so ``k ln2`` is exact), ``expm1(r)`` by its Taylor series to ``r^13``
-  (the next term is below 1e-17 relative), then ``expm1(y) = 2^k expm1(r) + (2^k - 1)``.
+  (the next term is below 1e-17 relative; summed by Estrin's scheme), then
+  ``expm1(y) = 2^k expm1(r) + (2^k - 1)``.
   ``2^k`` is :func:`pow2`: the float's bits written directly (a Numba intrinsic; it
   replaced a chain of selects and made tanh 1.2x faster on its own).
 * ``tanh(x) = sign(x) u / (u + 2)`` with ``u = expm1(2|x|)``: no cancellation for small
@@ -90,20 +91,26 @@ def _pow2_compiled(k):
 
 @njit(inline="always")
 def _expm1_reduced(r):
-    """expm1(r) for |r| <= ln2 / 2, as r + r^2/2! + ... + r^13/13!."""
-    p = _C13
-    p = p * r + _C12
-    p = p * r + _C11
-    p = p * r + _C10
-    p = p * r + _C9
-    p = p * r + _C8
-    p = p * r + _C7
-    p = p * r + _C6
-    p = p * r + _C5
-    p = p * r + _C4
-    p = p * r + _C3
-    p = p * r + _C2
-    return r + r * r * p
+    """expm1(r) for |r| <= ln2 / 2, as r + r^2/2! + ... + r^13/13!.
+
+    The series after ``r`` is evaluated by Estrin's scheme (pairs, then powers r^2, r^4, r^8)
+    rather than Horner's: a dependency chain of 4 multiply-adds instead of 11, so a loop over
+    it is not bound by the latency of one long chain: tanh over W1's 4 x 400 layer ran 1.2x
+    faster on an AMD Zen 3 (interleaved in one process), equally accurate (3 ulp at worst).
+    """
+    r2 = r * r
+    r4 = r2 * r2
+    q0 = _C2 + _C3 * r
+    q1 = _C4 + _C5 * r
+    q2 = _C6 + _C7 * r
+    q3 = _C8 + _C9 * r
+    q4 = _C10 + _C11 * r
+    q5 = _C12 + _C13 * r
+    s0 = q0 + q1 * r2
+    s1 = q2 + q3 * r2
+    s2 = q4 + q5 * r2
+    p = (s0 + s1 * r4) + s2 * (r4 * r4)
+    return r + r2 * p
 
 
 @njit(inline="always")
@@ -156,7 +163,11 @@ _D2, _D3, _D4, _D5, _D6, _D7 = (_F(c) for c in (_C2, _C3, _C4, _C5, _C6, _C7))
 
 @njit(inline="always")
 def _expm1_reduced32(r):
-    """expm1(r) for a float32 |r| <= ln2 / 2, as r + r^2/2! + ... + r^7/7!."""
+    """expm1(r) for a float32 |r| <= ln2 / 2, as r + r^2/2! + ... + r^7/7!.
+
+    Horner's scheme: its chain is short at this degree (Estrin's measured 1.05x faster on
+    tanh, and 2.3 rather than 2.2 float32 ulp at worst).
+    """
     p = _D7
     p = p * r + _D6
     p = p * r + _D5
