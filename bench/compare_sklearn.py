@@ -208,12 +208,12 @@ def footer() -> str:
     from threadpoolctl import threadpool_info
 
     from fastdnn import __version__
-    from fastdnn.bench import _cpu_name
+    from fastdnn._blas import cpu_name
 
     blas = sorted({f"{i['internal_api']} {i['version']} ({i['num_threads']} thread)"
                    for i in threadpool_info() if i["user_api"] == "blas"})  # fmt: skip
     return (
-        f"Machine: {_cpu_name()}, {platform.machine()}; Python {platform.python_version()}, "
+        f"Machine: {cpu_name()}, {platform.machine()}; Python {platform.python_version()}, "
         f"fastdnn {__version__}, scikit-learn {sklearn.__version__}, NumPy {np.__version__}, "
         f"Numba {numba.__version__}; BLAS: {', '.join(blas)}. "
         f"Command: `python bench/compare_sklearn.py {' '.join(sys.argv[1:])}`"

@@ -154,6 +154,19 @@ def cpu_vendor() -> str:
     return cpu_vendor.value
 
 
+def cpu_name() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (``platform.processor()`` or the machine
+    type where there is none), for speed tables: they must say which CPU they came from."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def mkl_path() -> Path | None:
     """The ``mkl`` package's ``mkl_rt`` library (``pip install "fastdnn[mkl]"``), or None."""
     try:

@@ -117,6 +117,37 @@ CONTRACT: set[str] = (FASTMATH or set()) | {"contract"}
 REASSOCIATE: set[str] = CONTRACT | {"reassoc"}
 
 
+#: Vector instruction sets by decreasing width: the first one the target has is reported.
+_VECTOR_ISAS = (
+    ("avx512f", "AVX-512"),
+    ("avx2", "AVX2"),
+    ("avx", "AVX"),
+    ("sve", "SVE"),
+    ("neon", "NEON"),
+    ("sse2", "SSE2"),
+)
+
+
+def compile_target() -> str:
+    """What compiled code is generated for: LLVM's CPU name and the widest vector instruction
+    set (plus FMA when present), e.g. ``"znver3 (AVX2, FMA)"``. It decides the vector width
+    and whether multiply-adds are fused, hence the last bits of the activations and of the
+    vectorized sums. ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` (portable caches) override
+    the host's."""
+    import llvmlite.binding as llvm
+
+    name = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    if numba.config.CPU_FEATURES is not None:
+        flags = numba.config.CPU_FEATURES.split(",")
+        features = {f[1:] for f in flags if f.startswith("+")}
+    else:
+        host = llvm.get_host_cpu_features()
+        features = {f for f in host if host[f]}
+    isa = [label for flag, label in _VECTOR_ISAS if flag in features][:1]
+    isa += ["FMA"] if "fma" in features else []
+    return f"{name} ({', '.join(isa) or 'no vector ISA known to fastdnn'})"
+
+
 def njit(func=None, *, contract: bool = False, reassociate: bool = False, **overrides):
     """``numba.njit`` with fastdnn's options; usable bare (``@njit``) or called.
 

@@ -220,23 +220,14 @@ def _format_ratio(ratio: float) -> str:
     return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info(threads: int) -> dict:
     """Machine, versions and BLAS threads, for the footer and the JSON."""
     import numba
     import scipy
 
     from . import __version__
+    from ._blas import cpu_name
+    from ._numba import compile_target
 
     versions = {
         "python": platform.python_version(),
@@ -271,7 +262,8 @@ def machine_info(threads: int) -> dict:
     except ImportError:  # pragma: no cover
         pass
     return {
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
+        "compiled_for": compile_target(),
         "logical_cores": os.cpu_count(),
         "system": platform.system(),
         "versions": versions,
@@ -425,7 +417,8 @@ def run(args, out=None) -> int:
         lines.append(f"naive: {NAIVE_STEPS} steps per run (its time per step is what compares)")
     v = info["versions"]
     lines.append(
-        f"machine: {info['cpu']}, {info['logical_cores']} logical cores, {info['system']}; "
+        f"machine: {info['cpu']} (code for {info['compiled_for']}), {info['logical_cores']} "
+        f"logical cores, {info['system']}; "
         + ", ".join(f"{k} {val}" for k, val in v.items())
         + f"; BLAS threads {threads} ({', '.join(info['blas']) or 'unknown BLAS'})"
     )

@@ -940,14 +940,17 @@ def cmd_info(args) -> int:
     import scipy
 
     from . import __version__, _numba
-    from ._blas import _library_paths, blas_rule_summary, default_threads
+    from ._blas import _library_paths, blas_rule_summary, cpu_name, cpu_vendor, default_threads
 
     print(f"fastdnn {__version__}")
     print(f"python  {platform.python_version()} ({sys.executable})")
     print(f"numpy   {np.__version__}")
     print(f"scipy   {scipy.__version__}")
     print(f"numba   {numba.__version__}")
-    print(f"cpu     {platform.machine()}, {os.cpu_count()} logical cores")
+    print(
+        f"cpu     {cpu_name()} ({cpu_vendor()}, {platform.machine()}), "
+        f"{os.cpu_count()} logical cores; compiled code for {_numba.compile_target()}"
+    )
     _library_paths()
     try:
         from threadpoolctl import threadpool_info

@@ -91,6 +91,12 @@ def test_info(tmp_path):
     result = fastdnn("info", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("fastdnn ") and "numba" in result.stdout
+    # the CPU line says which CPU and what the compiled code targets (speed tables need it)
+    from fastdnn._blas import cpu_name
+    from fastdnn._numba import compile_target
+
+    cpu = next(line for line in result.stdout.splitlines() if line.startswith("cpu "))
+    assert cpu_name() in cpu and f"compiled code for {compile_target()}" in cpu
 
 
 def test_bench_is_wired(tmp_path):

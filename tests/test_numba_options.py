@@ -126,3 +126,35 @@ def test_import_works_from_a_read_only_install_without_a_cache_folder(tmp_path):
     # One warning, whatever number of functions could not be cached.
     assert warned == str(["fastdnn: Numba cannot cache compiled code here"])
     assert (cache, jit) == ("cache False", "jit ok")
+
+
+@pytest.mark.parametrize(
+    ("cpu_name", "features", "expected"),
+    [
+        ("skylake-avx512", "+avx512f,+avx2,+avx,+fma,+sse2", "skylake-avx512 (AVX-512, FMA)"),
+        ("znver3", "+avx2,+avx,+fma,-avx512f,+sse2", "znver3 (AVX2, FMA)"),
+        ("x86-64", "+sse2,-avx,-fma", "x86-64 (SSE2)"),
+        ("generic", "", "generic (no vector ISA known to fastdnn)"),
+    ],
+)
+def test_compile_target_names_the_cpu_and_its_widest_vector_isa(
+    monkeypatch, cpu_name, features, expected
+):
+    # NUMBA_CPU_NAME / NUMBA_CPU_FEATURES (what portable caches set) decide the code: a
+    # disabled feature ("-avx512f") must not be reported.
+    import numba
+
+    from fastdnn._numba import compile_target
+
+    monkeypatch.setattr(numba.config, "CPU_NAME", cpu_name)
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", features)
+    assert compile_target() == expected
+
+
+def test_compile_target_of_the_host_is_llvms_host_cpu():
+    import llvmlite.binding as llvm
+
+    from fastdnn._numba import compile_target
+
+    target = compile_target()
+    assert target.startswith(llvm.get_host_cpu_name() + " (") and target.endswith(")")
