@@ -174,12 +174,10 @@ class _Loop:
         sched, step, every = self.schedule, self.global_step, self.cost_every
         want_cost = step % every == 0
         k = min(sched.n_steps - self.done, every - step % every)
-        # The first call may compile: time one step, then size chunks to CHUNK_SECONDS.
-        k = (
-            1
-            if self.step_seconds is None
-            else min(k, max(1, int(CHUNK_SECONDS / self.step_seconds)))
-        )
+        # The first call may compile: time one step, then size chunks to CHUNK_SECONDS (by a
+        # fixed estimate of the step's time where chunk ends change the results).
+        per_step = self.stepper.nominal_step_seconds or self.step_seconds
+        k = 1 if self.step_seconds is None else min(k, max(1, int(CHUNK_SECONDS / per_step)))
         t0 = time.perf_counter()
         if sched.batch_size is None:
             cost = self.stepper.full_batch(k, self.learning_rate, want_cost)

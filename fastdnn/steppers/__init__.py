@@ -181,6 +181,11 @@ class Stepper:
     """Base of every backend's stepper; see the module docstring for the interface."""
 
     atomic: bool = False
+    #: Seconds one step is assumed to take when the training loop sizes its chunks, or None
+    #: to size them by measured time. Set by a stepper whose results depend on where chunks
+    #: end (the Gram path recomputes its implicit state there), so that the chunk ends, and
+    #: with them the bits, do not depend on how loaded the machine was.
+    nominal_step_seconds: float | None = None
 
     def __init__(
         self,

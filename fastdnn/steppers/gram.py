@@ -36,8 +36,8 @@ SPAN_OPTIMIZERS = frozenset({"gd", "momentum"})
 #: layers of 500+ inputs and overstated it up to 3x on tiny ones (see
 #: :func:`first_layer_work`), where both paths take microseconds.
 AUTO_MAX_RATIO = 0.75
-#: Multiply-adds per second assumed when predicting how many steps fit in one of the training
-#: loop's time-sliced chunks (1 BLAS thread here: 12e9 on the products of W2).
+#: Multiply-adds per second assumed when sizing the training loop's chunks on the Gram path
+#: (about CHUNK_SECONDS each; measured 1 BLAS thread: 12e9 on the products of W2).
 ASSUMED_RATE = 1e10
 #: Bytes of float64 rows converted at a time when computing ``G`` from a float32 ``X``.
 GRAM_BLOCK_BYTES = 8 << 20
@@ -72,7 +72,8 @@ def first_layer_work(
                + n_steps * n1 m^2                  S @ G, every step
 
     A chunk ends at every cost record (``cost_every``), and after about ``CHUNK_SECONDS`` of
-    work (at :data:`ASSUMED_RATE`); the training loop's first chunk is one step.
+    work at :data:`ASSUMED_RATE` (:func:`nominal_step_seconds`: the training loop sizes the
+    Gram path's chunks so too); the training loop's first chunk is one step.
 
     Measured on this project's machine (1 BLAS thread, float64, median of interleaved runs),
     the time per step of the whole network follows the first layer's ratio ``2 n_x / m``:
@@ -87,13 +88,24 @@ def first_layer_work(
     n_x, n1 = int(layer_dims[0]), int(layer_dims[1])
     F = float(n1) * n_x * m
     step = float(n1) * m * m
-    rest = sum(3.0 * layer_dims[l] * layer_dims[l - 1] * m for l in range(2, len(layer_dims)))
-    per_chunk = max(1, min(cost_every, int(CHUNK_SECONDS * ASSUMED_RATE / (step + rest))))
+    per_chunk = max(1, min(cost_every, int(CHUNK_SECONDS / nominal_step_seconds(layer_dims, m))))
     chunks = 1 + math.ceil(n_steps / per_chunk)
     direct = n_steps * 2.0 * F
     per_chunk_products = 4.0 if momentum else 2.0
     gram = float(m) * m * n_x / 2 + chunks * per_chunk_products * F + n_steps * step
     return direct, gram
+
+
+def nominal_step_seconds(layer_dims: Sequence[int], m: int) -> float:
+    """One Gram step's predicted time at :data:`ASSUMED_RATE`: ``S @ G`` (``n1 m^2``) and the
+    three products of each later layer. The training loop sizes the Gram path's chunks with
+    it rather than with measured time: each chunk end recomputes ``P`` and writes ``W1``,
+    which rounds, so timed chunk ends made two runs of one fit differ in their last bits
+    (seen on a loaded machine: the float32 cat run's final cost 0.071 in one process, 0.088
+    in another)."""
+    step = float(layer_dims[1]) * m * m
+    rest = sum(3.0 * layer_dims[l] * layer_dims[l - 1] * m for l in range(2, len(layer_dims)))
+    return (step + rest) / ASSUMED_RATE
 
 
 def choose(
@@ -234,6 +246,7 @@ class GramStepper(JitStepper):
             )
         super().__init__(spec, theta, grad, X, Y, batch_size, workspace, **kw)
         n1, m = spec.layer_dims[1], X.shape[1]
+        self.nominal_step_seconds = nominal_step_seconds(spec.layer_dims, m)
         momentum = self.train.optimizer == Opt.MOMENTUM
         P, S, Q = (np.zeros((n1, m)) for _ in range(3))
         R, U = (np.zeros((n1, m) if momentum else (0, 0)) for _ in range(2))
