@@ -79,6 +79,32 @@ def test_bitwise_identical_across_processes(backend, dtype):
     assert digests == {here}
 
 
+_GRAM_SCRIPT = """
+import hashlib, numpy as np, fastdnn
+rng = np.random.default_rng(0)
+X = rng.random((300, 40)); Y = (rng.random((1, 40)) < 0.5).astype(float)
+net = fastdnn.DNN([300, 7, 1], seed=7, dtype="{dtype}", wide_input=True)
+net.fit(X, Y, learning_rate=0.05, num_iterations=400, cost_every=1000)
+print(hashlib.sha256(b"".join(p.tobytes() for p in net.params.values())).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gram_path_bitwise_identical_across_processes(dtype):
+    """The Gram path rounds at its chunk ends: they must not move from one process to the
+    next, whose timings differ (compiling or loading the cache, a loaded machine). A guard
+    across processes; tests/test_gram.py fakes the clock to test the chunking exactly. With
+    the chunks sized by measured time, this failed in 1 of 4 cases (no Numba cache)."""
+    script = _GRAM_SCRIPT.format(dtype=dtype)
+    digests = [
+        subprocess.run(
+            [sys.executable, "-c", script], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert digests[0] == digests[1] != ""
+
+
 @pytest.mark.filterwarnings("ignore:after .* steps the cost")  # random labels: true
 def test_two_models_trained_in_two_threads_equal_models_trained_alone():
     X, Y = make_data(30, 500)
