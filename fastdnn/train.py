@@ -3,7 +3,9 @@
 The loop runs ``k`` gradient steps per call of the backend (for ``jit``, one compiled call with
 no Python in between), then records the cost, checks for divergence, updates progress and
 callbacks, and lets Ctrl-C stop cleanly. A chunk ends at every cost record and after about
-``CHUNK_SECONDS`` of work, so an interrupt is answered quickly however long training is.
+``CHUNK_SECONDS`` of work, so an interrupt is answered quickly however long training is. Work
+is measured time, except for a stepper whose results depend on where chunks end (it gives
+``nominal_step_seconds``: the Gram path), so that the same fit gives the same bits every run.
 
 Nothing here does math, and no backend is known by name: the steps are the backend's stepper
 (:mod:`fastdnn.steppers`), whatever it is.
