@@ -174,6 +174,71 @@ def njit(func=None, *, contract: bool = False, reassociate: bool = False, **over
     return decorate if func is None else decorate(func)
 
 
+def unique_name(tag: str):
+    """A decorator that appends ``_tag`` to a function's ``__qualname__``; put it under
+    :func:`njit` or :func:`cfunc` on every function a factory makes (a closure), with a tag
+    that names what differs (the activation, the dtype).
+
+    Why: Numba names compiled code by qualified name, argument types and a counter that
+    restarts in every process, and links each callee into its callers' cached code as a weak
+    symbol (``linkonce_odr``: any definition of a name is taken to be the same code). Closures
+    of one factory share a qualified name; compiled in two processes they can share the
+    counter too, and a third process that loads both from the cache then runs the one it
+    loaded first for both: the wrong activation, silently. Unique names make the symbols
+    distinct.
+    """
+
+    def rename(f):
+        f.__qualname__ = f"{f.__qualname__}_{tag}"
+        return f
+
+    return rename
+
+
+def cfunc(signature):
+    """``numba.cfunc`` with fastdnn's options: a C entry point compiled (and cached) when it is
+    made; its ``address`` is what compiled code calls (:func:`fastdnn._native.ccall`).
+
+    ``signature`` is a Numba signature of ``void`` over ``voidptr``, ``int64`` and ``float64``
+    arguments. Under ``NUMBA_DISABLE_JIT`` the function is wrapped as a ctypes callback instead
+    (pointers arrive as ``ctypes.c_void_p``, as :func:`numba.carray` takes them in Python).
+    """
+
+    def decorate(f):
+        if JIT_DISABLED:
+            return _PythonEntry(f, signature)
+        options = {"cache": CACHE, "fastmath": FASTMATH, "error_model": "numpy"}
+        try:
+            return numba.cfunc(signature, **options)(f)
+        except RuntimeError as exc:  # as in njit: nowhere to cache
+            if not options["cache"] or "cannot cache" not in str(exc):
+                raise
+            _disable_cache(exc)
+            return numba.cfunc(signature, **{**options, "cache": False})(f)
+
+    return decorate
+
+
+class _PythonEntry:
+    """A Python function behind a C address (``NUMBA_DISABLE_JIT``): a ctypes callback."""
+
+    def __init__(self, f, signature):
+        import ctypes
+
+        from numba import types
+
+        ctype = {types.voidptr: ctypes.c_void_p, types.int64: ctypes.c_int64}
+        ctype[types.float64] = ctypes.c_double
+        argtypes = [ctype[t] for t in signature.args]
+        pointers = [t == types.voidptr for t in signature.args]
+
+        def call(*args):
+            f(*(ctypes.c_void_p(a) if p else a for a, p in zip(args, pointers, strict=True)))
+
+        self._callback = ctypes.CFUNCTYPE(None, *argtypes)(call)  # kept alive with self
+        self.address = ctypes.cast(self._callback, ctypes.c_void_p).value
+
+
 def _disable_cache(reason: Exception) -> None:
     global CACHE
     CACHE = False
@@ -186,15 +251,18 @@ def _disable_cache(reason: Exception) -> None:
     )
 
 
-def overload(func, inline: str = "never"):
+def overload(func, inline: str = "never", prefer_literal: bool = False):
     """``numba.extending.overload`` with fastdnn's options: a compile-time choice of
     implementation by argument *types* (the compiled loop uses it so that settings a run does
     not use -- an optimizer, dropout, L2 -- are not compiled at all).
 
     ``inline="always"`` inlines the chosen implementation at Numba's level, as
     ``njit(inline="always")`` does: what an elementwise loop calls must be, or LLVM may keep
-    the call (a large body) and the loop scalar.
+    the call (a large body) and the loop scalar. ``prefer_literal=True`` shows the typing
+    function a constant argument's value (``types.IntegerLiteral``) before its type.
     """
     from numba.extending import overload as numba_overload
 
-    return numba_overload(func, jit_options={"fastmath": FASTMATH}, inline=inline)
+    return numba_overload(
+        func, jit_options={"fastmath": FASTMATH}, inline=inline, prefer_literal=prefer_literal
+    )

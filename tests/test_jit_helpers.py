@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 import fastdnn
 from fastdnn import DNN
 from fastdnn._types import Act
-from fastdnn.kernels import jit, naive
+from fastdnn.kernels import _jit_entries, jit, naive
 from fastdnn.steppers import Workspace
 from fastdnn.steppers import _jit_loop as loop
 from fastdnn.steppers.jit import JitStepper
@@ -45,16 +45,19 @@ def test_bias_activation_every_way(n, m, act, dtype, seed):
     jit._bias_activation(Z, b, int(act), 0.05, A)
     assert_allclose(Z, Zb, rtol=rtol, atol=atol)
     assert_allclose(A, A_ref, rtol=rtol, atol=atol)
-    # In place: only g(Z + b) is kept (the public kernel's and the training loop's helper).
+    # In place: only g(Z + b) is kept (the public kernel's helper, and the training loop's
+    # entry, called by address).
+    output = int(act) if act in (Act.SIGMOID, Act.LINEAR) else int(Act.SOFTMAX)
+    fns = _jit_entries.entries(int(act), output, dtype)
     for inplace in (lambda Z: jit._bias_activation(Z, b, int(act), 0.05, Z),
-                    lambda Z: jit._hidden_activation(Z, b, int(act), 0.05)):  # fmt: skip
+                    lambda Z: _jit_entries.hidden_activation(fns, Z, b, 0.05)):  # fmt: skip
         Z = Z0.copy()
         inplace(Z)
         assert_allclose(Z, A_ref, rtol=rtol, atol=atol)
-    # The output layer's: sigmoid and linear (softmax is in test_course2.py).
+    # The output layer's entry: sigmoid and linear (softmax is in test_course2.py).
     if act in (Act.SIGMOID, Act.LINEAR):
         Z, A = Z0.copy(), np.empty_like(Z0)
-        jit._output_activation(Z, b, int(act), A)
+        _jit_entries.output_activation(fns, Z, b, A)
         assert_allclose(Z, Zb, rtol=rtol, atol=atol)
         assert_allclose(A, A_ref, rtol=rtol, atol=atol)
 
@@ -70,10 +73,16 @@ def test_activation_mask_and_row_sums(n, m, act, dtype, seed):
     dZ_ref = np.empty_like(A)
     naive.activation_backward(dA, A, int(act), 0.05, dZ_ref)
     db_ref = np.array([[sum(float(x) for x in row) * 0.25] for row in dZ_ref])
-    dZ, db = np.empty_like(A), np.empty((n, 1), dtype)
-    jit._activation_mask(dA, A, int(act), 0.05, dZ, db, 0.25)
-    assert_allclose(dZ, dZ_ref, rtol=rtol, atol=atol)
-    assert_allclose(db, db_ref, rtol=rtol, atol=atol)
+    fns = _jit_entries.entries(int(act), int(Act.SIGMOID), dtype)
+    # The public kernels' switch, then the training loop's entry.
+    for mask in (
+        lambda dZ, db: jit._activation_mask(dA, A, int(act), 0.05, dZ, db, 0.25),
+        lambda dZ, db: _jit_entries.activation_mask(fns, dA, A, 0.05, dZ, db, 0.25),
+    ):
+        dZ, db = np.empty_like(A), np.empty((n, 1), dtype)
+        mask(dZ, db)
+        assert_allclose(dZ, dZ_ref, rtol=rtol, atol=atol)
+        assert_allclose(db, db_ref, rtol=rtol, atol=atol)
     db2 = np.empty((n, 1), dtype)
     jit._row_sums(dZ_ref, db2, 0.25)
     assert_allclose(db2, db_ref, rtol=rtol, atol=atol)

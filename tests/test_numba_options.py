@@ -17,7 +17,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fastdnn"
 
 def test_numba_options_live_only_in_numba_module():
     offenders = []
-    pattern = re.compile(r"numba\.(njit|jit|vectorize|guvectorize)\b|fastmath\s*=|@jit\b")
+    pattern = re.compile(
+        r"numba\.(njit|jit|cfunc|vectorize|guvectorize)\b|fastmath\s*=|@jit\b"
+        r"|from numba import .*\b(njit|jit|cfunc)\b"
+    )
     for path in PACKAGE.rglob("*.py"):
         if path.name == "_numba.py":
             continue
@@ -36,6 +39,8 @@ def test_import_compiles_nothing():
         "d = [v for v in vars(j).values() if isinstance(v, CPUDispatcher)]\n"
         "assert len(d) >= 9, len(d)\n"
         "assert all(not x.signatures for x in d), [x for x in d if x.signatures]\n"
+        "from fastdnn.kernels import _jit_entries\n"
+        "assert not _jit_entries._made, _jit_entries._made  # C entries: made on first use\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _blas, _vecmath
-from .._numba import njit
+from .._numba import njit, unique_name
 from .._types import Act, Loss
 
 _BCE = int(Loss.BCE)
@@ -122,6 +122,7 @@ def _forward_rows(g):
     """A loop ``A_out = g(Z + b)`` over rows, two arrays; ``Z`` keeps ``Z + b``."""
 
     @njit(contract=True)
+    @unique_name(g.__name__)
     def rows(Z, b, slope, A_out):
         n, m = Z.shape
         zero = Z.dtype.type(0.0)
@@ -142,6 +143,7 @@ def _plain_rows(g):
     """A loop ``A_out = g(Z)`` over rows (no bias; ``Z`` untouched)."""
 
     @njit(contract=True)
+    @unique_name(g.__name__)
     def rows(Z, slope, A_out):
         n, m = Z.shape
         zero = Z.dtype.type(0.0)
@@ -161,6 +163,7 @@ def _inplace_rows(g):
     for tanh on W1)."""
 
     @njit(contract=True)
+    @unique_name(g.__name__)
     def rows(Z, b, slope):
         n, m = Z.shape
         zero = Z.dtype.type(0.0)
@@ -179,6 +182,7 @@ def _mask_rows(g_back):
     adds are :func:`_add`'s, so the loop still vectorizes)."""
 
     @njit(contract=True)
+    @unique_name(g_back.__name__)
     def rows(dA, A, slope, dZ_out, db_out, db_scale):
         n, m = A.shape
         zero = A.dtype.type(0.0)
@@ -202,6 +206,7 @@ def _mask_only_rows(g_back):
     """A loop ``dZ = dA * g'(A)`` over rows."""
 
     @njit(contract=True)
+    @unique_name(g_back.__name__)
     def rows(dA, A, slope, dZ_out):
         n, m = A.shape
         zero = A.dtype.type(0.0)
@@ -217,15 +222,29 @@ def _mask_only_rows(g_back):
     return rows
 
 
-def _switch(make_loop, table):
-    """One compiled function ``f(act, *args)`` that runs the loop ``make_loop`` builds from
-    ``table[act]`` (a hidden activation, codes 0..4): the choice is made once per call, never
-    inside a loop. Each loop is compiled the first time a caller needs the switch."""
-    codes = sorted(int(a) for a in table)
-    assert codes == list(range(5)), codes  # the branches below are the codes 0..4
-    f0, f1, f2, f3, f4 = (make_loop(table[a]) for a in sorted(table))
+def _loops(make_loop, table) -> dict:
+    """``{act code: the loop make_loop builds from table[act]}``; each compiles on first use."""
+    return {int(a): make_loop(g) for a, g in table.items()}
+
+
+#: One compiled loop per activation and kind: the switches below (the public kernels) and the
+#: training loop's C entry points (:mod:`fastdnn.kernels._jit_entries`) share them.
+INPLACE_LOOPS = _loops(_inplace_rows, ACTIVATIONS)
+FORWARD_LOOPS = _loops(_forward_rows, ACTIVATIONS)
+PLAIN_LOOPS = _loops(_plain_rows, ACTIVATIONS)
+MASK_LOOPS = _loops(_mask_rows, DERIVATIVES)
+MASK_ONLY_LOOPS = _loops(_mask_only_rows, DERIVATIVES)
+
+
+def _switch(loops, kind: str):
+    """One compiled function ``f(act, *args)`` that runs ``loops[act]`` (a hidden activation,
+    codes 0..4): the choice is made once per call, never inside a loop. Compiling the switch
+    compiles all five loops."""
+    assert sorted(loops) == list(range(5)), sorted(loops)  # the branches below are 0..4
+    f0, f1, f2, f3, f4 = (loops[a] for a in range(5))
 
     @njit
+    @unique_name(kind)
     def by_activation(act, *args):
         if act == 0:
             f0(*args)
@@ -241,16 +260,12 @@ def _switch(make_loop, table):
     return by_activation
 
 
-# What training compiles: hidden layers in place, their masks with db, and the output
-# layer's three activations (the first compilation pays for these alone).
-_hidden_loop = _switch(_inplace_rows, ACTIVATIONS)
-_mask_loop = _switch(_mask_rows, DERIVATIVES)
-_output_sigmoid = _forward_rows(_sigmoid)
-_output_linear = _forward_rows(_linear)
-# The public kernels' other variants, compiled on their first use (the functional API).
-_forward_loop = _switch(_forward_rows, ACTIVATIONS)
-_plain_loop = _switch(_plain_rows, ACTIVATIONS)
-_mask_only_loop = _switch(_mask_only_rows, DERIVATIVES)
+# The public kernels' switches (the functional API), compiled on their first use.
+_hidden_loop = _switch(INPLACE_LOOPS, "inplace")
+_mask_loop = _switch(MASK_LOOPS, "mask")
+_forward_loop = _switch(FORWARD_LOOPS, "forward")
+_plain_loop = _switch(PLAIN_LOOPS, "plain")
+_mask_only_loop = _switch(MASK_ONLY_LOOPS, "mask_only")
 
 
 @njit(contract=True)
@@ -279,27 +294,10 @@ def _softmax_columns(Z, b, A_out):
 
 
 @njit
-def _hidden_activation(Z, b, act, slope):
-    """A hidden layer's ``Z = g(Z + b)``, in place (only ``A`` is kept)."""
-    _hidden_loop(act, Z, b, slope)
-
-
-@njit
-def _output_activation(Z, b, act, A_out):
-    """The output layer's ``Z += b`` and ``A_out = g(Z)`` (sigmoid, softmax or linear): ``Z``
-    keeps the logits, for the cost."""
-    if act == _SOFTMAX:
-        _softmax_columns(Z, b, A_out)
-    elif act == _SIGMOID:
-        _output_sigmoid(Z, b, 0.0, A_out)
-    else:
-        _output_linear(Z, b, 0.0, A_out)
-
-
-@njit
 def _bias_activation(Z, b, act, slope, A_out):
     """``Z += b`` and ``A_out = g(Z)`` for any activation; ``A_out`` may be ``Z`` (then only
-    ``A`` is kept). The public kernels' helper; training uses the two above."""
+    ``A`` is kept). The public kernels' helper; training calls the loops through
+    :mod:`fastdnn.kernels._jit_entries`."""
     if act == _SOFTMAX:
         _softmax_columns(Z, b, A_out)
     elif A_out.ctypes.data == Z.ctypes.data:

@@ -62,13 +62,8 @@ import numpy as np
 from .._blas import PLAIN, Blas, gemm
 from .._numba import njit, overload
 from .._types import Opt
-from ..kernels.jit import (
-    _hidden_activation,
-    _output_activation,
-    add_l2,
-    update,
-    update_momentum,
-)
+from ..kernels._jit_entries import hidden_activation, output_activation
+from ..kernels.jit import add_l2, update, update_momentum
 from . import DONE, STEP
 from ._jit_loop import (
     B_OFF,
@@ -270,9 +265,9 @@ def _forward(gram, theta, net, work, train, step, m):
             A_prev = acts[off - k * m : off].reshape((k, m))
             gemm(net.blas, table[l, GEMM_FWD], W, PLAIN, A_prev, PLAIN, Z)
         if l == L - 1:
-            _output_activation(Z, b, net.output, A)
+            output_activation(net.acts, Z, b, A)
         else:
-            _hidden_activation(A, b, net.hidden, net.slope)
+            hidden_activation(net.acts, A, b, net.slope)
             _dropout_forward(A, train, step, l + 1)
         off += n * m
 

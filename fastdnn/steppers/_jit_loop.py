@@ -9,7 +9,7 @@ Compiled functions take a few named bundles instead of long positional lists (Nu
 ``NamedTuple`` by its fields, so a bundle does not recompile per depth):
 
 * :class:`Data` -- the batch: ``X`` (stored transposed when ``x_t``) and ``Y``;
-* :class:`Net` -- the network: layer table, activation and loss codes, the BLAS functions;
+* :class:`Net` -- the network: layer table, activation loops, loss code, the BLAS functions;
 * :class:`Work` -- the work buffers, allocated once per (network, batch width);
 * :class:`fastdnn.steppers.Train` -- how one ``fit`` trains: optimizer and its
   hyper-parameters, learning-rate decay, L2, dropout (fixed for the fit);
@@ -39,12 +39,10 @@ import numpy as np
 from .._blas import PLAIN, TRANSPOSED, Blas, gemm
 from .._numba import njit, overload
 from .._types import Opt
+from ..kernels._jit_entries import activation_mask, hidden_activation, output_activation
 from ..kernels.jit import (
-    _activation_mask,
     _dropout_key,
     _dropout_rows,
-    _hidden_activation,
-    _output_activation,
     _output_delta,
     add_l2,
     cost_from_logits,
@@ -74,8 +72,7 @@ class Net(NamedTuple):
     """The network as compiled code sees it."""
 
     table: np.ndarray  #: int64 (L, TABLE_COLUMNS)
-    hidden: int  #: Act code of the hidden layers
-    output: int  #: Act code of the output layer
+    acts: np.ndarray  #: int64: the activation loops' addresses (``kernels._jit_entries``)
     loss: int  #: Loss code
     slope: float  #: leaky_relu's slope
     blas: Blas
@@ -220,9 +217,9 @@ def _forward(data, theta, net, work, train, step):
             A_prev = acts[off - k * m : off].reshape((k, m))
             gemm(net.blas, table[l, GEMM_FWD], W, PLAIN, A_prev, PLAIN, Z)
         if l == L - 1:
-            _output_activation(Z, b, net.output, A)
+            output_activation(net.acts, Z, b, A)
         else:
-            _hidden_activation(A, b, net.hidden, net.slope)
+            hidden_activation(net.acts, A, b, net.slope)
         if l < L - 1:
             _dropout_forward(A, train, step, l + 1)
         off += n * m
@@ -283,7 +280,7 @@ def _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step):
     bo = table[l - 1, B_OFF]
     delta = work.D[: k * m].reshape((k, m))
     db = grad[bo : bo + k].reshape((k, 1))
-    _activation_mask(dA, A_prev, net.hidden, net.slope, delta, db, 1.0)
+    activation_mask(net.acts, dA, A_prev, net.slope, delta, db, 1.0)
     return delta, off
 
 

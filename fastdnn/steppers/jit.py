@@ -14,6 +14,7 @@ import numpy as np
 from .. import _blas
 from .._layout import layer_table
 from .._numba import JIT_DISABLED
+from ..kernels._jit_entries import entries
 from . import NetSpec, Stepper, Workspace
 from . import _jit_loop as loop
 
@@ -37,8 +38,7 @@ def _net(spec: NetSpec, m: int, codes=None) -> loop.Net:
     blas, _ = _blas.gemm_functions(spec.dtype)
     return loop.Net(
         jit_table(spec.layer_dims, m, spec.dtype, codes),
-        spec.hidden_code,
-        spec.output_code,
+        entries(spec.hidden_code, spec.output_code, spec.dtype),
         spec.loss_code,
         float(spec.slope),
         blas,
