@@ -3,10 +3,10 @@
 NumPy and SciPy wheels each bundle their own OpenBLAS (NumPy's is ILP64, SciPy's LP64), built
 differently: on the course's shapes one can be 2-3x faster than the other for the same product
 (e.g. ``dZ @ A_prev.T`` of the cat network's first layer). Numba's ``np.dot`` always uses
-SciPy's. So fastdnn looks up ``cblas_?gemm`` in both libraries, passes them to the jitted loop as
-function pointers (a first-class function argument keeps Numba's on-disk cache usable), and
-picks the faster library for each network by timing one step's products with both (see
-:func:`choose` for why not per product).
+SciPy's. So fastdnn looks up ``cblas_?gemm`` in both libraries (and MKL's, see
+:func:`mkl_wanted`), passes their addresses to the jitted loop (an int64 array: see
+:mod:`fastdnn._native`), and picks one library per network by a fixed rule, or by timing one
+step's products with each (see :func:`choose` for both, and why not per product).
 
 If neither library exposes cblas (another BLAS vendor), the jitted loop falls back to
 ``np.dot``.
@@ -23,11 +23,11 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from . import _env
+from ._native import ccall, data_pointer
 from ._numba import njit
 
 USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS, USE_MKL = 0, 1, 2, 3, 4
@@ -104,6 +104,7 @@ def _never_called(*args):  # pragma: no cover - stands in for a missing library
 
 _lock = threading.Lock()
 _functions: dict = {}
+_routes: dict = {}
 _choices: dict = {}
 
 
@@ -238,35 +239,37 @@ def load_mkl():
         return _mkl[0]
 
 
-class Blas(NamedTuple):
-    """The BLAS functions compiled code may call: ``(cblas_?gemm, cblas_?gemv)`` of each build.
-
-    Passed to jitted functions as an argument (first-class function pointers): a pointer baked
-    in as a global constant would tie Numba's on-disk cache to one process's library addresses.
-    """
-
-    numpy: tuple  #: NumPy's OpenBLAS (ILP64): (gemm, gemv)
-    scipy: tuple  #: SciPy's OpenBLAS (LP64): (gemm, gemv)
-    mkl: tuple  #: MKL (LP64, the same types as SciPy's): (gemm, gemv)
+#: Compiled code receives each library's functions as addresses in an int64 array (see
+#: :mod:`fastdnn._native`: a runtime value keeps Numba's cache independent of where a library
+#: was loaded, and costs nothing to pass in): ``blas[slot + GEMM]`` is the library's
+#: ``cblas_?gemm``, ``blas[slot + GEMV]`` its ``cblas_?gemv``, the slot by library below.
+GEMM, GEMV = 0, 1
+NUMPY_SLOT, SCIPY_SLOT, MKL_SLOT = 0, 2, 4
+_SLOTS = ((NUMPY_SLOT, USE_NUMPY_BLAS, "numpy"), (SCIPY_SLOT, USE_SCIPY_BLAS, "scipy"),
+          (MKL_SLOT, USE_MKL, "mkl"))  # fmt: skip
+#: The type of that array, for annotations.
+Blas = np.ndarray
 
 
 def gemm_functions(dtype) -> tuple[Blas, frozenset]:
     """``(blas, available)`` for ``dtype``.
 
-    ``blas`` holds ctypes functions ``(cblas_?gemm, cblas_?gemv)`` per library. A library that
-    is missing (or lacks either symbol) is replaced by functions of the same types that are
-    never chosen; ``available`` is the set of ``USE_*`` codes that may be chosen.
+    ``blas`` is the read-only int64 array of function addresses described at :data:`GEMM`. A
+    library that is missing (or lacks either symbol) gets the addresses of stand-ins that
+    raise if called; they are never chosen: ``available`` is the set of ``USE_*`` codes that
+    may be.
     """
     _sync_mkl_threads()
-    name = np.dtype(dtype).name
+    dtype = np.dtype(dtype)
     no_blas = _rule() == "numba"
-    key = (name, no_blas, mkl_wanted())  # the rule may change (tests), and what it loads
+    key = (dtype, no_blas, mkl_wanted())  # the rule may change (tests), and what it loads
     with _lock:
         if key not in _functions:
+            name = dtype.name
             paths = {} if no_blas else _library_paths()
-            found, available = [], {USE_NUMBA_DOT}
-            libraries = ((USE_NUMPY_BLAS, "numpy"), (USE_SCIPY_BLAS, "scipy"), (USE_MKL, "mkl"))
-            for code, lib in libraries:
+            addresses = np.zeros(2 * len(_SLOTS), dtype=np.int64)
+            available, alive = {USE_NUMBA_DOT}, []
+            for slot, code, lib in _SLOTS:
                 dll = ctypes.CDLL(paths[lib]) if lib in paths else None
                 names = [
                     next((n for n in candidates if dll is not None and hasattr(dll, n)), None)
@@ -274,41 +277,53 @@ def gemm_functions(dtype) -> tuple[Blas, frozenset]:
                 ]
                 if all(names):
                     available.add(code)
-                    protos = [proto for proto, _ in _PROTOS[(lib, name)]]
-                    pair = [proto((n, dll)) for proto, n in zip(protos, names, strict=True)]
+                    functions = [getattr(dll, n) for n in names]
                 else:
-                    pair = [proto(_never_called) for proto, _ in _PROTOS[(lib, name)]]
-                found.append(tuple(pair))
-            _functions[key] = (Blas(*found), frozenset(available))
-        return _functions[key]
+                    functions = [proto(_never_called) for proto, _ in _PROTOS[(lib, name)]]
+                alive += [dll, *functions]  # the addresses stay valid while these live
+                for i, f in enumerate(functions):
+                    addresses[slot + i] = ctypes.cast(f, ctypes.c_void_p).value
+            addresses.flags.writeable = False
+            _functions[key] = (addresses, frozenset(available), alive)
+        return _functions[key][:2]
 
 
 def route(dtype) -> tuple[Blas, int]:
     """``(blas, code)``: the functions and the library every product of ``dtype`` uses by default.
 
     The jit backend's kernels (the functional API, ``predict``) and its training loop take
-    their products from here, so one backend has one route to BLAS.
+    their products from here, so one backend has one route to BLAS. Remembered per dtype and
+    rule: the public kernels ask at every call (it cost 8-14 µs, more than their work on the
+    planar net).
     """
-    blas, available = gemm_functions(dtype)
-    code = default_library(np.dtype(dtype), available)
-    return blas, code
+    _sync_mkl_threads()
+    rule = _rule()
+    key = (dtype, rule, mkl_wanted())
+    found = _routes.get(key)
+    if found is None:
+        blas, available = gemm_functions(dtype)
+        found = _routes[key] = (blas, default_library(np.dtype(dtype), available))
+    return found
 
 
 @njit
 def _gemv(blas, choice, trans, rows, cols, A, x, C):
-    """``C = op(A) @ x`` for a row-major ``A`` of shape (rows, cols)."""
+    """``C = op(A) @ x`` for a row-major ``A`` of shape (rows, cols), ``x`` contiguous."""
+    # cblas_?gemv(order, trans, M, N, alpha, A, lda, x, incx, beta, y, incy): enums are C
+    # ints; the sizes are 64-bit in NumPy's build (ILP64), 32-bit in SciPy's and MKL's.
     one = C.dtype.type(1.0)
     zero = C.dtype.type(0.0)
-    # Two calls, not one chosen function: the builds' integer types differ (ILP64 / LP64).
+    head = (np.int32(_ROW_MAJOR), np.int32(trans))
+    a, xp, c = data_pointer(A), data_pointer(x), data_pointer(C)
     if choice == USE_NUMPY_BLAS:
-        blas.numpy[1](
-            _ROW_MAJOR, trans, rows, cols, one, A.ctypes.data, cols, x, 1, zero, C.ctypes.data, 1
-        )
+        i = np.int64
+        rest = (i(rows), i(cols), one, a, i(cols), xp, i(1), zero, c, i(1))
+        ccall(blas[NUMPY_SLOT + GEMV], head + rest)
     else:
-        lp64 = blas.mkl if choice == USE_MKL else blas.scipy
-        lp64[1](
-            _ROW_MAJOR, trans, rows, cols, one, A.ctypes.data, cols, x, 1, zero, C.ctypes.data, 1
-        )
+        slot = MKL_SLOT if choice == USE_MKL else SCIPY_SLOT
+        i = np.int32
+        rest = (i(rows), i(cols), one, a, i(cols), xp, i(1), zero, c, i(1))
+        ccall(blas[slot + GEMV], head + rest)
 
 
 #: The ``trans_a``/``trans_b`` flags of :func:`gemm` as NumPy booleans: compiled callers
@@ -321,7 +336,7 @@ PLAIN, TRANSPOSED = np.bool_(False), np.bool_(True)
 def gemm(blas, choice, A, trans_a, B, trans_b, C):
     """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
 
-    ``choice`` is one of the ``USE_*`` codes; ``blas`` the :class:`Blas` of
+    ``choice`` is one of the ``USE_*`` codes; ``blas`` the address array of
     :func:`gemm_functions`. A product with one row or one column of output is a matrix-vector
     product and goes to ``gemv``: OpenBLAS's ``gemm`` measured 2-3x slower on those shapes
     (logistic regression's every product). Allocates nothing.
@@ -332,51 +347,32 @@ def gemm(blas, choice, A, trans_a, B, trans_b, C):
         if M == 1:  # C.T (N) = op(B).T (N, K) @ a (K): B is the matrix
             # a is one row, or one column of a (K, 1) array: contiguous either way
             t = _NO_TRANS if trans_b else _TRANS
-            _gemv(blas, choice, t, B.shape[0], B.shape[1], B, A.ctypes.data, C)
+            _gemv(blas, choice, t, B.shape[0], B.shape[1], B, A, C)
             return
         if N == 1:  # C (M) = op(A) (M, K) @ b (K): A is the matrix
             t = _TRANS if trans_a else _NO_TRANS
-            _gemv(blas, choice, t, A.shape[0], A.shape[1], A, B.ctypes.data, C)
+            _gemv(blas, choice, t, A.shape[0], A.shape[1], A, B, C)
             return
+        # cblas_?gemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+        # enums are C ints; the sizes as in _gemv.
         one = C.dtype.type(1.0)
         zero = C.dtype.type(0.0)
-        ta = _TRANS if trans_a else _NO_TRANS
-        tb = _TRANS if trans_b else _NO_TRANS
+        head = (
+            np.int32(_ROW_MAJOR),
+            np.int32(_TRANS if trans_a else _NO_TRANS),
+            np.int32(_TRANS if trans_b else _NO_TRANS),
+        )
+        a, b, c = data_pointer(A), data_pointer(B), data_pointer(C)
+        lda, ldb = A.shape[1], B.shape[1]
         if choice == USE_NUMPY_BLAS:
-            blas.numpy[0](
-                _ROW_MAJOR,
-                ta,
-                tb,
-                M,
-                N,
-                K,
-                one,
-                A.ctypes.data,
-                A.shape[1],
-                B.ctypes.data,
-                B.shape[1],
-                zero,
-                C.ctypes.data,
-                N,
-            )
+            i = np.int64
+            sizes = (i(M), i(N), i(K), one, a, i(lda), b, i(ldb), zero, c, i(N))
+            ccall(blas[NUMPY_SLOT + GEMM], head + sizes)
         else:
-            lp64 = blas.mkl if choice == USE_MKL else blas.scipy
-            lp64[0](
-                _ROW_MAJOR,
-                ta,
-                tb,
-                M,
-                N,
-                K,
-                one,
-                A.ctypes.data,
-                A.shape[1],
-                B.ctypes.data,
-                B.shape[1],
-                zero,
-                C.ctypes.data,
-                N,
-            )
+            slot = MKL_SLOT if choice == USE_MKL else SCIPY_SLOT
+            i = np.int32
+            sizes = (i(M), i(N), i(K), one, a, i(lda), b, i(ldb), zero, c, i(N))
+            ccall(blas[slot + GEMM], head + sizes)
     elif choice == USE_LOOPS:
         _gemm_loops(A, trans_a, B, trans_b, C)
     elif trans_a and trans_b:

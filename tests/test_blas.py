@@ -44,6 +44,21 @@ def test_gemm_matches_numpy(provider, trans, dtype, shape, monkeypatch):
     assert_allclose(C, expected, rtol=rtol, atol=rtol * 10)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_code_gets_each_librarys_functions_as_addresses(dtype, monkeypatch):
+    use_rule(monkeypatch, "auto")
+    blas, available = _blas.gemm_functions(dtype)
+    assert blas.dtype == np.int64 and blas.shape == (6,) and not blas.flags.writeable
+    assert all(blas) and len(set(blas)) == 6  # a missing library gets stand-ins, never NULL
+    assert _blas.USE_NUMPY_BLAS in available and _blas.USE_SCIPY_BLAS in available
+    # NumPy's OpenBLAS is the one that exports ILP64 names ("64_"); the slot holds its gemm.
+    dll = ctypes.CDLL(_blas._library_paths()["numpy"])
+    name = {np.float64: "cblas_dgemm64_", np.float32: "cblas_sgemm64_"}[dtype]
+    symbol = next(p + name for p in ("scipy_", "") if hasattr(dll, p + name))
+    address = ctypes.cast(getattr(dll, symbol), ctypes.c_void_p).value
+    assert blas[_blas.NUMPY_SLOT + _blas.GEMM] == address
+
+
 @pytest.mark.parametrize("provider", list(CODES))
 def test_training_agrees_whatever_the_library(provider, monkeypatch):
     if provider == "mkl" and not MKL_INSTALLED:

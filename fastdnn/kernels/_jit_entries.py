@@ -176,30 +176,39 @@ def output_activation(fns, Z, b, A_out):
     ccall(fns[OUTPUT], args)
 
 
-_made: dict = {}  # (maker, act, dtype name) -> entry; entries live as long as the process
+_made: dict = {}  # (maker, act, dtype) -> entry; entries live as long as the process
+_arrays: dict = {}  # (hidden, output, dtype) -> the array entries() returns
 _lock = threading.Lock()
 
 
-def _entry(make, act: int, dtype) -> int:
-    key = (make.__name__, act, np.dtype(dtype).name)
-    with _lock:
-        if key not in _made:
-            _made[key] = make(act, np.dtype(dtype).type)
-        return _made[key].address
+def _entry(make, act: int, dtype: np.dtype) -> int:
+    key = (make.__name__, act, dtype)
+    if key not in _made:
+        _made[key] = make(act, dtype.type)
+    return _made[key].address
 
 
 def entries(hidden: int, output: int, dtype) -> np.ndarray:
     """The addresses of one network's activation loops, int64 ``[HIDDEN, MASK, OUTPUT]``:
     ``hidden`` is a hidden-layer :class:`~fastdnn._types.Act` code (0..4), ``output`` one of
     :data:`OUTPUT_ACTS`. The first request per (activation, dtype) compiles its entry, or loads
-    it from Numba's cache."""
+    it from Numba's cache. The array is read-only and shared."""
+    dtype = np.dtype(dtype)
+    key = (hidden, output, dtype)
+    found = _arrays.get(key)
+    if found is not None:
+        return found
     if hidden not in INPLACE_LOOPS:
         raise ValueError(f"hidden: expected an activation code 0..4, got {hidden!r}")
     if output not in OUTPUT_ACTS:
         raise ValueError(f"output: expected one of {OUTPUT_ACTS}, got {output!r}")
-    made = [
-        _entry(_make_hidden, hidden, dtype),
-        _entry(_make_mask, hidden, dtype),
-        _entry(_make_output, output, dtype),
-    ]
-    return np.array(made, dtype=np.int64)
+    with _lock:
+        made = [
+            _entry(_make_hidden, hidden, dtype),
+            _entry(_make_mask, hidden, dtype),
+            _entry(_make_output, output, dtype),
+        ]
+        found = np.array(made, dtype=np.int64)
+        found.flags.writeable = False
+        _arrays[key] = found
+    return found
