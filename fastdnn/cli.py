@@ -280,7 +280,7 @@ def cmd_demo(args) -> int:
     if args.backend == "jit":
         from . import warmup
 
-        seconds = warmup(["float64"])
+        seconds = warmup(["float64"], hidden=["tanh"], outputs=["sigmoid"])
         if seconds > 1.0:  # a first run compiles; later ones load Numba's cache
             print(f"compiled the jit kernels in {seconds:.1f} s (once: they are cached on disk)")
     t0 = time.perf_counter()

@@ -1022,7 +1022,11 @@ def _progress_bar(total):
     return tqdm(total=total, unit="step")
 
 
-def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
+def warmup(
+    dtypes: Sequence[str] = ("float64", "float32"),
+    hidden: Sequence[str] | None = None,
+    outputs: Sequence[str] | None = None,
+) -> float:
     """Compile (or load from Numba's cache) everything the jit backend trains with.
 
     Compilation is otherwise lazy: the first ``fit`` of a process pays it. Call this at
@@ -1032,6 +1036,11 @@ def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
     ----------
     dtypes : sequence of {"float64", "float32"}
         The dtypes to compile for.
+    hidden : sequence of {"sigmoid", "tanh", "relu", "leaky_relu", "linear"}, optional
+        The hidden-layer activations to compile loops for (each is compiled separately, the
+        first time a network uses it). Default: all of them.
+    outputs : sequence of {"sigmoid", "softmax", "linear"}, optional
+        The output layers to compile loops for. Default: all of them.
 
     Returns
     -------
@@ -1040,12 +1049,25 @@ def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
     """
     import time
 
+    from ._types import ACTIVATIONS, OUTPUTS
+    from .kernels._jit_entries import entries
+
+    for name, given in (("dtypes", dtypes), ("hidden", hidden), ("outputs", outputs)):
+        if isinstance(given, str):
+            raise TypeError(f"{name}: expected a sequence of names, got the string {given!r}")
+    dtypes = [v.check_dtype(d) for d in dtypes]
+    hidden = list(ACTIVATIONS) if hidden is None else list(hidden)
+    outputs = list(OUTPUTS) if outputs is None else list(outputs)
+    for name, given, known in (("hidden", hidden, ACTIVATIONS), ("outputs", outputs, OUTPUTS)):
+        unknown = [a for a in given if a not in known]
+        if unknown:
+            raise ValueError(f"{name}: expected names from {sorted(known)}, got {unknown}")
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     for dtype in dtypes:
         X = rng.random((3, 8)).astype(dtype)
         Y = (rng.random((1, 8)) < 0.5).astype(dtype)
-        # The activation is a runtime code: one network compiles the loop for all of them.
+        # The loop is the same for every activation: one network compiles it.
         net = DNN([3, 2, 1], dtype=dtype, seed=0)
         net.fit(X, Y, learning_rate=0.1, num_iterations=1)
         net.fit(X, Y, learning_rate=0.1, epochs=1, batch_size=4)
@@ -1053,4 +1075,7 @@ def warmup(dtypes: Sequence[str] = ("float64", "float32")) -> float:
         net.wide_input = True  # the Gram path's loop (full batch, m << n_x) too
         net.fit(X, Y, learning_rate=0.1, num_iterations=1)
         net.predict(X)
+        for h in hidden:
+            for o in outputs:
+                entries(int(ACTIVATIONS[h]), int(OUTPUTS[o].act), dtype)
     return time.perf_counter() - t0

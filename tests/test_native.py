@@ -56,6 +56,8 @@ def test_entries_are_made_once_per_activation_and_dtype():
 def test_entries_reject_codes_they_have_no_loop_for(hidden, output, match):
     with pytest.raises(ValueError, match=match):
         _jit_entries.entries(hidden, output, np.float64)
+    with pytest.raises(ValueError, match=r"dtype: expected float64 or float32, got float16"):
+        _jit_entries.entries(int(Act.RELU), int(Act.SIGMOID), np.float16)
 
 
 _CHECK_ENTRIES = """
@@ -99,3 +101,35 @@ def test_compiled_closures_have_distinct_names():
     switches.append(jit._mask_only_loop)
     names = [getattr(f, "py_func", f).__qualname__ for f in loops + switches]
     assert len(set(names)) == len(names), sorted(names)
+
+
+def test_warmup_makes_the_entries_it_is_asked_for():
+    import fastdnn
+
+    fastdnn.warmup(["float32"], hidden=["tanh", "linear"], outputs=["softmax"])
+    f32 = np.dtype(np.float32)
+    for key in [("_make_hidden", int(Act.TANH), f32), ("_make_mask", int(Act.LINEAR), f32),
+                ("_make_output", int(Act.SOFTMAX), f32)]:  # fmt: skip
+        assert key in _jit_entries._made, key
+
+
+_HIDDEN_NAMES = r"\['leaky_relu', 'linear', 'relu', 'sigmoid', 'tanh'\]"
+_OUTPUT_NAMES = r"\['linear', 'sigmoid', 'softmax'\]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"hidden": ["swish"]}, ValueError, rf"hidden: expected names from {_HIDDEN_NAMES}, got"),
+        ({"outputs": ["tanh"]}, ValueError, rf"outputs: expected names from {_OUTPUT_NAMES}, got"),
+        ({"hidden": "tanh"}, TypeError, r"hidden: expected a sequence of names, got the string"),
+        ({"dtypes": ["float16"]}, ValueError, r"dtype must be 'float64' or 'float32'; got"),
+    ],
+)
+def test_warmup_refuses_what_it_cannot_compile_before_compiling(kwargs, error, match, monkeypatch):
+    import fastdnn
+    from fastdnn import network
+
+    monkeypatch.setattr(network, "DNN", None)  # nothing may be built before the checks
+    with pytest.raises(error, match=match):
+        fastdnn.warmup(**kwargs)

@@ -3,8 +3,8 @@
 The compiled training loop (:mod:`fastdnn.steppers._jit_loop`, ``_gram_loop``) used to choose
 its activation loops through switches over the activation code, which compiled the loops of
 all five activations (and softmax) into every compiled variant of the loop, once per dtype,
-layout, optimizer set and entry point: 9 of the 25 s that the first fit without a cache took
-(the planar net), and most of the test suite's time. Now each loop a network uses is a
+optimizer set and entry point (the planar net's first fit without a cache: 31-33 s then,
+21-23 s now, AMD EPYC). Now each loop a network uses is a
 ``cfunc`` made on first use and cached on disk; the loop calls it by address
 (:func:`fastdnn._native.ccall`) from the int64 array :func:`entries` returns, held in
 ``Net.acts``. One compiled training loop serves every activation; an indirect call per layer
@@ -198,6 +198,8 @@ def entries(hidden: int, output: int, dtype) -> np.ndarray:
     found = _arrays.get(key)
     if found is not None:
         return found
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype: expected float64 or float32, got {dtype}")
     if hidden not in INPLACE_LOOPS:
         raise ValueError(f"hidden: expected an activation code 0..4, got {hidden!r}")
     if output not in OUTPUT_ACTS:
