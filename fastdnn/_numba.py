@@ -163,15 +163,21 @@ def njit(func=None, *, contract: bool = False, reassociate: bool = False, **over
         fastmath = REASSOCIATE if reassociate else CONTRACT if contract else FASTMATH
         options = {"cache": CACHE, "fastmath": fastmath, "nogil": True, "error_model": "numpy"}
         options.update(overrides)
-        try:
-            return numba.njit(**options)(f)
-        except RuntimeError as exc:  # "cannot cache function ...: no locator available ..."
-            if not options["cache"] or "cannot cache" not in str(exc):
-                raise
-            _disable_cache(exc)
-            return numba.njit(**{**options, "cache": False})(f)
+        return _cached_if_possible(lambda **o: numba.njit(**o)(f), options)
 
     return decorate if func is None else decorate(func)
+
+
+def _cached_if_possible(make, options: dict):
+    """``make(**options)``; if Numba finds no folder to cache into, caching is turned off for
+    the process (:func:`_disable_cache`) and ``make`` runs again without it."""
+    try:
+        return make(**options)
+    except RuntimeError as exc:  # "cannot cache function ...: no locator available ..."
+        if not options["cache"] or "cannot cache" not in str(exc):
+            raise
+        _disable_cache(exc)
+        return make(**{**options, "cache": False})
 
 
 def unique_name(tag: str):
@@ -208,13 +214,7 @@ def cfunc(signature):
         if JIT_DISABLED:
             return _PythonEntry(f, signature)
         options = {"cache": CACHE, "fastmath": FASTMATH, "error_model": "numpy"}
-        try:
-            return numba.cfunc(signature, **options)(f)
-        except RuntimeError as exc:  # as in njit: nowhere to cache
-            if not options["cache"] or "cannot cache" not in str(exc):
-                raise
-            _disable_cache(exc)
-            return numba.cfunc(signature, **{**options, "cache": False})(f)
+        return _cached_if_possible(lambda **o: numba.cfunc(signature, **o)(f), options)
 
     return decorate
 
