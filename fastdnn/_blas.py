@@ -48,6 +48,17 @@ DEFAULT_LIBRARY = {"float64": USE_NUMPY_BLAS, "float32": USE_NUMPY_BLAS}
 #: from 6M up (W2's direct step, W3, W4) 0.93-1.66x, 1.2x on the geometric mean.
 MKL_MIN_PRODUCT = 1 << 21
 MKL_MIN_PRODUCT_1T = 1 << 16
+#: Full-batch steps (every example in each product: rows of ``m`` values) keep OpenBLAS when a
+#: row of ``m`` values is a multiple of this many bytes long, whatever the dtype: MKL's products
+#: then ran 1.4-2.6x slower (Sapphire Rapids, 1 thread: 784-128-64-1 with m = 1024-12288, the
+#: first layer's product up to 3.3x; Intel's own guide says to keep leading dimensions off
+#: multiples of large powers of two). Mini-batches (rows of ``batch_size``) were not hurt.
+MKL_ALIASED_ROW_BYTES = 8192
+#: float64 full-batch steps of at least this many examples keep OpenBLAS: there MKL was even at
+#: best (0.91-1.04x on 784-128-64-1 with m = 1000-20000, 0.91-0.95x on W3 whole fits; the cat
+#: net's Gram step 0.38-0.69x from m = 1500), below it 1.1-1.2x faster. float32 has no such
+#: bound (MKL 1.1-1.3x faster up to m = 20000).
+MKL_MAX_FULL_BATCH_FLOAT64 = 1024
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -462,14 +473,17 @@ def _rule() -> str:
     return _env.SETTINGS.blas
 
 
-def default_library(dtype, available, largest_product: int | None = None) -> int:
+def default_library(
+    dtype, available, largest_product: int | None = None, full_batch_m: int | None = None
+) -> int:
     """The ``USE_*`` code of the fixed rule (or of ``FASTDNN_BLAS``'s forced library).
 
     The fixed rule depends only on the machine, the installed packages and the shapes, never
     on timing: MKL when it is available (the ``mkl`` extra, loaded on Intel CPUs only) and the
     step's largest product has at least :data:`MKL_MIN_PRODUCT` multiply-adds
     (:data:`MKL_MIN_PRODUCT_1T` when MKL runs one thread; ``None``: no step, e.g. the
-    functional API), else ``DEFAULT_LIBRARY[dtype]``.
+    functional API), unless the step is a full batch of ``full_batch_m`` examples that MKL
+    handles badly (:func:`_mkl_full_batch_ok`); else ``DEFAULT_LIBRARY[dtype]``.
 
     Raises
     ------
@@ -485,7 +499,11 @@ def default_library(dtype, available, largest_product: int | None = None) -> int
     if rule in _FORCED:
         code = _FORCED[rule]
         return code if code in available | {USE_LOOPS} else USE_NUMBA_DOT
-    if USE_MKL in available and _mkl_pays(largest_product):
+    if (
+        USE_MKL in available
+        and _mkl_pays(largest_product)
+        and _mkl_full_batch_ok(dtype, full_batch_m)
+    ):
         return USE_MKL
     library = DEFAULT_LIBRARY[np.dtype(dtype).name]
     return library if library in available else USE_NUMBA_DOT
@@ -501,6 +519,17 @@ def _mkl_pays(largest_product: int | None) -> bool:
     return lib is not None and lib.MKL_Get_Max_Threads() == 1
 
 
+def _mkl_full_batch_ok(dtype, m: int | None) -> bool:
+    """The default rule's test of a full-batch step of ``m`` examples (``None``: not one):
+    see :data:`MKL_ALIASED_ROW_BYTES` and :data:`MKL_MAX_FULL_BATCH_FLOAT64`."""
+    if m is None:
+        return True
+    dtype = np.dtype(dtype)
+    if (m * dtype.itemsize) % MKL_ALIASED_ROW_BYTES == 0:
+        return False
+    return not (dtype == np.float64 and m >= MKL_MAX_FULL_BATCH_FLOAT64)
+
+
 def blas_rule_summary() -> str:
     """One line for ``fastdnn info``: the ``FASTDNN_BLAS`` rule and what it calls here."""
     rule = _rule()
@@ -509,16 +538,19 @@ def blas_rule_summary() -> str:
     if mkl_wanted() and load_mkl() is not None:
         return (
             f"default: MKL (Intel CPU, mkl installed) for steps with a product of at least "
-            f"{MKL_MIN_PRODUCT} multiply-adds ({MKL_MIN_PRODUCT_1T} at 1 thread), NumPy's "
-            "OpenBLAS below"
+            f"{MKL_MIN_PRODUCT} multiply-adds ({MKL_MIN_PRODUCT_1T} at 1 thread), except "
+            f"full-batch steps of m examples with m * itemsize a multiple of "
+            f"{MKL_ALIASED_ROW_BYTES} bytes or float64 with m >= {MKL_MAX_FULL_BATCH_FLOAT64}; "
+            "NumPy's OpenBLAS otherwise"
         )
     why = "not installed" if cpu_vendor() == "intel" else f"{cpu_vendor()} CPU"
     return f"default: NumPy's OpenBLAS (MKL: {why})"
 
 
-def choose(layer_dims, m: int, dtype, products=None) -> list[int]:
+def choose(layer_dims, m: int, dtype, products=None, full_batch: bool = False) -> list[int]:
     """The ``USE_*`` code for each product of :func:`step_products` (or of ``products``,
-    ``(M, N, K, trans_a, trans_b)`` each, for a step that runs others).
+    ``(M, N, K, trans_a, trans_b)`` each, for a step that runs others); ``full_batch``: every
+    product's rows of examples are the whole data's ``m`` (no mini-batch buffers).
 
     ``FASTDNN_BLAS`` selects the rule (read and validated once, by :mod:`fastdnn._env`):
 
@@ -526,7 +558,7 @@ def choose(layer_dims, m: int, dtype, products=None) -> list[int]:
         Deterministic, so the same seed gives the same bits in every process (for a given
         machine, packages and number of threads): every product in the library of
         :func:`default_library`: MKL on Intel CPUs when it is installed and the step is large
-        enough, else ``DEFAULT_LIBRARY[dtype]``, the OpenBLAS build measured faster on the
+        enough (and, for a full batch, of a size MKL handles well), else ``DEFAULT_LIBRARY[dtype]``, the OpenBLAS build measured faster on the
         named workloads.
         (Plain loops won on tiny products only with C-ordered inputs, and lost 1.7x on the
         planar net with Fortran-ordered ``X``, as the course's data is.)
@@ -548,7 +580,8 @@ def choose(layer_dims, m: int, dtype, products=None) -> list[int]:
     blas, available = gemm_functions(dtype)
     if _rule() != "auto":
         largest = max((M * N * K for M, N, K, _, _ in products), default=0)
-        return [default_library(dtype, available, largest)] * len(products)
+        code = default_library(dtype, available, largest, m if full_batch else None)
+        return [code] * len(products)
     key = (tuple(products), dtype.name, num_threads_key())
     if key in _choices:
         return _choices[key]

@@ -97,6 +97,50 @@ def test_default_rule_is_one_fixed_library(vendor, threads, monkeypatch):
             assert codes == [expected] * len(products or _blas.step_products(dims, m))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_default_rule_keeps_openblas_for_full_batches_mkl_handles_badly(dtype, monkeypatch):
+    if not MKL_INSTALLED:
+        pytest.skip("MKL is not installed: the rule has nothing to choose between")
+    use_rule(monkeypatch, "default")
+    monkeypatch.setattr(_blas, "cpu_vendor", lambda: "intel")
+    mkl, openblas = _blas.USE_MKL, _blas.DEFAULT_LIBRARY[dtype]
+    dims, itemsize = [784, 128, 64, 1], np.dtype(dtype).itemsize
+    per_row = _blas.MKL_ALIASED_ROW_BYTES // itemsize  # m whose rows are 8 KiB long
+
+    def library(m, full_batch):
+        codes = _blas.choose(dims, m, dtype, full_batch=full_batch)
+        assert len(set(codes)) == 1  # one library per step
+        return codes[0]
+
+    # Rows a multiple of 8 KiB long: OpenBLAS for full batches, in either dtype.
+    for m in (per_row, 3 * per_row):
+        assert library(m, full_batch=True) == openblas
+        assert library(m, full_batch=False) == mkl  # mini-batches of that size are not hurt
+    # A little off the multiple: float32 keeps MKL; float64 only below 1024 examples.
+    assert library(600, full_batch=True) == mkl
+    big = 3 * per_row + 8
+    assert library(big, full_batch=True) == (mkl if dtype == "float32" else openblas)
+    assert library(big, full_batch=False) == mkl
+
+
+def test_fit_tells_the_rule_whether_its_steps_are_full_batches(monkeypatch):
+    seen = []
+    choose = _blas.choose
+
+    def spy(*args, full_batch=False, **kw):
+        seen.append(full_batch)
+        return choose(*args, full_batch=full_batch, **kw)
+
+    monkeypatch.setattr(_blas, "choose", spy)
+    X = np.random.default_rng(0).random((5, 40))
+    Y = (X[:1] > 0.5).astype(float)
+    DNN([5, 3, 1], seed=0).fit(X, Y, learning_rate=0.1, num_iterations=2)
+    assert seen == [True]
+    seen.clear()
+    DNN([5, 3, 1], seed=0).fit(X, Y, learning_rate=0.1, num_iterations=2, batch_size=8)
+    assert seen == [False]
+
+
 def test_forcing_mkl_without_it_says_how_to_install(monkeypatch):
     use_rule(monkeypatch, "mkl")
     without_mkl = frozenset({_blas.USE_NUMBA_DOT, _blas.USE_NUMPY_BLAS, _blas.USE_SCIPY_BLAS})

@@ -19,13 +19,18 @@ from . import NetSpec, Stepper, Workspace
 from . import _jit_loop as loop
 
 
-def jit_table(layer_dims: Sequence[int], m: int, dtype, codes=None) -> np.ndarray:
+def jit_table(
+    layer_dims: Sequence[int], m: int, dtype, codes=None, full_batch: bool = False
+) -> np.ndarray:
     """The layer table of :mod:`fastdnn.steppers._jit_loop`, with the BLAS for each product
-    (``codes`` in the order of ``_blas.step_products``, default ``_blas.choose``'s)."""
+    (``codes`` in the order of ``_blas.step_products``, default ``_blas.choose``'s for steps
+    of ``m`` examples, all of the data when ``full_batch``)."""
     base = layer_table(layer_dims)
     table = np.zeros((len(base), loop.TABLE_COLUMNS), dtype=np.int64)
     table[:, :4] = base
-    codes = iter(_blas.choose(layer_dims, m, dtype) if codes is None else codes)
+    if codes is None:
+        codes = _blas.choose(layer_dims, m, dtype, full_batch=full_batch)
+    codes = iter(codes)
     for l in range(len(base)):
         table[l, loop.GEMM_FWD] = next(codes)
         table[l, loop.GEMM_DW] = next(codes)
@@ -34,10 +39,10 @@ def jit_table(layer_dims: Sequence[int], m: int, dtype, codes=None) -> np.ndarra
     return table
 
 
-def _net(spec: NetSpec, m: int, codes=None) -> loop.Net:
+def _net(spec: NetSpec, m: int, codes=None, full_batch: bool = False) -> loop.Net:
     blas, _ = _blas.gemm_functions(spec.dtype)
     return loop.Net(
-        jit_table(spec.layer_dims, m, spec.dtype, codes),
+        jit_table(spec.layer_dims, m, spec.dtype, codes, full_batch),
         entries(spec.hidden_code, spec.output_code, spec.dtype),
         spec.loss_code,
         float(spec.slope),
@@ -65,7 +70,9 @@ class JitStepper(Stepper):
     def __init__(self, spec: NetSpec, theta, grad, X, Y, batch_size, workspace: Workspace, **kw):
         super().__init__(spec, theta, grad, X, Y, batch_size, workspace, **kw)
         self.data = _data(X, Y)
-        self.net = _net(spec, min(batch_size or X.shape[1], X.shape[1]), self._blas_codes(spec, X))
+        m = X.shape[1]
+        codes = self._blas_codes(spec, X)
+        self.net = _net(spec, min(batch_size or m, m), codes, full_batch=batch_size is None)
         self.work = _work(workspace)
         # Bundles are built once: their contents change, not the objects (see _jit_loop).
         opt = self.optimizer
@@ -109,4 +116,5 @@ class JitStepper(Stepper):
     def forward(cls, spec, theta, X, AL_out):
         m = X.shape[1]
         ws = Workspace(spec.layer_dims, m, spec.dtype, minibatch=False)
-        loop.forward(_data(X, AL_out), theta, _net(spec, m), _work(ws), loop.Plain(), AL_out)
+        net = _net(spec, m, full_batch=True)
+        loop.forward(_data(X, AL_out), theta, net, _work(ws), loop.Plain(), AL_out)
