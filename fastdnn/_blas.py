@@ -673,6 +673,11 @@ def set_num_threads(n: int) -> int:
     return n
 
 
+def current_threads() -> int:
+    """The BLAS threads now: fastdnn's setting, else what the BLAS libraries report."""
+    return _threads_set[0] if _threads_set else num_threads_key()
+
+
 def _set_threads(n, name: str) -> int:
     """:func:`set_num_threads`, with ``name`` for the value in messages."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):

@@ -17,6 +17,7 @@ from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
 from ._course2_options import Course2Options
 from ._layout import n_parameters, param_views
+from ._transpose import examples_contiguous
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
 from .io import (
@@ -682,7 +683,8 @@ class DNN:
         minibatch = plan.batch_size is not None
         X = plan.X
         if minibatch and _examples_contiguous_copy(X, plan.n_steps, plan.batch_size):
-            X = np.ascontiguousarray(X.T).T  # (n_x, m), Fortran-ordered: for this fit only
+            # (n_x, m), Fortran-ordered, for this fit only; memory-bound, so on fastdnn's threads
+            X = examples_contiguous(X, _blas.current_threads())
         self._workspace = Workspace.reuse(
             self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
         )
