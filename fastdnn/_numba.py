@@ -22,6 +22,7 @@ memory instead, with one ``RuntimeWarning`` (see :func:`njit`).
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -44,10 +45,16 @@ JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+@functools.cache
 def _package_stamp() -> tuple:
-    """(name, mtime, size) of every source file of the package."""
+    """(name, mtime, size) of every source file of the package, as this process imported it.
+
+    Taken once: Numba asks for it for every cached function (about a hundred at import), and
+    the code in this process is what was imported, whatever happens to the files later.
+    """
     stamp = []
-    for folder, _, files in os.walk(_PACKAGE_DIR):
+    for folder, subfolders, files in os.walk(_PACKAGE_DIR):
+        subfolders[:] = [d for d in subfolders if d != "__pycache__"]  # Numba's cache files
         for name in sorted(files):
             if name.endswith(".py"):
                 st = os.stat(os.path.join(folder, name))
