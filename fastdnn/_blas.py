@@ -558,8 +558,8 @@ def choose(layer_dims, m: int, dtype, products=None, full_batch: bool = False) -
         Deterministic, so the same seed gives the same bits in every process (for a given
         machine, packages and number of threads): every product in the library of
         :func:`default_library`: MKL on Intel CPUs when it is installed and the step is large
-        enough (and, for a full batch, of a size MKL handles well), else ``DEFAULT_LIBRARY[dtype]``, the OpenBLAS build measured faster on the
-        named workloads.
+        enough (and, for a full batch, of a size MKL handles well), else
+        ``DEFAULT_LIBRARY[dtype]``, the OpenBLAS build measured faster on the named workloads.
         (Plain loops won on tiny products only with C-ordered inputs, and lost 1.7x on the
         planar net with Fortran-ordered ``X``, as the course's data is.)
     ``auto``
