@@ -248,8 +248,11 @@ def test_large_finite_values_pass_the_finite_check_even_when_warnings_are_errors
             warnings.simplefilter("error")
             assert v.check_X(X, 3, np.dtype(np.float64)) is X
         X[2, -1] = np.nan
-        with warnings.catch_warnings(), pytest.raises(
-            ValueError, match=rf"X must be finite; found nan at index \(2, {shape[1] - 1}\)"
+        with (
+            warnings.catch_warnings(),
+            pytest.raises(
+                ValueError, match=rf"X must be finite; found nan at index \(2, {shape[1] - 1}\)"
+            ),
         ):
             warnings.simplefilter("error")  # the overflow, not the NaN, is what warns
             v.check_X(X, 3, np.dtype(np.float64))
