@@ -26,16 +26,53 @@ def test_copy_equals_x_with_examples_contiguous(threads, dtype, order, monkeypat
     assert_array_equal(X, before)  # the user's array is read, never written
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "shape",
+    # whole tiles, ragged rows and examples, more than one block each way, tiny and empty
+    [(8, 16), (13, 37), (70, 1100), (1, 9), (9, 1), (1, 1), (0, 5), (5, 0)],
+)
+@pytest.mark.parametrize("view", ["C", "reversed rows", "column slice", "row slice"])
+def test_tiled_copy_equals_x_for_any_row_stride(dtype, shape, view, monkeypatch):
+    """The compiled tile copy (rows of adjacent values, any row stride) against NumPy's copy."""
+    monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 16)
+    rng = np.random.default_rng(sum(shape))
+    base = rng.standard_normal((shape[0] + 3, shape[1] + 5)).astype(dtype)
+    X = {
+        "C": base[: shape[0], : shape[1]].copy(),
+        "reversed rows": base[: shape[0], : shape[1]][::-1],
+        "column slice": base[: shape[0], 5:],
+        "row slice": base[3:, : shape[1]],
+    }[view]
+    assert X.shape == shape and (X.size == 0 or X.strides[1] == X.itemsize)
+    before = X.copy()
+    for threads in (1, 3):
+        out = _transpose.examples_contiguous(X, threads)
+        assert out.flags.f_contiguous and out.shape == X.shape
+        assert_array_equal(out, X)
+    assert_array_equal(X, before)
+
+
+@pytest.mark.skipif(_transpose._tiled_copy is None, reason="no compiled code (NUMBA_DISABLE_JIT)")
+def test_rows_of_adjacent_values_take_the_tiled_copy(monkeypatch):
+    def unwanted(*args, **kwargs):
+        raise AssertionError("NumPy's copy was used")
+
+    monkeypatch.setattr(_transpose.np, "copyto", unwanted)
+    X = np.arange(20 * 30.0).reshape(20, 30)
+    assert_array_equal(_transpose.examples_contiguous(X), X)
+
+
 def test_copy_splits_examples_between_threads(monkeypatch):
     monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 10)
     names = []
-    copyto = np.copyto
+    copy = _transpose._copy_examples
 
-    def spy(dst, src):
-        names.append((threading.current_thread().name, dst.shape[0]))
-        copyto(dst, src)
+    def spy(X, out, start, stop):
+        names.append((threading.current_thread().name, stop - start))
+        copy(X, out, start, stop)
 
-    monkeypatch.setattr(_transpose.np, "copyto", spy)
+    monkeypatch.setattr(_transpose, "_copy_examples", spy)
     X = np.arange(3 * 45.0).reshape(3, 45)
     assert_array_equal(_transpose.examples_contiguous(X, threads=8), X)
     # 45 examples, at least 10 a thread: 4 threads of 11-12 examples, none in the caller
@@ -46,9 +83,9 @@ def test_copy_splits_examples_between_threads(monkeypatch):
 def test_a_failed_copy_raises_in_the_caller(monkeypatch):
     monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 1)
 
-    def broken(dst, src):
+    def broken(X, out, start, stop):
         raise MemoryError("no room")
 
-    monkeypatch.setattr(_transpose.np, "copyto", broken)
+    monkeypatch.setattr(_transpose, "_copy_examples", broken)
     with pytest.raises(MemoryError, match="no room"):
         _transpose.examples_contiguous(np.ones((2, 8)), threads=2)
