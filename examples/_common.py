@@ -145,6 +145,21 @@ def timed(fn, *args, **kwargs):
     return result, time.perf_counter() - t0
 
 
+def warm_up(make_net, X, Y, learning_rate: float) -> None:
+    """Untimed: one step on each path a timed ``fit`` of ``make_net()`` may take.
+
+    The first fit of a process compiles the jit code (or loads it from Numba's cache). A long
+    full-batch fit on wide data (the cat pictures: 209 examples of 12288 values) takes the
+    Gram path (``wide_input="auto"``), a one-step fit the direct path: warm both, or the
+    timed fit pays for compiling the Gram loop (about 11 s with an empty cache).
+    """
+    net = make_net()
+    net.fit(X, Y, learning_rate, num_iterations=1)
+    if net.backend == "jit" and X.shape[1] <= X.shape[0]:
+        net.wide_input = True
+        net.fit(X, Y, learning_rate, num_iterations=1)
+
+
 def captured(fn, *args, **kwargs):
     """``(fn(*args, **kwargs), what it printed)``: for the course's functions that print."""
     out = io.StringIO()

@@ -120,11 +120,12 @@ def run_course(spec, backend, train_x, train_y, test_x, test_y):
 def run_dnn(spec, backend, train_x, train_y, test_x, test_y):
     """The same network as a ``fastdnn.DNN``, from the course's initial weights."""
     start = spec["initial"]()
-    # Untimed warm-up: the first fit of a process compiles the jit kernels (or loads them from
-    # Numba's cache) and times the BLAS libraries for these matrix shapes, once.
-    fastdnn.DNN.from_params(start, backend=backend).fit(train_x, train_y, LEARNING_RATE, 1)
 
-    net = fastdnn.DNN.from_params(start, hidden="relu", output="sigmoid", backend=backend)
+    def make():
+        return fastdnn.DNN.from_params(start, hidden="relu", output="sigmoid", backend=backend)
+
+    c.warm_up(make, train_x, train_y, LEARNING_RATE)
+    net = make()
 
     def train():
         # fit records the cost every 100 steps (0, ..., 2400). For the course's last printed

@@ -66,10 +66,8 @@ def run_course(train_x, train_y, test_x, test_y):
 def run_dnn(backend, train_x, train_y, test_x, test_y):
     """Logistic regression as ``DNN([12288, 1])`` from zero weights, on one backend."""
     n_x = train_x.shape[0]
-    # Untimed warm-up: the first fit of a process compiles the jit kernels (or loads them from
-    # Numba's cache) and times the BLAS libraries for these matrix shapes, once.
-    fastdnn.DNN([n_x, 1], init="zeros", backend=backend).fit(train_x, train_y, LEARNING_RATE, 1)
-
+    c.warm_up(lambda: fastdnn.DNN([n_x, 1], init="zeros", backend=backend), train_x, train_y,
+              LEARNING_RATE)  # fmt: skip
     net = fastdnn.DNN([n_x, 1], init="zeros", backend=backend)
     history, seconds = c.timed(
         net.fit,
