@@ -44,6 +44,37 @@ def test_gemm_matches_numpy(provider, trans, dtype, shape, monkeypatch):
     assert_allclose(C, expected, rtol=rtol, atol=rtol * 10)
 
 
+@pytest.mark.parametrize("shape", [(7, 5, 33), (1, 5, 33), (7, 1, 33), (1, 9, 1)],
+                         ids=["matrix", "row: gemv", "column: gemv", "outer"])  # fmt: skip
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("trans", [(False, False), (False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("provider", ["numpy", "scipy", "mkl"])
+def test_gemm_add_adds_the_scaled_product(provider, trans, dtype, shape, monkeypatch):
+    """``C += alpha op(A) @ op(B)``: what a descending training step does to ``W``."""
+    use_rule(monkeypatch, "auto")
+    blas, available = _blas.gemm_functions(dtype)
+    code = CODES[provider]
+    if code not in available:
+        pytest.skip(f"{provider} BLAS not found in this environment")
+    assert _blas.is_library(code)
+    rng = np.random.default_rng(1)
+    M, N, K = shape
+    ta, tb = trans
+    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+    C0 = rng.standard_normal((M, N)).astype(dtype)
+    C = C0.copy()
+    _blas.gemm_add(blas, code, A, ta, B, tb, C, -0.3)
+    expected = C0.astype(np.float64) - 0.3 * ((A.T if ta else A) @ (B.T if tb else B))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert_allclose(C, expected, rtol=rtol, atol=rtol * 10)
+
+
+def test_only_libraries_take_gemm_add():
+    assert not _blas.is_library(_blas.USE_LOOPS)
+    assert not _blas.is_library(_blas.USE_NUMBA_DOT)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_code_gets_each_librarys_functions_as_addresses(dtype, monkeypatch):
     use_rule(monkeypatch, "auto")

@@ -75,6 +75,29 @@ def test_backends_agree_on_minibatch_training(dtype):
             )
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch_size", [None, 32], ids=["full batch", "mini-batches"])
+def test_large_layers_step_inside_their_products_and_train_alike(dtype, batch_size):
+    """A plain jit step moves each large layer's W inside the product computing its dW
+    (``_jit_loop.DESCEND_MIN_WEIGHTS``); the trained parameters equal the numpy backend's."""
+    from fastdnn.steppers import _jit_loop
+    from fastdnn.steppers.jit import jit_table
+
+    dims = [100, 64, 72, 1]  # 6400 and 4608 weights descend; the output layer's 72 do not
+    table = jit_table(dims, 32, np.dtype(dtype), full_batch=batch_size is None)
+    assert [bool(_jit_loop._descends(table, l)) for l in range(3)] == [True, True, False]
+    X, Y = data(100, 96, seed=2, dtype=np.dtype(dtype))
+    results = {}
+    for backend in ("numpy", "jit"):
+        # wide_input=False: m < n_x, and the direct step is the one under test
+        net = DNN(dims, hidden="relu", backend=backend, dtype=dtype, seed=5, wide_input=False)
+        net.fit(X, Y, learning_rate=0.05, num_iterations=12, batch_size=batch_size)
+        results[backend] = net.params
+    rtol, atol = tolerance(dtype)
+    for key, value in results["jit"].items():
+        assert_allclose(value, results["numpy"][key], rtol=rtol * 10, atol=atol * 10, err_msg=key)
+
+
 def test_minibatch_with_one_batch_equals_full_batch():
     X, Y = data(4, 20)
     a = DNN([4, 3, 1], seed=0)

@@ -278,7 +278,9 @@ def _backward(Y, gram, theta, grad, net, work, train, step, lr, mu, beta):
     by ``1/m`` as in the direct loop), and :func:`_accumulate` instead of ``dW1``."""
     delta, off = _output_layer_delta(Y, grad, net, work, 1.0 / Y.shape[1])
     for l in range(net.table.shape[0] - 1, 0, -1):
-        delta, off = _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step)
+        delta, off = _hidden_layer_backward(
+            l, delta, off, theta, grad, net, work, train, step, False, 0.0
+        )
     # W1's step, kept implicit: W1 is written at the chunk's end.
     _accumulate(gram, delta, lr, mu, beta)
 

@@ -35,8 +35,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import literally
 
-from .._blas import PLAIN, TRANSPOSED, Blas, gemm
+from .._blas import PLAIN, TRANSPOSED, Blas, gemm, gemm_add, is_library
 from .._numba import njit, overload
 from .._types import Opt
 from ..kernels._jit_entries import activation_mask, hidden_activation, output_activation
@@ -152,6 +153,27 @@ def _update(train, st, lr0, step):
         _apply_update(train, st, learning_rate_at(train, lr0, step))
 
 
+def _learn(data, net, work, train, st, m, step):
+    """The backward pass and update of one training step; returns the cost's L2 term.
+
+    A plain run (:class:`Plain`: gradient descent alone) descends during the backward pass
+    (:data:`DESCEND_MIN_WEIGHTS`); the others compute the whole gradient, add L2, then run
+    their optimizer's update.
+    """
+    lr0 = st.hyper[LEARNING_RATE]
+    if isinstance(train, Plain):
+        if _any_descends(net.table):
+            _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, True, lr0)
+        else:  # small layers only (the planar net): the gradient, then one update pass
+            _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, False, 0.0)
+            update(st.theta, st.grad, lr0)
+        return 0.0
+    _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, False, 0.0)
+    cost = _l2_term(st.theta, st.grad, net.table, train, m)
+    _update(train, st, lr0, step)
+    return cost
+
+
 @overload(_dropout_forward)
 def _ol_dropout_forward(A, train, step, layer):
     if _is_plain(train):
@@ -185,6 +207,31 @@ def _ol_l2_term(theta, grad, table, train, m):
         if train.lambd == 0.0:
             return 0.0
         return train.lambd / (2.0 * m) * _l2(theta, grad, table, train.lambd / m)
+
+    return impl
+
+
+@overload(_learn, inline="always")
+def _ol_learn(data, net, work, train, st, m, step):
+    if _is_plain(train):
+
+        def plain(data, net, work, train, st, m, step):
+            lr0 = st.hyper[LEARNING_RATE]
+            if _any_descends(net.table):
+                _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, True, lr0)
+            else:  # small layers only (the planar net): the gradient, then one update pass
+                _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, False, 0.0)
+                update(st.theta, st.grad, lr0)
+            return 0.0
+
+        return plain
+
+    def impl(data, net, work, train, st, m, step):
+        lr0 = st.hyper[LEARNING_RATE]
+        _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, False, 0.0)
+        cost = _l2_term(st.theta, st.grad, net.table, train, m)
+        _update(train, st, lr0, step)
+        return cost
 
     return impl
 
@@ -226,14 +273,57 @@ def _forward(data, theta, net, work, train, step):
 
 
 @njit
-def _backward(data, theta, grad, net, work, scale, train, step):
-    """Backward pass after :func:`_forward`: ``grad`` = the gradient times ``scale * m``."""
+def _backward(data, theta, grad, net, work, scale, train, step, descend, lr):
+    """Backward pass after :func:`_forward`: ``grad`` = the gradient times ``scale * m``.
+
+    With ``descend``, gradient descent at learning rate ``lr`` instead: each large layer's
+    ``W -= lr dW`` inside the product that computes ``dW`` (see :data:`DESCEND_MIN_WEIGHTS`),
+    after ``W`` has served the layer below; the other parameters from ``grad`` at the end.
+    ``descend`` is a compile-time constant: each value compiles its own code, so a step that
+    does not descend runs exactly the code it ran before descending existed.
+    """
+    literally(descend)
     delta, off = _output_layer_delta(data.Y, grad, net, work, scale)
     for l in range(net.table.shape[0] - 1, 0, -1):
-        delta, off = _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step)
+        delta, off = _hidden_layer_backward(
+            l, delta, off, theta, grad, net, work, train, step, descend, lr
+        )
     n, k, wo = net.table[0, N], net.table[0, N_PREV], net.table[0, W_OFF]
     dW = grad[wo : wo + n * k].reshape((n, k))
-    gemm(net.blas, net.table[0, GEMM_DW], delta, PLAIN, data.X, not data.x_t, dW)
+    if descend and _descends(net.table, 0):
+        W = theta[wo : wo + n * k].reshape((n, k))
+        gemm_add(net.blas, net.table[0, GEMM_DW], delta, PLAIN, data.X, not data.x_t, W, -lr)
+    else:
+        gemm(net.blas, net.table[0, GEMM_DW], delta, PLAIN, data.X, not data.x_t, dW)
+    if descend:  # what was not descended yet: the biases, and the small layers' W
+        for l in range(net.table.shape[0]):
+            wo, bo, n = net.table[l, W_OFF], net.table[l, B_OFF], net.table[l, N]
+            start = bo if _descends(net.table, l) else wo  # a layer's W, then its b
+            update(theta[start : bo + n], grad[start : bo + n], lr)
+
+
+#: A descending step (:func:`_backward`) subtracts ``lr dW`` inside the product that computes
+#: ``dW`` (``gemm_add``: ``beta = 1``, so ``dW`` is never written, read back and updated, and
+#: OpenBLAS skips its pass that zeroes the output) for layers of at least this many weights.
+#: Measured on W4 (784-128-64-1, batches of 64; AMD EPYC Zen 4, 1 thread), steps 1.09x faster
+#: in float32, 1.045x in float64. Smaller layers (the planar net's) keep ``dW`` and update it
+#: with the biases: nothing to gain there, and one pass keeps their step as it was.
+DESCEND_MIN_WEIGHTS = 4096
+
+
+@njit
+def _any_descends(table) -> bool:
+    for l in range(table.shape[0]):
+        if _descends(table, l):
+            return True
+    return False
+
+
+@njit
+def _descends(table, l) -> bool:
+    """Whether layer ``l``'s step is taken inside its ``dW`` product (see
+    :data:`DESCEND_MIN_WEIGHTS`): a BLAS library computes it, and the layer is large."""
+    return is_library(table[l, GEMM_DW]) and table[l, N] * table[l, N_PREV] >= DESCEND_MIN_WEIGHTS
 
 
 @njit
@@ -258,24 +348,30 @@ def _output_layer_delta(Y, grad, net, work, scale):
 
 
 @njit
-def _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step):
-    """Layer ``l >= 1``'s ``dW`` from its pre-scaled ``delta``, then layer ``l - 1``'s delta
-    and ``db``; returns that delta and the offset of layer ``l - 1``'s A in ``work.acts``.
+def _hidden_layer_backward(l, delta, off, theta, grad, net, work, train, step, descend, lr):
+    """Layer ``l >= 1``'s ``dW`` from its pre-scaled ``delta`` (or, with ``descend``, its step
+    ``W -= lr dW``), then layer ``l - 1``'s delta and ``db``; returns that delta and the offset
+    of layer ``l - 1``'s A in ``work.acts``.
 
-    ``work.E`` receives ``W.T @ delta``; the next delta (``E * g'(A_prev)``) goes into
-    ``work.D``, whose delta is no longer needed once ``dW`` and ``dA`` are computed. Two
-    distinct buffers let the mask loop vectorize.
+    ``work.E`` receives ``W.T @ delta`` (before ``W`` moves, in a descending step);
+    the next delta (``E * g'(A_prev)``) goes into ``work.D``, whose delta is no longer needed
+    once ``dW`` and ``dA`` are computed. Two distinct buffers let the mask loop vectorize.
     """
+    literally(descend)
     table = net.table
     m = delta.shape[1]
     n, k, wo = table[l, N], table[l, N_PREV], table[l, W_OFF]
     off -= k * m
     A_prev = work.acts[off : off + k * m].reshape((k, m))
     dW = grad[wo : wo + n * k].reshape((n, k))
-    gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
     W = theta[wo : wo + n * k].reshape((n, k))
     dA = work.E[: k * m].reshape((k, m))
-    gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
+    if descend and _descends(table, l):  # W serves the layer below before it moves
+        gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
+        gemm_add(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, W, -lr)
+    else:
+        gemm(net.blas, table[l, GEMM_DW], delta, PLAIN, A_prev, TRANSPOSED, dW)
+        gemm(net.blas, table[l, GEMM_DA], W, TRANSPOSED, delta, PLAIN, dA)
     _dropout_backward(dA, A_prev, train, step, l)  # layer l's mask (A_prev), drawn again
     bo = table[l - 1, B_OFF]
     delta = work.D[: k * m].reshape((k, m))
@@ -320,9 +416,7 @@ def _step(data, net, work, train, st, want_cost):
     step = st.clock[STEP]
     _forward(data, st.theta, net, work, train, step)
     cost = _cost(data.Y, net, work) if want_cost else np.nan
-    _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step)
-    cost += _l2_term(st.theta, st.grad, net.table, train, m)
-    _update(train, st, st.hyper[LEARNING_RATE], step)
+    cost += _learn(data, net, work, train, st, m, step)
     st.clock[STEP] += 1
     st.clock[DONE] += 1
     return cost
@@ -412,7 +506,7 @@ def block_gradient(data, net, work, train, st, scale):
     step = st.clock[STEP]
     _forward(data, st.theta, net, work, train, step)
     cost = _cost(data.Y, net, work) * m * scale
-    _backward(data, st.theta, st.grad, net, work, scale, train, step)
+    _backward(data, st.theta, st.grad, net, work, scale, train, step, False, 0.0)
     return cost
 
 
