@@ -66,9 +66,12 @@ def run_course(train_x, train_y, test_x, test_y):
 def run_dnn(backend, train_x, train_y, test_x, test_y):
     """Logistic regression as ``DNN([12288, 1])`` from zero weights, on one backend."""
     n_x = train_x.shape[0]
-    c.warm_up(lambda: fastdnn.DNN([n_x, 1], init="zeros", backend=backend), train_x, train_y,
-              LEARNING_RATE)  # fmt: skip
-    net = fastdnn.DNN([n_x, 1], init="zeros", backend=backend)
+
+    def make():
+        return fastdnn.DNN([n_x, 1], init="zeros", backend=backend)
+
+    c.warm_up(make, train_x, train_y, LEARNING_RATE)
+    net = make()
     history, seconds = c.timed(
         net.fit,
         train_x,

@@ -89,9 +89,12 @@ def run_course(X, Y, n_h, num_iterations):
 def run_dnn(backend, X, Y, n_h, num_iterations):
     """``DNN([2, n_h, 1], hidden="tanh")`` from the course's initial weights, on one backend."""
     start = course_initial_parameters(n_h)
-    c.warm_up(lambda: fastdnn.DNN.from_params(start, hidden="tanh", backend=backend), X, Y,
-              LEARNING_RATE)  # fmt: skip
-    net = fastdnn.DNN.from_params(start, hidden="tanh", backend=backend)
+
+    def make():
+        return fastdnn.DNN.from_params(start, hidden="tanh", backend=backend)
+
+    c.warm_up(make, X, Y, LEARNING_RATE)
+    net = make()
     history, seconds = c.timed(
         net.fit, X, Y, learning_rate=LEARNING_RATE, num_iterations=num_iterations, cost_every=1000
     )

@@ -381,7 +381,7 @@ def gemm_add(blas, choice, A, trans_a, B, trans_b, C, alpha):
     _library_gemm(blas, choice, A, trans_a, B, trans_b, C, C.dtype.type(alpha), C.dtype.type(1.0))
 
 
-@njit(inline="always")  # a call per product cost the planar net's step 8% (0.5 us)
+@njit(inline="always")  # gemm's library calls compile as they did before gemm_add shared them
 def _library_gemm(blas, choice, A, trans_a, B, trans_b, C, alpha, beta):
     """``C = alpha op(A) @ op(B) + beta C`` by the library ``choice``."""
     M, N = C.shape

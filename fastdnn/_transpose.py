@@ -9,8 +9,9 @@ NumPy's copy into the transposed order moves one value at a time (W4's 784 x 600
 60 ms in float64 and in float32 alike on an AMD EPYC Zen 4: bound by the count of values, not
 by the bytes). Here the copy moves 8 x 8 tiles through vector registers (8 row loads, 24
 shuffles, 8 stores: :func:`_transpose_tile`), block by block so that what a block reads and
-writes stays in the L2 cache: 37-47 ms (float64) and 23-27 ms (float32) on the same machine,
-close to the memory's bandwidth. Split between threads, each a range of examples, it runs
+writes stays in the L2 cache: 37-47 ms (float64) and 23-27 ms (float32) into a reused buffer
+on the same machine, close to the memory's bandwidth (a fresh buffer adds the kernel's page
+faults: 81 and 43 ms). Split between threads, each a range of examples, it runs
 about as many times faster, up to that bandwidth.
 """
 

@@ -84,7 +84,7 @@ def test_large_layers_step_inside_their_products_and_train_alike(dtype, batch_si
     from fastdnn.steppers.jit import jit_table
 
     dims = [100, 64, 72, 1]  # 6400 and 4608 weights descend; the output layer's 72 do not
-    table = jit_table(dims, 32, np.dtype(dtype), full_batch=batch_size is None)
+    table = jit_table(dims, batch_size or 96, np.dtype(dtype), full_batch=batch_size is None)
     assert [bool(_jit_loop._descends(table, l)) for l in range(3)] == [True, True, False]
     X, Y = data(100, 96, seed=2, dtype=np.dtype(dtype))
     results = {}

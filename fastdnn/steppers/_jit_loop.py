@@ -302,9 +302,10 @@ def _backward(data, theta, grad, net, work, scale, train, step, descend, lr):
 #: A descending step (:func:`_backward`) subtracts ``lr dW`` inside the product that computes
 #: ``dW`` (``gemm_add``: ``beta = 1``, so ``dW`` is never written, read back and updated, and
 #: OpenBLAS skips its pass that zeroes the output) for layers of at least this many weights.
-#: Measured on W4 (784-128-64-1, batches of 64; AMD EPYC Zen 4, 1 thread), steps 1.09x faster
-#: in float32, 1.045x in float64. Smaller layers (the planar net's) keep ``dW`` and update it
-#: with the biases: nothing to gain there, and one pass keeps their step as it was.
+#: Measured on W4 (784-128-64-1, batches of 64; AMD EPYC Zen 4, 1 thread, alternating
+#: processes), steps 1.05-1.06x faster in float32, 1.04-1.055x in float64. Smaller layers
+#: (the planar net's) keep ``dW`` and update it with the biases: nothing to gain there, and
+#: one pass keeps their step as it was.
 DESCEND_MIN_WEIGHTS = 4096
 
 
