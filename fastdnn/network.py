@@ -17,7 +17,6 @@ from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
 from ._course2_options import Course2Options
 from ._layout import n_parameters, param_views
-from ._transpose import examples_contiguous
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
 from .io import (
@@ -682,9 +681,11 @@ class DNN:
         _blas.apply_env_threads()
         minibatch = plan.batch_size is not None
         X = plan.X
+        copy_threads = None
         if minibatch and _examples_contiguous_copy(X, plan.n_steps, plan.batch_size):
-            # (n_x, m), Fortran-ordered, for this fit only; memory-bound, so on fastdnn's threads
-            X = examples_contiguous(X, _blas.current_threads())
+            # the stepper copies X, examples contiguous and in the first epoch's shuffle, for
+            # this fit only; memory-bound, so on fastdnn's threads
+            copy_threads = _blas.current_threads()
         self._workspace = Workspace.reuse(
             self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
         )
@@ -700,6 +701,7 @@ class DNN:
             train=plan.train,
             optimizer=optimizer,
             start_step=self.n_steps_,
+            copy_threads=copy_threads,
         )
         history = History()
         stopping = plan.stopping
@@ -983,15 +985,17 @@ def _standardized(X, name, dtype, mean, scale):
 
 
 def _examples_contiguous_copy(X, n_steps: int, batch_size: int) -> bool:
-    """Whether a mini-batch fit first copies ``X`` once with its examples contiguous (the
-    ``(m, n_x)`` storage of a Fortran-ordered ``X``), so that each batch is gathered as whole
-    rows, rather than gathering each batch's columns from a C-ordered ``(n_x, m)`` ``X`` (one
-    cache line per value). When the examples are not contiguous already, the data are in memory
-    (not a memory map: a copy would read it all into RAM), the copy fits easily (a quarter of
-    the memory this process may use; it lives for the fit only) and the fit runs at least half
-    an epoch. Measured on W4 (784 x 60000 float64, Sapphire Rapids): the copy ~0.16 s; steps
-    1.05 ms with the former per-epoch shuffled copy (0.25 s every epoch), 0.80 ms from the
-    examples-contiguous copy, ~1.5 ms gathering columns (0.44 s of gathers an epoch)."""
+    """Whether a mini-batch fit reads its batches from a copy of ``X`` with the examples
+    contiguous (the ``(m, n_x)`` storage of a Fortran-ordered ``X``), made by the stepper in
+    the first epoch's shuffle (that epoch's batches are consecutive slices of it; later epochs
+    gather whole rows), rather than gathering each batch's columns from a C-ordered
+    ``(n_x, m)`` ``X`` (one cache line per value). When the examples are not contiguous
+    already, the data are in memory (not a memory map: a copy would read it all into RAM),
+    the copy fits easily (a quarter of the memory this process may use; it lives for the fit
+    only) and the fit runs at least half an epoch. Measured on W4 (784 x 60000 float64,
+    Sapphire Rapids): the copy ~0.16 s; steps 1.05 ms with the former per-epoch shuffled copy
+    (0.25 s every epoch), 0.80 ms from the examples-contiguous copy, ~1.5 ms gathering columns
+    (0.44 s of gathers an epoch)."""
     if X.flags.f_contiguous or _memory_mapped(X):
         return False
     if 2 * n_steps * batch_size < X.shape[1]:

@@ -367,6 +367,55 @@ def test_examples_contiguous_copy_and_per_batch_gather_train_alike(tmp_path):
             assert_allclose(net.params[key], ref.params[key], rtol=1e-11, atol=1e-13)
 
 
+def test_epoch_source_copies_in_the_first_shuffle_and_gathers_from_the_copy_later():
+    """The stepper's copy holds the first epoch's shuffle (consecutive batches); a later
+    epoch's examples are found at their places in the copy; the copy's own order slices
+    again; without copy_threads, X and the order as given."""
+    from fastdnn.steppers import Stepper
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((5, 23)), rng.standard_normal((2, 23))
+    X_before = X.copy()
+    stepper = Stepper(None, np.zeros(3), np.zeros(3), X, Y, 4, None, copy_threads=1)
+    first = rng.permutation(23)
+    source = stepper.epoch_source(first)
+    Xc, Yc, at, consecutive = source
+    assert consecutive and Xc.flags.f_contiguous and not np.shares_memory(Xc, X)
+    np.testing.assert_array_equal(at, np.arange(23))
+    np.testing.assert_array_equal(Xc, X[:, first])
+    np.testing.assert_array_equal(Yc, Y[:, first])
+    assert stepper.epoch_source(first) is source  # once per epoch
+    second = rng.permutation(23)
+    X2, Y2, at2, consecutive2 = stepper.epoch_source(second)
+    assert not consecutive2 and X2 is Xc  # no second copy
+    np.testing.assert_array_equal(X2[:, at2], X[:, second])
+    np.testing.assert_array_equal(Y2[:, at2], Y[:, second])
+    assert stepper.epoch_source(first.copy())[3]  # the copy's order again: slices
+    np.testing.assert_array_equal(X, X_before)
+    plain = Stepper(None, np.zeros(3), np.zeros(3), X, Y, 4, None)
+    Xp, Yp, atp, consecutivep = plain.epoch_source(second)
+    assert Xp is X and Yp is Y and atp is second and not consecutivep
+
+
+@pytest.mark.parametrize("backend", ["jit", "numpy"])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_copied_batches_train_as_gathered_ones_across_epochs_and_resumed_fits(backend, shuffle):
+    """A C-ordered X (copied in the first shuffle: sliced batches, then gathers from the copy)
+    against the same X Fortran-ordered (gathered every epoch): the same bits, through fits
+    that start mid-epoch (a fresh shuffle, copied from its first batch on) and unshuffled
+    fits (sliced every epoch). 53 examples in batches of 8: 7 per epoch, the last one of 5."""
+    X, Y = data(6, 53, seed=3)
+    nets = []
+    for Xi in (X, np.asfortranarray(X)):
+        net = DNN([6, 5, 3, 1], seed=2, backend=backend)
+        for n in (3, 16, 9):  # starts at batch 0, then 3, then 5 of an epoch
+            net.fit(Xi, Y, learning_rate=0.2, num_iterations=n, batch_size=8, shuffle=shuffle)
+        nets.append(net)
+    assert nets[0].n_steps_ == 28
+    for key in nets[0].params:
+        np.testing.assert_array_equal(nets[0].params[key], nets[1].params[key])
+
+
 def test_the_examples_contiguous_copy_lives_for_the_fit_only():
     """The copy costs one more X during a mini-batch fit, none after it (the model keeps only
     batch-sized buffers between fits)."""

@@ -68,9 +68,9 @@ def test_copy_splits_examples_between_threads(monkeypatch):
     names = []
     copy = _transpose._copy_examples
 
-    def spy(X, out, start, stop):
+    def spy(X, out, rows, start, stop):
         names.append((threading.current_thread().name, stop - start))
-        copy(X, out, start, stop)
+        copy(X, out, rows, start, stop)
 
     monkeypatch.setattr(_transpose, "_copy_examples", spy)
     X = np.arange(3 * 45.0).reshape(3, 45)
@@ -83,9 +83,52 @@ def test_copy_splits_examples_between_threads(monkeypatch):
 def test_a_failed_copy_raises_in_the_caller(monkeypatch):
     monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 1)
 
-    def broken(X, out, start, stop):
+    def broken(X, out, rows, start, stop):
         raise MemoryError("no room")
 
     monkeypatch.setattr(_transpose, "_copy_examples", broken)
     with pytest.raises(MemoryError, match="no room"):
         _transpose.examples_contiguous(np.ones((2, 8)), threads=2)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("view", ["C", "F", "strided"])
+@pytest.mark.parametrize("shape", [(13, 37), (70, 1100), (8, 16), (1, 9)])
+def test_copy_in_an_order_holds_the_examples_in_that_order(
+    threads, dtype, view, shape, monkeypatch
+):
+    """Example j of the copy is example order[j] of X: the tiled copy writes each tile's rows
+    to their own places (ragged edges, several blocks and threads, any layout of X)."""
+    monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 4)
+    rng = np.random.default_rng(shape[1] + threads)
+    n_x, m = shape
+    X = rng.standard_normal((2 * n_x, m)).astype(dtype)
+    X = {"C": X[:n_x], "F": np.asfortranarray(X[:n_x]), "strided": X[::2]}[view]
+    order = rng.permutation(m)
+    before = X.copy()
+    out = _transpose.examples_contiguous(X, threads, order)
+    assert out.flags.f_contiguous and out.dtype == X.dtype
+    assert_array_equal(out, X[:, order])
+    assert_array_equal(X, before)
+    assert_array_equal(_transpose.examples_contiguous(X, threads, np.arange(m)), X)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        [0, 1, 2, 3],  # too short
+        [0, 1, 2, 3, 3],  # a repeat (an example of the copy never written)
+        [0, 1, 2, 3, 5],  # past the end
+        [-1, 0, 1, 2, 3],  # before the start
+        [0.0, 1.0, 2.0, 3.0, 4.0],  # not integers
+        [[0, 1, 2, 3, 4]],  # not 1-D
+    ],
+)
+def test_an_order_that_is_not_a_permutation_is_refused(order, monkeypatch):
+    def unwanted(*args, **kwargs):
+        raise AssertionError("copied before the order was checked")
+
+    monkeypatch.setattr(_transpose, "_copy_examples", unwanted)
+    with pytest.raises(ValueError, match=r"order must be a permutation of range\(m\) with m = 5"):
+        _transpose.examples_contiguous(np.ones((3, 5)), 1, np.array(order))

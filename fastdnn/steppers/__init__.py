@@ -7,12 +7,15 @@ run. :mod:`fastdnn.backends` maps a backend name to its kernels and its stepper 
 Interface (:class:`Stepper`)
 ----------------------------
 ``Stepper(spec, theta, grad, X, Y, batch_size, workspace, *, train=None, optimizer=None,
-start_step=0)``
+start_step=0, copy_threads=None)``
     Prepare: the network ``spec``, the flat parameter and gradient buffers (updated in place),
     the checked training data, the mini-batch size (None: full batch), the work buffers; how
     to train (a :class:`Train`: optimizer, decay, L2, dropout; default plain gradient
     descent), the optimizer's state (an :class:`OptimizerState`, updated in place) and the
     global number of the first step (learning-rate decay and dropout masks depend on it).
+    ``copy_threads``: mini-batch steps read their examples from a copy of ``X`` with the
+    examples contiguous, made with that many threads in the first epoch's shuffle (see
+    :meth:`Stepper.epoch_source`); None: straight from ``X``.
 ``full_batch(n_steps, learning_rate, want_cost) -> cost``
     ``n_steps`` gradient steps on the whole set; the cost of the first one when asked.
 ``minibatch(order, first_batch, n_steps, learning_rate, want_cost) -> cost``
@@ -40,6 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._transpose import examples_contiguous
 from .._types import ACTIVATIONS, OPTIMIZERS, OUTPUTS, Opt
 
 
@@ -200,10 +204,15 @@ class Stepper:
         train: Train | None = None,
         optimizer: OptimizerState | None = None,
         start_step: int = 0,
+        copy_threads: int | None = None,
     ):
         self.spec = spec
         self.theta, self.grad = theta, grad
         self.X, self.Y = X, Y
+        self.copy_threads = copy_threads
+        self._copied_order = None  # the shuffle the copy of X holds, once made
+        self._position = None  # where each example of X sits in the copy
+        self._epoch = (None, None)  # (order, epoch_source(order)) of the latest epoch
         self.batch_size = batch_size
         self.ws = workspace
         self.train = Train() if train is None else train
@@ -234,6 +243,35 @@ class Stepper:
 
     def is_finite(self) -> bool:
         return bool(np.isfinite(self.theta).all())
+
+    def epoch_source(self, order) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Where the batches of the epoch shuffled as ``order`` come from: ``(X, Y, order,
+        consecutive)``, the examples ``order`` of ``X`` and ``Y``, which are their own
+        consecutive examples when ``consecutive``.
+
+        Without ``copy_threads``, ``X``, ``Y`` and ``order`` as given. With it, the first call
+        copies ``X`` (and ``Y``) in ``order``, examples contiguous: that epoch's batches are
+        consecutive slices of the copy, gathered by nobody. A later epoch gathers from the copy
+        (its examples are whole rows) at their places there; an epoch in the copy's own order
+        (a fit without shuffling) slices again. Answered once per epoch (per ``order`` object).
+        """
+        if order is not self._epoch[0]:
+            self._epoch = (order, self._new_epoch_source(order))
+        return self._epoch[1]
+
+    def _new_epoch_source(self, order):
+        if self.copy_threads is None:
+            return self.X, self.Y, order, False
+        m = order.shape[0]
+        if self._copied_order is None:
+            self.X = examples_contiguous(self.X, self.copy_threads, order)
+            self.Y = np.take(self.Y, order, axis=1)
+            self._copied_order = order.copy()
+            self._position = np.empty(m, dtype=np.int64)
+            self._position[order] = np.arange(m, dtype=np.int64)
+        if np.array_equal(order, self._copied_order):
+            return self.X, self.Y, np.arange(m, dtype=np.int64), True
+        return self.X, self.Y, self._position[order], False
 
     def full_batch(self, n_steps: int, learning_rate: float, want_cost: bool) -> float:
         raise NotImplementedError

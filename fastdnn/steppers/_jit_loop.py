@@ -106,11 +106,13 @@ LEARNING_RATE = 0  # index into State.hyper
 
 class Batches(NamedTuple):
     """One epoch's mini-batches: the shuffled ``order``, the batch size, and where to start
-    (``first[0]``, a batch index, written before each call)."""
+    (``first[0]``, a batch index, written before each call); ``consecutive[0]``: the batches
+    are consecutive examples of an ``X`` stored transposed (``order`` is not read)."""
 
     order: np.ndarray
     size: int
     first: np.ndarray
+    consecutive: np.ndarray
 
 
 class Plain(NamedTuple):
@@ -475,6 +477,22 @@ def gather_batch(data, order, start, b, work):
 
 
 @njit
+def slice_batch(data, start, b, work):
+    """The batch of the examples ``start:start+b`` of ``data``, whose ``X`` is stored
+    transposed: a view of ``X`` (no copy: the products read it where it is) and ``Y`` copied
+    into the batch buffer."""
+    X, Y = data.X, data.Y
+    m, n_x = X.shape
+    xb = X.reshape(m * n_x)[start * n_x : (start + b) * n_x].reshape((b, n_x))
+    n_y = Y.shape[0]
+    yb = work.Yb[: n_y * b].reshape((n_y, b))
+    for i in range(n_y):
+        for j in range(b):
+            yb[i, j] = Y[i, start + j]
+    return Data(xb, True, yb)
+
+
+@njit
 def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
     """``n_steps`` mini-batch steps over ``batches.order`` (one epoch's shuffle), starting at
     batch ``batches.first[0]``; the last batch of an epoch may be smaller. Returns the cost of
@@ -484,7 +502,10 @@ def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
     for s in range(n_steps):
         start = (batches.first[0] + s) * batches.size
         b = min(batches.size, m - start)
-        batch = gather_batch(data, batches.order, start, b, work)
+        if batches.consecutive[0]:
+            batch = slice_batch(data, start, b, work)
+        else:
+            batch = gather_batch(data, batches.order, start, b, work)
         c = _step(batch, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c

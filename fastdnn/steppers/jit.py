@@ -80,7 +80,9 @@ class JitStepper(Stepper):
         # A Course-1 run compiles (and runs) without the Course-2 machinery: see loop.Plain.
         self.settings = loop.Plain() if self.train.is_plain else self.train
         m = X.shape[1] if batch_size is not None else 0
-        self.batches = loop.Batches(np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64))
+        self.batches = loop.Batches(
+            np.zeros(m, np.int64), batch_size or 0, np.zeros(1, np.int64), np.zeros(1, np.bool_)
+        )
         self._order = None
 
     def _blas_codes(self, spec: NetSpec, X) -> list[int] | None:
@@ -98,7 +100,11 @@ class JitStepper(Stepper):
         self.state.hyper[loop.LEARNING_RATE] = learning_rate
         batches = self.batches
         if order is not self._order:  # a new epoch's shuffle
-            batches.order[...] = order
+            X, Y, inner, consecutive = self.epoch_source(order)
+            if Y is not self.data.Y:  # the copy of X, made in the first epoch (F-ordered)
+                self.data = loop.Data(X.T, True, Y)
+            batches.order[...] = inner
+            batches.consecutive[0] = consecutive
             self._order = order
         batches.first[0] = first_batch
         return loop.minibatch_steps(

@@ -176,6 +176,7 @@ class PythonStepper(Stepper):
 
     def minibatch(self, order, first_batch, n_steps, learning_rate, want_cost):
         B, dims = self.batch_size, self.spec.layer_dims
+        X, Y, order, _ = self.epoch_source(order)  # gathered even when consecutive: one path
         cost = math.nan
         for s in range(n_steps):
             start = (first_batch + s) * B
@@ -183,8 +184,8 @@ class PythonStepper(Stepper):
             b = idx.shape[0]
             xb = self.ws.Xb[: dims[0] * b].reshape(dims[0], b)
             yb = self.ws.Yb[: dims[-1] * b].reshape(dims[-1], b)
-            np.take(self.X, idx, axis=1, out=xb)
-            np.take(self.Y, idx, axis=1, out=yb)
+            np.take(X, idx, axis=1, out=xb)
+            np.take(Y, idx, axis=1, out=yb)
             c = self._step(xb, yb, learning_rate, want_cost and s == 0)
             cost = c if s == 0 else cost
         return cost
