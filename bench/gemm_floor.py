@@ -82,8 +82,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--epoch",
         action="store_true",
-        help="mini-batch workloads train one whole epoch (batches sliced from the per-epoch "
-        "shuffled copy, as a real fit does) instead of the shortened step count (gathered)",
+        help="mini-batch workloads train one whole epoch (from the copy of X made in the first "
+        "epoch's shuffle, its batches sliced, as a real fit does) instead of the shortened "
+        "step count (gathered from X)",
     )
     args = parser.parse_args(argv)
     if args.threads > 0:
