@@ -1,11 +1,11 @@
 """The examples-contiguous copy of ``X`` that mini-batch fits gather their batches from.
 
 A mini-batch fit reads each example as a whole: from a C-ordered ``(n_x, m)`` ``X`` every
-value of an example sits on its own cache line, so a fit of half an epoch or more first copies
-``X`` once with its examples contiguous (see ``network._examples_contiguous_copy``): a
-transpose of the C-ordered storage, in the first epoch's shuffle, so that epoch's batches are
-consecutive examples of the copy that no one gathers (``Stepper.epoch_source``). The shuffle
-costs the copy little: each tile's rows are stored wherever they go (float32 47 vs 46 ms,
+value of an example sits on its own cache line, so a long enough fit (half an epoch, a quarter
+in float32: ``network._examples_contiguous_copy``) first copies ``X`` once with its examples
+contiguous: a transpose of the C-ordered storage, in the first epoch's shuffle, so that epoch's
+batches are consecutive examples of the copy that no one gathers (``Stepper.epoch_source``). The
+shuffle costs the copy little: each tile's rows are stored wherever they go (float32 47 vs 46 ms,
 float64 103 vs 84-98 ms for W4 on Zen 4), against an epoch of gathers from the copy (27 and
 48 ms): W4 epochs from a C-ordered ``X`` ran 1.045x (float32) and 1.04x (float64) faster.
 
