@@ -996,11 +996,12 @@ def _examples_contiguous_copy(X, n_steps: int, batch_size: int) -> bool:
 
     Why those lengths: the copy moves the bytes of ``X`` (half as many in float32), a gather
     fetches a cache line per value (as many in either dtype). Measured on W4 (784 x 60000),
-    fits from a C-ordered ``X`` with the copy against gathering columns, 1 thread: on an AMD
-    EPYC Zen 4 the copy was faster from about 0.13 of an epoch in float32 (1.30x at 0.3,
-    1.47x at 0.45) and 0.2 in float64 (1.13x at a quarter); on a Sapphire Rapids VM with
-    slower memory (float64, NumPy's copy then, ~0.16-0.33 s) gathering columns cost ~0.44 s
-    an epoch, so the copy paid from about a third to a half of an epoch."""
+    fits from a C-ordered ``X`` with the copy against gathering columns, 1 thread
+    (``bench/copy_or_gather.py``): on an AMD EPYC Zen 4 the copy was faster from about 0.1 of
+    an epoch in float32 (1.18x at 0.2, 1.33x at 0.3, 1.47x at 0.5) and 0.2-0.3 in float64
+    (1.29x at 0.5); on a Sapphire Rapids VM with slower memory (float64, NumPy's copy then,
+    ~0.16-0.33 s) gathering columns cost ~0.44 s an epoch, so the copy paid from about a
+    third to a half of an epoch."""
     if X.flags.f_contiguous or _memory_mapped(X):
         return False
     if 16 * n_steps * batch_size < X.shape[1] * X.itemsize:  # float64: 1/2, float32: 1/4
