@@ -15,12 +15,16 @@ by the bytes). Here the copy moves 8 x 8 tiles through vector registers (8 row l
 shuffles, 8 stores: :func:`_transpose_tile`), block by block so that what a block reads and
 writes stays in the L2 cache: 37-47 ms (float64) and 23-27 ms (float32) into a reused buffer
 on the same machine, close to the memory's bandwidth (a fresh buffer adds the kernel's page
-faults: 81 and 43 ms). Split between threads, each a range of examples, it runs
-about as many times faster, up to that bandwidth.
+faults: 81 and 43 ms). In float64 a tile's row is a whole cache line, written by a
+non-temporal store where the copy's rows start on lines (see :data:`LINE_BYTES`): the shuffled
+copy for W4 then took 59-69 ms instead of 80-99 (W4 float64 epochs from a C-ordered ``X``:
+730 vs 760 ms, medians of 5 x 7 fits). Split between threads, each a range of examples, it
+runs about as many times faster, up to that bandwidth.
 """
 
 from __future__ import annotations
 
+import platform
 import threading
 
 import numpy as np
@@ -37,6 +41,15 @@ BLOCK_ROWS, BLOCK_EXAMPLES = 64, 512
 #: The tile's side: 8 values in a vector (AVX-512 float64, AVX float32; narrower vector units
 #: take them in two or four registers, which LLVM arranges).
 TILE = 8
+#: A cache line. In float64, where every row of the copy starts on one and holds whole lines,
+#: each tile row (8 values: a line) is written by a non-temporal store: the line is not read
+#: into the cache first only to be overwritten (x86-64; elsewhere plain stores). Measured on W4
+#: (Zen 4, 1 thread, into a fresh buffer, medians of 9): float64 89-91 -> 69-73 ms in X's
+#: order, 97-99 -> 60-65 ms shuffled. Not in float32: half-line stores took 46 -> 87 ms, and
+#: two tiles stacked into whole lines 39-41 -> 38-39 ms, no gain for the code.
+LINE_BYTES = 64
+#: Whether this machine has the non-temporal stores and the fence the streaming copy uses.
+STREAMING = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def examples_contiguous(X: np.ndarray, threads: int = 1, order=None) -> np.ndarray:
@@ -69,7 +82,7 @@ def examples_contiguous(X: np.ndarray, threads: int = 1, order=None) -> np.ndarr
     n_x, m = X.shape
     rows = _destination_rows(order, m)
     threads = max(1, min(int(threads), m // MIN_EXAMPLES_PER_THREAD))
-    out = np.empty((m, n_x), dtype=X.dtype)  # pages are first touched by the copying threads
+    out = _line_aligned_empty(m, n_x, X.dtype)  # pages first touched by the copying threads
     if threads == 1:
         _copy_examples(X, out, rows, 0, m)
         return out.T
@@ -112,11 +125,28 @@ def _destination_rows(order, m: int) -> np.ndarray:
     return rows
 
 
+def _line_aligned_empty(m: int, n_x: int, dtype) -> np.ndarray:
+    """``np.empty((m, n_x), dtype)`` whose first value starts a cache line (NumPy aligns its
+    buffers to 16 bytes): a view into a buffer ``LINE_BYTES`` longer."""
+    dtype = np.dtype(dtype)
+    buffer = np.empty(m * n_x + LINE_BYTES // dtype.itemsize, dtype=dtype)
+    skip = (-buffer.ctypes.data % LINE_BYTES) // dtype.itemsize
+    return buffer[skip : skip + m * n_x].reshape(m, n_x)
+
+
+def _streams(out: np.ndarray) -> bool:
+    """Whether the copy into ``out`` (C-contiguous) writes non-temporal lines: float64, every
+    row starts a cache line and holds whole lines, on a machine that has the stores."""
+    row_bytes = out.shape[1] * out.itemsize
+    aligned = out.ctypes.data % LINE_BYTES == 0 and row_bytes % LINE_BYTES == 0
+    return STREAMING and out.itemsize * TILE == LINE_BYTES and aligned
+
+
 def _copy_examples(X: np.ndarray, out: np.ndarray, rows, start: int, stop: int) -> None:
     """``out[rows[j]] = X[:, j]`` for ``j`` in ``[start, stop)``; ``out`` is C-contiguous
     ``(m, n_x)``."""
     if _tiled_copy is not None and X.shape[0] > 0 and X.strides[1] == X.itemsize:
-        _tiled_copy(X, out, rows, start, stop)
+        _tiled_copy(X, out, rows, start, stop, _streams(out))
     else:  # values not adjacent along a row (a strided view), or no compiled code
         out[rows[start:stop]] = X[:, start:stop].T
 
@@ -128,46 +158,28 @@ else:
     from numba import types
     from numba.extending import intrinsic
 
-    @intrinsic
-    def _transpose_tile(typingctx, src, src_at, src_row, dst, dst_at):
-        """Copy the ``TILE x TILE`` values ``src_at`` elements past the first of ``src`` (rows
-        ``src_row`` elements apart) transposed to the ``TILE`` rows of ``dst`` that start
-        ``dst_at[j]`` elements past its first (a tuple): ``dst[dst_at[j] + i] =
-        src[src_at + i*src_row + j]``, whatever the arrays' layouts. Nothing is
-        bounds-checked: the caller keeps every tile inside both arrays.
-
-        Each stage of three swaps the off-diagonal blocks of side 1, 2, 4 between pairs of
-        rows: a transpose in ``3 * TILE`` two-vector shuffles, which LLVM lowers to the CPU's
-        unpack and permute instructions. Exact: values are moved, never computed.
-        """
-        if not (isinstance(src, types.Array) and isinstance(dst, types.Array)):
-            return None
-        if src.dtype != dst.dtype or src.dtype not in (types.float32, types.float64):
-            return None
-        if not (isinstance(dst_at, types.UniTuple) and dst_at.count == TILE):
-            return None
+    def _tile_codegen(dtype, streaming: bool):
+        """The code of :func:`_transpose_tile` (``streaming`` False) or :func:`_stream_tile`:
+        load ``TILE`` rows of ``TILE`` values, transpose, store ``TILE`` rows."""
+        itemsize = dtype.bitwidth // 8
         mask_type = ir.VectorType(ir.IntType(32), TILE)
 
         def codegen(context, builder, signature, args):
             src_arr, s_at, s_row, dst_arr, d_at = args
-            align = src.dtype.bitwidth // 8  # unaligned rows: the element's alignment only
-            vector = ir.VectorType(context.get_value_type(src.dtype), TILE).as_pointer()
+            src_type, _, _, dst_type, _ = signature.args
+            vector = ir.VectorType(context.get_value_type(dtype), TILE).as_pointer()
 
-            def row_pointer(array_type, array, offset):
+            def pointer(array_type, array, offset):
                 data = context.make_array(array_type)(context, builder, array).data
                 return builder.bitcast(builder.gep(data, [offset]), vector)
 
-            rows = [
-                builder.load(
-                    row_pointer(
-                        src,
-                        src_arr,
-                        builder.add(s_at, builder.mul(s_row, ir.Constant(s_at.type, k))),
-                    ),
-                    align=align,
-                )
-                for k in range(TILE)
-            ]
+            rows = []
+            for k in range(TILE):
+                offset = builder.add(s_at, builder.mul(s_row, ir.Constant(s_at.type, k)))
+                # rows of X are not aligned: the element's alignment only
+                rows.append(builder.load(pointer(src_type, src_arr, offset), align=itemsize))
+            # Each stage of three swaps the off-diagonal blocks of side 1, 2, 4 between pairs
+            # of rows: a transpose in 3 * TILE two-vector shuffles (unpack and permute).
             half = 1
             while half < TILE:
                 low = [j if not j & half else TILE + j - half for j in range(TILE)]
@@ -179,18 +191,80 @@ else:
                         rows[r + half] = builder.shuffle_vector(a, b, ir.Constant(mask_type, high))
                 half *= 2
             for k in range(TILE):
-                at = builder.extract_value(d_at, k)
-                builder.store(rows[k], row_pointer(dst, dst_arr, at), align=align)
+                to = pointer(dst_type, dst_arr, builder.extract_value(d_at, k))
+                if streaming:  # a whole aligned line, past the caches: no read for ownership
+                    store = builder.store(rows[k], to, align=LINE_BYTES)
+                    flag = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+                    store.set_metadata("nontemporal", flag)
+                else:
+                    builder.store(rows[k], to, align=itemsize)
             return context.get_dummy_value()
 
-        return types.void(src, types.intp, types.intp, dst, dst_at), codegen
+        return codegen
+
+    def _tile_signature(src, dst, dst_at):
+        """The signature of the tile intrinsics, or None for arguments they do not take."""
+        if not (isinstance(src, types.Array) and isinstance(dst, types.Array)):
+            return None
+        if src.dtype != dst.dtype or src.dtype not in (types.float32, types.float64):
+            return None
+        if not (isinstance(dst_at, types.UniTuple) and dst_at.count == TILE):
+            return None
+        return types.void(src, types.intp, types.intp, dst, dst_at)
+
+    @intrinsic
+    def _transpose_tile(typingctx, src, src_at, src_row, dst, dst_at):
+        """Copy the ``TILE x TILE`` values ``src_at`` elements past the first of ``src`` (rows
+        ``src_row`` elements apart) transposed to the ``TILE`` rows of ``dst`` that start
+        ``dst_at[j]`` elements past its first (a tuple): ``dst[dst_at[j] + i] =
+        src[src_at + i*src_row + j]``, whatever the arrays' layouts. Nothing is
+        bounds-checked: the caller keeps every tile inside both arrays. Exact: values are
+        moved, never computed.
+        """
+        signature = _tile_signature(src, dst, dst_at)
+        if signature is None:
+            return None
+        return signature, _tile_codegen(src.dtype, streaming=False)
+
+    @intrinsic
+    def _stream_tile(typingctx, src, src_at, src_row, dst, dst_at):
+        """:func:`_transpose_tile` for float64, each destination row (a whole cache line)
+        written by a non-temporal store: to memory, without reading the line into the caches
+        first. Every ``dst_at[j]`` must be a multiple of ``LINE_BYTES`` past a
+        ``LINE_BYTES``-aligned address (an unaligned one faults), and the stores are weakly
+        ordered: :func:`_store_fence` before anyone reads them.
+        """
+        signature = _tile_signature(src, dst, dst_at)
+        if signature is None:
+            return None
+        # float32 compiles too (both branches of _tiled_copy are typed): plain stores, never
+        # run (a float32 tile row is half a line; _streams says no)
+        line = src.dtype.bitwidth // 8 * TILE == LINE_BYTES
+        return signature, _tile_codegen(src.dtype, streaming=line)
+
+    @intrinsic
+    def _store_fence(typingctx):
+        """``sfence``: the non-temporal stores before it are visible before any store after
+        (nothing where :data:`STREAMING` is off: no such stores, and no such instruction)."""
+
+        def codegen(context, builder, signature, args):
+            if STREAMING:
+                fence = builder.module.declare_intrinsic(
+                    "llvm.x86.sse.sfence", fnty=ir.FunctionType(ir.VoidType(), [])
+                )
+                builder.call(fence, [])
+            return context.get_dummy_value()
+
+        return types.void(), codegen
 
     @njit
-    def _tiled_copy(X, out, rows, start, stop):
+    def _tiled_copy(X, out, rows, start, stop, streaming):
         """``out[rows[j]] = X[:, j]`` for ``j`` in ``[start, stop)``, for ``X`` whose rows hold
         adjacent values (``X.strides[1]`` is one element; the row stride may be anything) and
-        C-contiguous ``out``: whole tiles by :func:`_transpose_tile`, the edges one value at a
-        time. ``rows`` is checked by the caller (a permutation: no two examples meet)."""
+        C-contiguous ``out``: whole tiles by :func:`_transpose_tile` (or, when ``streaming``,
+        by :func:`_stream_tile`: the caller checked that every row of ``out`` starts on a
+        cache line and holds whole lines), the edges one value at a time. ``rows`` is checked
+        by the caller (a permutation: no two examples meet)."""
         n_x = X.shape[0]
         x_row = X.strides[0] // X.itemsize
         rows8 = n_x - n_x % TILE
@@ -211,7 +285,12 @@ else:
                             rows[j + 6] * n_x + i,
                             rows[j + 7] * n_x + i,
                         )
-                        _transpose_tile(X, i * x_row + j, x_row, out, to)
+                        if streaming:
+                            _stream_tile(X, i * x_row + j, x_row, out, to)
+                        else:
+                            _transpose_tile(X, i * x_row + j, x_row, out, to)
+        if streaming:
+            _store_fence()
         for j in range(start, stop):  # the rows of X left below the last whole tile
             for i in range(rows8, n_x):
                 out[rows[j], i] = X[i, j]

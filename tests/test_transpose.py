@@ -132,3 +132,29 @@ def test_an_order_that_is_not_a_permutation_is_refused(order, monkeypatch):
     monkeypatch.setattr(_transpose, "_copy_examples", unwanted)
     with pytest.raises(ValueError, match=r"order must be a permutation of range\(m\) with m = 5"):
         _transpose.examples_contiguous(np.ones((3, 5)), 1, np.array(order))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("shuffled", [False, True])
+@pytest.mark.parametrize("shape", [(8, 16), (16, 37), (64, 1100), (72, 515)])
+def test_float64_copy_streams_whole_lines_and_equals_x(threads, shuffled, shape, monkeypatch):
+    """Rows of whole cache lines (n_x a multiple of 8 in float64) take the non-temporal
+    stores where the machine has them: the copy starts on a line and equals X (ragged
+    examples, several blocks and threads); other rows and float32 take plain stores."""
+    monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 4)
+    rng = np.random.default_rng(shape[1])
+    X = rng.standard_normal(shape)
+    order = rng.permutation(shape[1]) if shuffled else None
+    seen = []
+    streams = _transpose._streams
+    monkeypatch.setattr(_transpose, "_streams", lambda out: seen.append(streams(out)) or seen[-1])
+    out = _transpose.examples_contiguous(X, threads, order)
+    assert out.T.ctypes.data % _transpose.LINE_BYTES == 0
+    assert_array_equal(out, X if order is None else X[:, order])
+    if _transpose._tiled_copy is not None:
+        assert seen and all(s == _transpose.STREAMING for s in seen)
+    for other in (X[:7], X.astype(np.float32)):  # a row of 7 values; half-line tile rows
+        seen.clear()
+        copy = _transpose.examples_contiguous(other, threads, order)
+        assert_array_equal(copy, other if order is None else other[:, order])
+        assert not any(seen)
