@@ -998,10 +998,11 @@ def _examples_contiguous_copy(X, n_steps: int, batch_size: int) -> bool:
     fetches a cache line per value (as many in either dtype). Measured on W4 (784 x 60000),
     fits from a C-ordered ``X`` with the copy against gathering columns, 1 thread
     (``bench/copy_or_gather.py``): on an AMD EPYC Zen 4 the copy was faster from about 0.1 of
-    an epoch in float32 (1.18x at 0.2, 1.33x at 0.3, 1.47x at 0.5) and 0.2-0.3 in float64
-    (1.29x at 0.5); on a Sapphire Rapids VM with slower memory (float64, NumPy's copy then,
-    ~0.16-0.33 s) gathering columns cost ~0.44 s an epoch, so the copy paid from about a
-    third to a half of an epoch."""
+    an epoch in float32 (1.18x at 0.2, 1.33x at 0.3, 1.47x at 0.5) and about 0.15 in float64
+    with its non-temporal copy (1.10x at 0.2, 1.30x at 0.5; 0.2-0.3 before it); on a Sapphire
+    Rapids VM with slower memory (float64, NumPy's copy then, ~0.16-0.33 s) gathering columns
+    cost ~0.44 s an epoch, so the copy paid from about a third to a half of an epoch. Half
+    stays for float64 until that machine is measured with today's copy."""
     if X.flags.f_contiguous or _memory_mapped(X):
         return False
     if 16 * n_steps * batch_size < X.shape[1] * X.itemsize:  # float64: 1/2, float32: 1/4
