@@ -80,7 +80,7 @@ def examples_contiguous(X: np.ndarray, threads: int = 1, order=None) -> np.ndarr
         the compiled copy writes where it says).
     """
     n_x, m = X.shape
-    rows = _destination_rows(order, m)
+    rows = np.arange(m, dtype=np.int64) if order is None else inverse_permutation(order, m)
     threads = max(1, min(int(threads), m // MIN_EXAMPLES_PER_THREAD))
     out = _line_aligned_empty(m, n_x, X.dtype)  # pages first touched by the copying threads
     if threads == 1:
@@ -108,10 +108,15 @@ def examples_contiguous(X: np.ndarray, threads: int = 1, order=None) -> np.ndarr
     return out.T
 
 
-def _destination_rows(order, m: int) -> np.ndarray:
-    """Where each example of ``X`` goes in the copy: the inverse of ``order`` (int64)."""
-    if order is None:
-        return np.arange(m, dtype=np.int64)
+def inverse_permutation(order, m: int) -> np.ndarray:
+    """The inverse of ``order``, a permutation of ``range(m)`` (int64): where each example of
+    ``X`` goes in a copy holding them in ``order``.
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not a permutation of ``range(m)``.
+    """
     order = np.asarray(order)
     if order.shape != (m,) or order.dtype.kind not in "iu":
         raise ValueError(

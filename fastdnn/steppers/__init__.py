@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._transpose import examples_contiguous
+from .._transpose import examples_contiguous, inverse_permutation
 from .._types import ACTIVATIONS, OPTIMIZERS, OUTPUTS, Opt
 
 
@@ -267,8 +267,7 @@ class Stepper:
             self.X = examples_contiguous(self.X, self.copy_threads, order)
             self.Y = np.take(self.Y, order, axis=1)
             self._copied_order = order.copy()
-            self._position = np.empty(m, dtype=np.int64)
-            self._position[order] = np.arange(m, dtype=np.int64)
+            self._position = inverse_permutation(order, m)
         if np.array_equal(order, self._copied_order):
             return self.X, self.Y, np.arange(m, dtype=np.int64), True
         return self.X, self.Y, self._position[order], False
