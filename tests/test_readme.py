@@ -47,3 +47,13 @@ def test_readme_block_runs(code, skip_reason, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, f"README block failed:\n{code}\n---\n{result.stderr[-3000:]}"
+
+
+def test_ci_runs_the_readme_test_command():
+    """CI must run the README's test command exactly, or a green CI says nothing of it."""
+    setup = re.search(r"# 2\. set up and run the tests\n(?P<line>.+)\n", README.read_text())
+    assert setup, "the README's second command (set up and run the tests) is missing"
+    command = setup.group("line").rsplit("&& ", 1)[-1].strip()
+    assert command.startswith(".venv/bin/python -m pytest"), command
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert command in ci_lines, f"{command!r} is not a line of .ci/run"
