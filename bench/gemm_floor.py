@@ -27,7 +27,7 @@ import numpy as np
 
 from fastdnn import DNN, _blas, set_num_threads
 from fastdnn._numba import njit
-from fastdnn.bench import WORKLOADS, workload_data, workload_params
+from fastdnn.bench import IDLE_GAP, WORKLOADS, workload_data, workload_params
 
 NAMES = {
     _blas.USE_NUMPY_BLAS: "numpy",
@@ -43,8 +43,13 @@ def _repeat(n, code, blas, A, ta, B, tb, C):
         _blas.gemm(blas, code, A, ta, B, tb, C)
 
 
-def product_times(products, dtype, rounds):
-    """Median seconds of each product with each library: ``{code: [t per product]}``."""
+def product_times(products, dtype, rounds, gap=0.0):
+    """Median seconds of each product with each library: ``{code: [t per product]}``.
+
+    ``gap``: seconds of idle before each library's timed run. With more than one thread,
+    the library that ran before leaves its pool spinning on the cores for a while; without a
+    gap the next library shares them and its products time slow.
+    """
     blas, available = _blas.gemm_functions(dtype)
     codes = sorted((available - {_blas.USE_NUMBA_DOT}) | {_blas.USE_LOOPS})
     rng = np.random.default_rng(0)
@@ -64,6 +69,8 @@ def product_times(products, dtype, rounds):
             for c in codes:
                 if c == _blas.USE_LOOPS and big:
                     continue
+                if gap:
+                    time.sleep(gap)
                 _repeat(2, c, blas, A, ta, B, tb, C)  # wake this library's threads
                 t0 = time.perf_counter()
                 _repeat(reps, c, blas, A, ta, B, tb, C)
@@ -90,7 +97,9 @@ def main(argv=None) -> int:
     if args.threads > 0:
         set_num_threads(args.threads)
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
-    print(f"BLAS threads {args.threads}; medians of {args.rounds} rounds; seconds per step")
+    gap = IDLE_GAP if args.threads != 1 else 0.0  # one thread: no pool spins
+    print(f"BLAS threads {args.threads}; idle gap {gap} s before each timed run; "
+          f"medians of {args.rounds} rounds; seconds per step")  # fmt: skip
     print(f"{'workload':38s} {'dtype':8s} {'floor':>10s} {'rule':>10s} {'jit':>10s} "
           f"{'jit/floor':>9s} {'jit/rule':>8s}  libraries (rule)")  # fmt: skip
     for key in args.workloads.split(","):
@@ -108,11 +117,12 @@ def main(argv=None) -> int:
             per_lib = {}
             for _ in range(args.rounds):
                 net.set_params(params)
+                time.sleep(gap)
                 t0 = time.perf_counter()
                 net.fit(X, Y, w.learning_rate, num_iterations=steps, batch_size=w.batch_size,
                         cost_every=steps)  # fmt: skip
                 jit_times.append((time.perf_counter() - t0) / steps)
-                for c, ts in product_times(products, dtype, 1).items():
+                for c, ts in product_times(products, dtype, 1, gap).items():
                     per_lib.setdefault(c, []).append(ts)
             med = {c: np.median(np.array(v), axis=0) for c, v in per_lib.items()}
             floor = float(np.sum(np.min(np.stack(list(med.values())), axis=0)))
