@@ -18,14 +18,18 @@ default).
     this process may run on is clamped to that number, with a warning (see
     :func:`fastdnn.set_num_threads`).
 
-An empty value is the same as an unset one. Spellings are case-insensitive.
+An empty value is the same as an unset one. Spellings are case-insensitive. When the process
+is the ``fastdnn`` command (``fastdnn ...`` or ``python -m fastdnn ...``), an invalid value
+is the command's one-line error and exit status 2 instead of a traceback.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 #: The rules of ``FASTDNN_BLAS`` (see :func:`fastdnn._blas.choose`), the default first.
 BLAS_RULES = ("default", "auto", "numpy", "scipy", "mkl", "numba", "loops")
@@ -82,7 +86,7 @@ def _num_threads(environ: Mapping[str, str]) -> int | None:
         raise ValueError(
             f"environment variable FASTDNN_NUM_THREADS={raw!r} is not valid: use a positive "
             "integer number of BLAS threads (at most the cores this process may use), or leave "
-            "it unset for the BLAS default"
+            "it unset for fastdnn's default (half the usable cores)"
         )
     return n
 
@@ -103,5 +107,25 @@ def read(environ: Mapping[str, str]) -> Settings:
     )
 
 
+def _running_the_command() -> bool:
+    """Whether this process is the ``fastdnn`` command, whose import of the package reads the
+    variables before its own error handling exists."""
+    if Path(sys.argv[0]).name in ("fastdnn", "fastdnn.exe"):  # the console script
+        return True
+    args = list(getattr(sys, "orig_argv", []))  # python -m fastdnn ...
+    return any(a == "-m" and b == "fastdnn" for a, b in zip(args, args[1:], strict=False))
+
+
+def _read_at_import() -> Settings:
+    try:
+        return read(os.environ)
+    except ValueError as exc:
+        if not _running_the_command():
+            raise
+        # The command's contract for a user mistake: one line, exit status 2.
+        print(f"fastdnn: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 #: This process's settings (read at import; changing ``os.environ`` later changes nothing).
-SETTINGS: Settings = read(os.environ)
+SETTINGS: Settings = _read_at_import()

@@ -201,8 +201,9 @@ def model_forward(
         ``{"W1", "b1", ..., "WL", "bL"}``, e.g. from :func:`initialize_parameters`.
     hidden : {"relu", "tanh", "sigmoid", "leaky_relu", "linear"}, default "relu"
         Activation of the hidden layers.
-    output : {"sigmoid", "linear"}, default "sigmoid"
-        Activation of the output layer (sigmoid for classification, linear for regression).
+    output : {"sigmoid", "softmax", "linear"}, default "sigmoid"
+        Activation of the output layer: sigmoid for binary labels, softmax for one class of
+        ``n_y`` per example, linear for regression.
     backend : {"jit", "numpy", "naive"}, default "jit"
     slope : float, default 0.01
         Negative-side slope of leaky_relu.
@@ -291,9 +292,10 @@ def model_backward(
 ) -> Grads:
     """Backward propagation: the gradients of the training loss for every layer.
 
-    The loss is the one paired with ``output``: binary cross-entropy for sigmoid, halved mean
-    squared error for linear. Both give ``dZ_L = AL - Y``, which is what is computed: the
-    unstable ``dAL = -(Y/AL - (1-Y)/(1-AL))`` is never formed.
+    The loss is the one paired with ``output``: binary cross-entropy for sigmoid, categorical
+    cross-entropy for softmax, halved mean squared error for linear. All three give
+    ``dZ_L = AL - Y``, which is what is computed: the unstable
+    ``dAL = -(Y/AL - (1-Y)/(1-AL))`` is never formed.
 
     Parameters
     ----------
@@ -398,7 +400,7 @@ def predict(
     threshold: float = 0.5,
     slope: float = LEAKY_SLOPE,
 ) -> Array:
-    """Predictions: labels 0/1 for a sigmoid output (``AL > threshold``), ``AL`` for linear.
+    """Predictions, as :meth:`fastdnn.DNN.predict` makes them.
 
     Parameters
     ----------
@@ -411,10 +413,14 @@ def predict(
 
     Returns
     -------
-    ndarray of shape (n_y, m)
-        In the parameters' dtype (0.0/1.0 labels, as the course's ``predict`` returns).
+    ndarray of shape (n_y, m) or (1, m)
+        sigmoid: labels 0/1 (``AL > threshold``) in the parameters' dtype, as the course's
+        ``predict`` returns them; softmax: the class index of each example (``argmax`` of its
+        column), int64 of shape (1, m); linear: ``AL`` itself.
     """
     AL, _ = model_forward(X, params, hidden, output, backend, slope=slope)
+    if output == "softmax":
+        return AL.argmax(axis=0).reshape(1, -1)
     if output == "linear":
         return AL
     return (AL > threshold).astype(AL.dtype)

@@ -89,9 +89,11 @@ class DNN:
         ``[n_x, n_1, ..., n_L]``; ``[n_x, 1]`` is logistic regression.
     hidden : {"relu", "tanh", "sigmoid", "leaky_relu", "linear"}, default "relu"
         Activation of the hidden layers.
-    output : {"sigmoid", "linear"}, default "sigmoid"
+    output : {"sigmoid", "softmax", "linear"}, default "sigmoid"
         ``"sigmoid"``: binary classification (one or several independent labels), trained on
-        binary cross-entropy. ``"linear"``: regression, trained on ``(1/2m) sum (AL - Y)^2``.
+        binary cross-entropy. ``"softmax"``: one class of ``n_y`` per example, trained on
+        categorical cross-entropy. ``"linear"``: regression, trained on
+        ``(1/2m) sum (AL - Y)^2``.
     init : {"xavier", "he", "course", "zeros", "glorot"}, default "xavier"
         Weight initialization; see :func:`fastdnn.initialize_parameters`.
     backend : {"jit", "numpy", "naive"}, default "jit"
@@ -443,7 +445,9 @@ class DNN:
             Inputs, examples as columns. C- or Fortran-ordered arrays (and memory maps) are
             used without a copy when already in the model's dtype.
         Y : array_like of shape (n_y, m)
-            Targets: 0/1 labels for a sigmoid output. A 1-D ``Y`` of length m is one row.
+            Targets: 0/1 labels for a sigmoid output; for softmax, one-hot columns (as in the
+            course) or class indices ``0 .. n_y-1`` of shape (m,) or (1, m); for linear, any
+            finite values. A 1-D ``Y`` of length m is one row.
         learning_rate : float, default 0.0075
         num_iterations : int, optional
             Number of gradient steps. Default: 2500 for full batch; for mini-batches, give

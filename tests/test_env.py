@@ -4,10 +4,13 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
 from fastdnn import _blas, _env
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -70,6 +73,25 @@ def test_an_invalid_variable_stops_the_import_the_same_way_every_time(name, valu
     assert last_lines == {
         f"ValueError: environment variable {name}={value!r} is not valid: " + _message_tail(name)
     }
+
+
+@pytest.mark.parametrize("how", ["console-script", "python-m"])
+def test_the_command_says_an_invalid_variable_in_one_line_and_exits_2(how, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTDNN_")}
+    env["FASTDNN_NUM_THREADS"] = "abc"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if how == "python-m":
+        command = [sys.executable, "-m", "fastdnn", "info"]
+    else:  # what the installed `fastdnn` script does, under that name
+        script = tmp_path / "fastdnn"
+        script.write_text("import sys\nfrom fastdnn.cli import main\nsys.exit(main())\n")
+        command = [sys.executable, str(script), "info"]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        "fastdnn: error: environment variable FASTDNN_NUM_THREADS='abc' is not valid: "
+        + _message_tail("FASTDNN_NUM_THREADS")
+    ]
 
 
 def _message_tail(name):

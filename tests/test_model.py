@@ -128,6 +128,16 @@ def test_predict_labels_and_regression_output(backend):
     )
 
 
+def test_predict_gives_class_indices_for_softmax_as_the_network_does(backend):
+    # Three classes, each the favourite of one example: the columns' argmax is 2, 0, 1.
+    params = {"W1": np.eye(3), "b1": np.zeros((3, 1))}
+    X = np.array([[0.0, 3.0, 1.0], [1.0, 0.0, 4.0], [2.0, 1.0, 0.0]])
+    pred = fastdnn.predict(X, params, output="softmax", backend=backend)
+    assert pred.dtype == np.int64 and pred.tolist() == [[2, 0, 1]]
+    net = fastdnn.DNN.from_params(params, output="softmax", backend=backend)
+    assert np.array_equal(net.predict(X), pred)
+
+
 def test_one_example_and_width_one_layers(backend):
     p = fastdnn.initialize_parameters([1, 1, 1, 1], seed=0)
     AL, caches = fastdnn.model_forward(np.array([[0.5]]), p, backend=backend)
