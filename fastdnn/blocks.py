@@ -689,13 +689,15 @@ def _train(
     def on_cost(iteration, cost):
         if print_cost:
             print(f"Cost after iteration {iteration}: {cost}")
-        if val is not None:
-            history.val_iterations.append(iteration)
-            history.val_costs.append(cost_of(net, val))
-            if net.output != "linear":
-                history.val_accuracy.append(_accuracy(net, val))
         stops = [bool(cb(iteration, cost, net)) for cb in callbacks]  # call every one
         return any(stops)
+
+    def validate(iteration):  # the parameters after `iteration` steps, whatever the chunks
+        history.val_iterations.append(iteration)
+        history.val_costs.append(cost_of(net, val))
+        if net.output != "linear":
+            history.val_accuracy.append(_accuracy(net, val))
+        return False
 
     try:
         result = run(
@@ -706,6 +708,7 @@ def _train(
             cost_every=cost_every,
             rng=net._rng,
             on_cost=on_cost,
+            validate=validate if val is not None else None,
             on_divergence=on_divergence,
             progress=bar,
             history=history,

@@ -474,10 +474,11 @@ def cmd_train(args) -> int:
             f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s{_blas_threads()}"
         )
     if history.stop_reason == "early_stopping":
+        best = history.val_costs[history.val_iterations.index(history.best_iteration)]
         print(
             f"stopped early: the validation cost did not improve for {args.patience} "
             f"records; kept the parameters of iteration {history.best_iteration} "
-            f"(validation cost {min(history.val_costs):.6g})"
+            f"(validation cost {best:.6g})"
         )
     score = net.score(X, Y)
     if args.output in ("sigmoid", "softmax"):
@@ -940,7 +941,14 @@ def cmd_info(args) -> int:
     import scipy
 
     from . import __version__, _numba
-    from ._blas import _library_paths, blas_rule_summary, cpu_name, cpu_vendor, default_threads
+    from ._blas import (
+        BLAS_THREAD_VARIABLES,
+        _library_paths,
+        blas_rule_summary,
+        cpu_name,
+        cpu_vendor,
+        default_threads,
+    )
 
     print(f"fastdnn {__version__}")
     print(f"python  {platform.python_version()} ({sys.executable})")
@@ -968,7 +976,7 @@ def cmd_info(args) -> int:
     print(
         f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}; "
         f"unset, training uses {default_threads()} (half the usable cores) unless "
-        "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is set"
+        f"{' / '.join(BLAS_THREAD_VARIABLES)} is set"
     )
     cache_dir = numba.config.CACHE_DIR or "(next to each module, in __pycache__)"
     print(f"cache   numba cache {'on' if _numba.CACHE else 'off'}; directory: {cache_dir}")
@@ -985,8 +993,9 @@ def _add_threads(parser) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="BLAS threads (default: all cores; 1 is faster when another "
-        "program keeps a core busy)",
+        help="BLAS threads (default: FASTDNN_NUM_THREADS, else half the usable cores "
+        "unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS is set; 1 is "
+        "faster when another program keeps a core busy)",
     )
 
 

@@ -499,9 +499,12 @@ class DNN:
             reproducible and its masks do not depend on chunking or backend.
         early_stopping : bool, default False
             Stop when the validation cost has not improved by ``tol`` for ``patience``
-            consecutive records (every ``cost_every`` steps), and go back to the parameters
-            of the best record. The validation set is ``validation_data``, or else a random
-            ``validation_fraction`` of the examples, held out from training.
+            consecutive records, and go back to the parameters of the best record. A record
+            is the validation cost of the parameters after every ``cost_every`` steps (and
+            after the last step), taken right there whatever the chunks of steps, so where
+            training stops does not depend on timing; the parameters the fit started from are
+            recorded but not a candidate. The validation set is ``validation_data``, or else
+            a random ``validation_fraction`` of the examples, held out from training.
         validation_fraction : float, default 0.1
         patience : int, default 10
         tol : float, default 1e-4
@@ -713,18 +716,24 @@ class DNN:
         def on_cost(iteration, cost):
             if print_cost:
                 print(f"Cost after iteration {iteration}: {cost}")
-            stop = False
-            if plan.validation is not None:
-                val_cost = self._cost(*plan.validation)
-                history.val_iterations.append(iteration)
-                history.val_costs.append(val_cost)
-                if self.output != "linear":
-                    history.val_accuracy.append(self._accuracy(*plan.validation))
-                if stopping is not None and stopping.record(iteration, val_cost, self._theta):
-                    history.stop_reason = "early_stopping"
-                    stop = True
             stops = [bool(cb(iteration, cost, self)) for cb in plan.callbacks]  # call every one
-            return stop or any(stops)
+            return any(stops)
+
+        def validate(iteration):
+            # Called where the parameters are exactly those after `iteration` steps (at a
+            # record, before its chunk runs; and at the end), whatever the chunks' lengths.
+            val_cost = self._cost(*plan.validation)
+            history.val_iterations.append(iteration)
+            history.val_costs.append(val_cost)
+            if self.output != "linear":
+                history.val_accuracy.append(self._accuracy(*plan.validation))
+            # The parameters this fit started from are recorded, not a candidate: early
+            # stopping picks among the states training reached (as scikit-learn and Keras do).
+            if stopping is not None and iteration > self.n_steps_:
+                if stopping.record(iteration, val_cost, self._theta):
+                    history.stop_reason = "early_stopping"
+                    return True
+            return False
 
         try:
             result = run(
@@ -735,6 +744,7 @@ class DNN:
                 cost_every=plan.cost_every,
                 rng=self._rng if plan.shuffle else None,
                 on_cost=on_cost,
+                validate=validate if plan.validation is not None else None,
                 on_divergence=plan.on_divergence,
                 progress=bar,
                 history=history,

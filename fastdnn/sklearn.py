@@ -127,7 +127,8 @@ _PARAMETERS_DOC = """
     validation_fraction : float in (0, 1), default 0.1
         The held-out share for ``early_stopping``.
     n_iter_no_change : int, default 10
-        With ``early_stopping``: epochs without improvement before training stops.
+        With ``early_stopping``: training stops after more than this many epochs without an
+        improvement of ``tol`` (as scikit-learn counts them).
     keep_prob : float in (0, 1], default 1.0
         Inverted dropout on the hidden layers: each unit is kept with this probability
         during training (1: no dropout). Not in scikit-learn.
@@ -418,6 +419,7 @@ class _DNNBase(BaseEstimator):
         # X.T of a C-ordered (n_samples, n_features) array is a Fortran-ordered (n_x, m) view:
         # fastdnn trains on it without a copy when it already has the model's dtype (the jit
         # loop reads it as its C-ordered transpose), so X is never duplicated here.
+        start = self.model_.n_steps_
         try:
             history = self.model_.fit(
                 X.T, Y, batch_size=batch, print_cost=bool(self.verbose), **kwargs
@@ -434,7 +436,10 @@ class _DNNBase(BaseEstimator):
         self.n_iter_ += history.n_steps // steps_per_epoch
         self.loss_curve_.extend(history.costs)
         if early:
-            self.validation_loss_curve_ = [float(c) for c in history.val_costs]
+            # After every epoch, as scikit-learn's validation_scores_ (fastdnn also records
+            # the parameters it started from, which early stopping does not pick).
+            records = zip(history.val_iterations, history.val_costs, strict=True)
+            self.validation_loss_curve_ = [float(c) for i, c in records if i > start]
             self.best_validation_loss_ = min(self.validation_loss_curve_, default=None)
         else:
             self.validation_loss_curve_ = self.best_validation_loss_ = None
@@ -825,7 +830,7 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y``.
 
-        Initialises the network (unless ``warm_start``), then runs ``max_iter`` iterations.
+        Initialises the network (unless ``warm_start``), then runs ``max_iter`` epochs.
 
         Parameters
         ----------

@@ -97,6 +97,7 @@ def run(
     cost_every: int,
     rng: np.random.Generator | None,
     on_cost: Callable[[int, float], bool] | None = None,
+    validate: Callable[[int], bool] | None = None,
     on_divergence: str = "raise",
     progress=None,
     history: History | None = None,
@@ -104,9 +105,15 @@ def run(
     """Run ``schedule`` with ``stepper``; return the :class:`History`.
 
     ``on_cost(iteration, cost)`` is called at each recorded cost; returning True stops
-    training. On divergence the stepper's state is restored to the last finite one (taken at
-    the start of the chunk that diverged). ``rng`` shuffles the examples every epoch; None
-    keeps their order.
+    training. ``cost`` is that of the parameters after ``iteration`` steps (the forward pass of
+    the next step computes it), but ``on_cost`` runs after the chunk that began there, so the
+    stepper's state is then further on. ``validate(iteration)`` is called where the state is
+    exactly that of ``iteration`` steps: before each chunk that begins at a cost record, and
+    once more at the end of a run that completed its schedule; returning True stops training
+    there, before the chunk. So what it sees never depends on where chunks end (which
+    depends on timing). On divergence the stepper's state is restored to the last finite one
+    (taken at the start of the chunk that diverged). ``rng`` shuffles the examples every
+    epoch; None keeps their order.
     """
     loop = _Loop(stepper, schedule, learning_rate, start_iteration, cost_every, rng)
     history = History() if history is None else history
@@ -114,6 +121,10 @@ def run(
     try:
         while loop.done < schedule.n_steps:
             step = loop.global_step
+            if validate is not None and step % cost_every == 0 and validate(step):
+                if history.stop_reason == "completed":  # validate may have said why itself
+                    history.stop_reason = "callback"
+                break
             want_cost, cost, k = loop.chunk()
             if not loop.finite(cost, want_cost):
                 history.stop_reason = "diverged"
@@ -135,6 +146,9 @@ def run(
                 if history.stop_reason == "completed":  # on_cost may have said why itself
                     history.stop_reason = "callback"
                 break
+        else:  # the whole schedule ran: the final state gets its validation too
+            if validate is not None:
+                validate(loop.global_step)
     except KeyboardInterrupt:
         loop.interrupted()
         history.stop_reason = "interrupted"

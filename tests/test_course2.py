@@ -307,14 +307,56 @@ def test_early_stopping_goes_back_to_the_best_validation_cost():
         h = net.fit(X, y, learning_rate=0.05, num_iterations=2000, cost_every=20,
                     optimizer="adam", early_stopping=True, patience=5)  # fmt: skip
     assert h.stop_reason == "early_stopping"
-    assert h.n_steps < 2000
+    assert h.val_iterations[0] == 0 and h.best_iteration > 0  # the start is not a candidate
     best = h.val_iterations.index(h.best_iteration)
-    assert min(h.val_costs) == h.val_costs[best]
+    assert min(h.val_costs[1:]) == h.val_costs[best]
     assert h.val_iterations[-1] == h.best_iteration + 5 * 20  # patience records later
+    assert h.n_steps == net.n_steps_ == h.val_iterations[-1]  # stopped right at that record
     # the model is back at the best record's parameters: its validation cost is the best one
     held_out = np.sort(np.random.default_rng(np.random.SeedSequence(0).spawn(3)[2])
                        .permutation(60)[:6])  # fmt: skip
     assert_allclose(net._cost(X[:, held_out], np.eye(2)[:, y[held_out]]), h.val_costs[best])
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_validation_records_do_not_depend_on_how_long_steps_take(monkeypatch, batch_size):
+    # The loop cuts chunks of steps by measured time (CHUNK_SECONDS). Validation used to be
+    # taken after the chunk that began at a record, so which parameters it saw, where early
+    # stopping stopped and what it kept all changed with the machine's speed.
+    from fastdnn import train
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 60)), rng.integers(0, 2, 60)  # noise: validation cost rises
+    runs = []
+    for chunk_seconds in (10.0, 1e-12):  # records' chunks whole, or one step each
+        monkeypatch.setattr(train, "CHUNK_SECONDS", chunk_seconds)
+        net = DNN([10, 32, 2], output="softmax", seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            h = net.fit(X, y, learning_rate=0.05, num_iterations=400, cost_every=10,
+                        batch_size=batch_size, optimizer="adam", early_stopping=True,
+                        patience=3)  # fmt: skip
+        runs.append((h, net))
+    (h1, net1), (h2, net2) = runs
+    assert h1.stop_reason == h2.stop_reason == "early_stopping"
+    assert h1.val_iterations == h2.val_iterations and h1.val_costs == h2.val_costs
+    assert h1.best_iteration == h2.best_iteration and h1.n_steps == h2.n_steps
+    assert all(np.array_equal(net1.params[k], net2.params[k]) for k in net1.params)
+
+
+def test_a_validation_record_is_the_cost_of_the_parameters_after_its_steps():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(4, 50)), (rng.random((1, 50)) > 0.5).astype(float)
+    Xv, Yv = rng.normal(size=(4, 20)), (rng.random((1, 20)) > 0.5).astype(float)
+    net = DNN([4, 6, 1], seed=3)
+    h = net.fit(X, Y, learning_rate=0.1, num_iterations=25, cost_every=10,
+                validation_data=(Xv, Yv))  # fmt: skip
+    assert h.val_iterations == [0, 10, 20, 25]  # every record, and the end
+    for steps, val_cost in zip(h.val_iterations, h.val_costs, strict=True):
+        again = DNN([4, 6, 1], seed=3)
+        if steps:
+            again.fit(X, Y, learning_rate=0.1, num_iterations=steps, cost_every=10)
+        assert_allclose(again._cost(Xv, Yv), val_cost, rtol=1e-12)
 
 
 def test_course2_options_are_checked_before_training():

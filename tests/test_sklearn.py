@@ -595,11 +595,11 @@ def test_early_stopping_stops_and_keeps_the_best_epoch():
     assert clf.best_validation_loss_ == curve[best]
     # Stopped once more than n_iter_no_change epochs did not improve on the best.
     assert clf.n_iter_ == best + 1 + 5 + 1
-    # The model went back to the best epoch (a record is numbered by its epoch's first step).
+    # The model went back to the best epoch (a record is numbered by the steps before it).
     history = clf.model_.history_
     assert history.stop_reason == "early_stopping"
     steps_per_epoch = -(-360 // 32)  # 10 % of 400 held out
-    assert history.best_iteration == best * steps_per_epoch
+    assert history.best_iteration == (best + 1) * steps_per_epoch
     assert clf.model_.n_steps_ == clf.n_iter_ * steps_per_epoch
     without = DNNClassifier((128,), solver="adam", learning_rate_init=0.01, batch_size=32,
                             max_iter=40, random_state=0).fit(X, y)  # fmt: skip
