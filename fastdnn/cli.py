@@ -468,7 +468,7 @@ def cmd_train(args) -> int:
         raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
     seconds = time.perf_counter() - t0
     if history.stop_reason == "interrupted":
-        print(f"interrupted after {history.n_steps} iterations; saving the model as it is")
+        print(f"interrupted after {_plural(history.n_steps, 'iteration')}")
     else:
         print(
             f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s{_blas_threads()}"
@@ -485,9 +485,7 @@ def cmd_train(args) -> int:
         print(f"training accuracy: {100 * score:.2f} %")
     else:
         print(f"training R^2: {score:.4f}")
-    net.save(args.out)
-    print(f"model saved to {args.out}")
-    return 130 if history.stop_reason == "interrupted" else 0
+    return _save_model(net, history, args.out)
 
 
 # ----------------------------------------------------------------------------- beyond memory
@@ -751,8 +749,25 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
         data.close()
         if client is not None:
             client.close()
-    net.save(args.out)
-    print(f"model saved to {args.out}")
+    return _save_model(net, history, args.out)
+
+
+def _save_model(net, history, out: str) -> int:
+    """Save the trained model to ``out``; the exit status (130 after Ctrl-C).
+
+    Ctrl-C asked to stop, not to replace: an interrupted run saves what it trained only to a
+    path that holds nothing yet, so a model already at ``out`` is never lost to a half-trained
+    (or untrained) one.
+    """
+    if history.stop_reason == "interrupted":
+        if os.path.lexists(out):
+            print(f"'{out}' exists and is left as it was: an interrupted run does not replace it")
+            return 130
+        if history.n_steps == 0:
+            print("nothing trained: no model saved")
+            return 130
+    net.save(out)
+    print(f"model saved to {out}")
     return 130 if history.stop_reason == "interrupted" else 0
 
 
@@ -864,6 +879,12 @@ def cmd_predict(args) -> int:
             f"the model '{args.model}' has {net.layer_dims[-1]} output(s) but the labels in "
             f"'{args.data}' have {Y.shape[0]} rows (Y {Y.shape})"
         )
+    score = None
+    if Y is not None:  # checked before anything is written: a bad label leaves --out alone
+        try:
+            score = net.score(X, Y)
+        except ValueError as exc:
+            raise UserError(f"the labels in '{args.data}': {exc}") from None
     AL = net.predict_proba(X)
     n_y = AL.shape[0]
     digits = "%.17g" if net.dtype == np.float64 else "%.9g"
@@ -892,11 +913,7 @@ def cmd_predict(args) -> int:
     else:
         atomic_write(args.out, write)
         print(f"wrote {X.shape[1]} predictions to {args.out}")
-    if Y is not None:
-        try:
-            score = net.score(X, Y)
-        except ValueError as exc:
-            raise UserError(f"the labels in '{args.data}': {exc}") from None
+    if score is not None:
         classifier = net.output in ("sigmoid", "softmax")
         what = "accuracy" if classifier else "R^2"
         value = f"{100 * score:.2f} %" if classifier else f"{score:.4f}"

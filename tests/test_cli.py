@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -394,6 +395,55 @@ def test_a_read_only_output_is_left_alone(tmp_path, data, named_model):
                      "p.csv", cwd=tmp_path)  # fmt: skip
     _one_error_line(result, "predict", "'p.csv' is not writable")
     assert (tmp_path / "p.csv").read_text() == "keep me"
+
+
+def test_bad_labels_are_refused_before_the_predictions_are_written(tmp_path, data):
+    X, Y = np.load(data / "train.npz")["X"], np.load(data / "train.npz")["Y"]
+    Y[0, 5] = 2.0
+    np.savez(tmp_path / "bad.npz", X=X, Y=Y)
+    DNN([4, 3, 1], seed=0).save(tmp_path / "m.npz")
+    (tmp_path / "keep.csv").write_text("my results")
+    result = fastdnn("predict", "--model", "m.npz", "--data", "bad.npz", "--out", "keep.csv",
+                     cwd=tmp_path)  # fmt: skip
+    _one_error_line(result, "predict", "the labels in 'bad.npz'", "binary labels 0 or 1")
+    assert (tmp_path / "keep.csv").read_text() == "my results" and result.stdout == ""
+
+
+def _interrupted_train(tmp_path, data, out):
+    """``fastdnn train`` stopped by Ctrl-C (SIGINT) once it has printed its first cost."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "fastdnn", "train", "--data", str(data / "train.npz"),
+               "--layers", "16", "--iterations", "100000000", "--cost-every", "1000",
+               "--out", out]  # fmt: skip
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Cost after iteration"):
+                proc.send_signal(signal.SIGINT)
+                break
+        out_text, err = proc.communicate(timeout=120)
+    return proc.returncode, "".join(lines) + out_text, err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT as Ctrl-C: POSIX")
+def test_ctrl_c_never_replaces_an_existing_model(tmp_path, data):
+    DNN([4, 3, 1], seed=0).save(tmp_path / "good.npz")
+    before = (tmp_path / "good.npz").read_bytes()
+    code, out, err = _interrupted_train(tmp_path, data, "good.npz")
+    assert code == 130, (out, err)
+    assert "'good.npz' exists and is left as it was" in out
+    assert (tmp_path / "good.npz").read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT as Ctrl-C: POSIX")
+def test_ctrl_c_saves_what_was_trained_to_a_new_path(tmp_path, data):
+    code, out, err = _interrupted_train(tmp_path, data, "new.npz")
+    assert code == 130 and "model saved to new.npz" in out, (out, err)
+    net = DNN.load(tmp_path / "new.npz")
+    assert net.layer_dims == [4, 16, 1] and net.n_steps_ > 0
 
 
 # ----------------------------------------------------------------------------- new users
