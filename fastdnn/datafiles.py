@@ -739,7 +739,10 @@ def _read_csv_numbers(path: Path, text, header: list[str], used: list[int]) -> n
     except ValueError:
         data = None
     if data is not None and (data.shape[0] == 0 or data.shape[1] == len(used)):
-        return data.reshape(-1, len(used)) if data.size == 0 else data
+        # NumPy reads the columns `used` of a row with extra cells without a word: an unquoted
+        # comma in an id shifts every later column. The cell-by-cell pass names such a line.
+        if _cell_counts_match(text, start, len(header)):
+            return data.reshape(-1, len(used)) if data.size == 0 else data
     text.seek(start)
     values = []
     reader = csv.reader(text)
@@ -759,6 +762,18 @@ def _read_csv_numbers(path: Path, text, header: list[str], used: list[int]) -> n
             path, f"line {reader.line_num + 1} cannot be read as CSV ({exc})"
         ) from None
     return np.array(values, dtype=np.float64).reshape(-1, len(used))
+
+
+def _cell_counts_match(text, start: int, n_cols: int) -> bool:
+    """Whether every row from ``start`` has ``n_cols`` cells (blank lines aside); False too
+    when a quote makes counting commas unreliable: the csv module then decides."""
+    text.seek(start)
+    for line in text:
+        if '"' in line:
+            return False
+        if line.strip() and line.count(",") != n_cols - 1:
+            return False
+    return True
 
 
 def _cell(path: Path, line: int, column: str, cell: str) -> float:
