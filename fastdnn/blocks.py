@@ -795,6 +795,7 @@ def predict_proba(net: DNN, X, block_size: int | None = None) -> np.ndarray:
 def predict(net: DNN, X, threshold: float = 0.5, block_size: int | None = None) -> np.ndarray:
     """:meth:`fastdnn.DNN.predict` for out-of-core ``X``: labels 0/1, class indices (softmax),
     or the linear output."""
+    threshold = v.check_open_unit_interval(threshold, "threshold")
     AL = predict_proba(net, X, block_size)
     if net.output == "softmax":
         return AL.argmax(axis=0).reshape(1, -1)

@@ -575,6 +575,7 @@ def predict_proba(net: DNN, X):
 def predict(net: DNN, X, threshold: float = 0.5):
     """Labels 0/1 (sigmoid output), class indices ``(1, m)`` (softmax) or the output itself
     (linear), as a dask array."""
+    threshold = v.check_open_unit_interval(threshold, "threshold")
     AL = predict_proba(net, X)
     if net.output == "softmax":
         return AL.argmax(axis=0).reshape(1, -1)

@@ -418,6 +418,7 @@ def predict(
         ``predict`` returns them; softmax: the class index of each example (``argmax`` of its
         column), int64 of shape (1, m); linear: ``AL`` itself.
     """
+    threshold = v.check_open_unit_interval(threshold, "threshold")
     AL, _ = model_forward(X, params, hidden, output, backend, slope=slope)
     if output == "softmax":
         return AL.argmax(axis=0).reshape(1, -1)

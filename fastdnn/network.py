@@ -252,7 +252,15 @@ class DNN:
 
     @output.setter
     def output(self, value: str) -> None:
-        self._output_name = v.check_output(value)
+        value = v.check_output(value)
+        if value == "softmax" and self._layer_dims[-1] < 2:
+            # One unit's softmax is 1 whatever the input: it could learn nothing.
+            raise ValueError(
+                f"output='softmax' needs at least 2 output units; layer_dims[-1] is "
+                f"{self._layer_dims[-1]} (two classes: output='sigmoid' with one unit, or two "
+                "softmax units)"
+            )
+        self._output_name = value
 
     @property
     def slope(self) -> float:
@@ -667,7 +675,7 @@ class DNN:
         if n_val < 1 or n_val >= m:
             raise ValueError(
                 f"validation_fraction={fraction} of m = {m} examples leaves {n_val} for "
-                "validation and {m - n_val} for training; both need at least one"
+                f"validation and {m - n_val} for training; both need at least one"
             )
         rng = np.random.default_rng(np.random.SeedSequence(self._seed).spawn(3)[2])  # a 3rd stream
         order = rng.permutation(m)
@@ -800,6 +808,7 @@ class DNN:
         them; softmax: the class index of each example (``argmax`` of its column), int64 of
         shape (1, m); linear: the output itself.
         """
+        threshold = v.check_open_unit_interval(threshold, "threshold")
         AL = self.predict_proba(X)
         if self.output == "softmax":
             return AL.argmax(axis=0).reshape(1, -1)

@@ -909,6 +909,14 @@ def _classes(labels: np.ndarray, name: str) -> np.ndarray:
             "(multi-label targets are not supported)"
         )
     classes = np.unique(labels)
+    if classes.dtype.kind in "fc":
+        bad = classes[~np.isfinite(classes)]
+    elif classes.dtype.kind == "O":
+        bad = [c for c in classes if isinstance(c, float) and not np.isfinite(c)]
+    else:
+        bad = []
+    if len(bad):
+        raise ValueError(f"{name} must hold class labels; found {_shown(np.asarray(bad))}")
     if len(classes) < 2:
         raise ValueError(
             f"DNNClassifier needs at least two classes to learn from; {name} has "

@@ -128,6 +128,25 @@ def test_predict_labels_and_regression_output(backend):
     )
 
 
+@pytest.mark.parametrize("threshold", [float("nan"), 0.0, 1.0, 2, "a", None])
+def test_predict_refuses_a_threshold_outside_0_1(threshold):
+    params = {"W1": np.array([[1.0, -1.0]]), "b1": np.array([[0.0]])}
+    X = np.ones((2, 3))
+    with pytest.raises((ValueError, TypeError), match="threshold must be a number in"):
+        fastdnn.predict(X, params, threshold=threshold)
+    with pytest.raises((ValueError, TypeError), match="threshold must be a number in"):
+        fastdnn.DNN.from_params(params).predict(X, threshold=threshold)
+
+
+def test_softmax_needs_two_output_units():
+    with pytest.raises(ValueError, match="output='softmax' needs at least 2 output units"):
+        fastdnn.DNN([3, 4, 1], output="softmax")
+    net = fastdnn.DNN([3, 4, 1])
+    with pytest.raises(ValueError, match="needs at least 2 output units"):
+        net.output = "softmax"
+    assert net.output == "sigmoid"
+
+
 def test_predict_gives_class_indices_for_softmax_as_the_network_does(backend):
     # Three classes, each the favourite of one example: the columns' argmax is 2, 0, 1.
     params = {"W1": np.eye(3), "b1": np.zeros((3, 1))}

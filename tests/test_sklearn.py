@@ -214,6 +214,11 @@ def test_partial_fit_continues():
         clf.partial_fit(X, y, classes=[0, 2])
     with pytest.raises(ValueError, match="features"):
         clf.partial_fit(X[:, :1], y)
+    for classes in ([0, 1, np.nan], np.array([0, 1, np.inf]), np.array([0, 1, np.nan], object)):
+        with pytest.raises(
+            ValueError, match=r"classes must hold class labels; found \[(nan|inf)\]"
+        ):
+            DNNClassifier().partial_fit(X, y, classes=classes)
 
 
 def test_partial_fit_after_fit_and_full_batch():
