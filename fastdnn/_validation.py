@@ -435,6 +435,12 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
     missing = sorted(expected - set(params))
     if missing:
         raise ValueError(f"params is missing {missing} for a {L}-layer network")
+    extra = sorted(map(repr, set(params) - expected))
+    if extra:  # a misspelt key would otherwise be dropped without a word
+        raise ValueError(
+            f"params holds {', '.join(extra)}, not a parameter of a {L}-layer network "
+            f"(W1..W{L}, b1..b{L})"
+        )
     dtype = param_dtype(params) if dtype is None else dtype
     out = {}
     dims = []

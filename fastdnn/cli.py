@@ -260,6 +260,8 @@ def cmd_demo(args) -> int:
     from . import DNN
     from .datasets import load_planar_dataset
 
+    if args.plot:  # before training: a path it cannot write is a one-line error now
+        _writable_path(args.plot, "--plot")
     _check_memory(
         [2, args.hidden_units, 1],
         400,

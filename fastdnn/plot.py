@@ -17,9 +17,12 @@ Every function draws in one of three ways:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from ._atomic import atomic_write
 
 __all__ = ["plot_costs", "plot_decision_boundary", "plot_mislabeled"]
 
@@ -66,7 +69,14 @@ def _finish(ax, path, fig=None):
     if path is None:
         return ax if fig is None else fig
     fig = ax.figure if fig is None else fig
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    if hasattr(path, "write"):  # a file object: the caller's own
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        return path
+    suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    fmt = suffix if suffix in fig.canvas.get_supported_filetypes() else "png"
+    # Written whole or not at all, with the same refusals as a model file (read-only,
+    # FIFO, device): an existing figure is never left half-written.
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100, bbox_inches="tight"))
     return path
 
 

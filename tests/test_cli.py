@@ -397,6 +397,12 @@ def test_a_read_only_output_is_left_alone(tmp_path, data, named_model):
     assert (tmp_path / "p.csv").read_text() == "keep me"
 
 
+def test_a_plot_path_that_cannot_be_written_is_refused_before_training(tmp_path):
+    result = fastdnn("demo", "--plot", "missing/flower.png", cwd=tmp_path, timeout=60)
+    _one_error_line(result, "demo", "--plot: the folder", "does not exist")
+    assert result.stdout == ""  # nothing trained
+
+
 def test_bad_labels_are_refused_before_the_predictions_are_written(tmp_path, data):
     X, Y = np.load(data / "train.npz")["X"], np.load(data / "train.npz")["Y"]
     Y[0, 5] = 2.0

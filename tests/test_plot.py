@@ -2,6 +2,7 @@
 
 import builtins
 import io
+import os
 import sys
 
 import numpy as np
@@ -72,6 +73,25 @@ def test_plot_decision_boundary_dnn(mpl, planar_net, tmp_path):
     net, _, X, Y = planar_net
     out = fplot.plot_decision_boundary(net, X, Y, tmp_path / "flower.png")
     assert_png(out)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anything")
+def test_a_read_only_figure_is_left_alone(mpl, planar_net, tmp_path):
+    net, _, X, Y = planar_net
+    (tmp_path / "keep.png").write_bytes(b"mine")
+    os.chmod(tmp_path / "keep.png", 0o444)
+    with pytest.raises(PermissionError):
+        fplot.plot_decision_boundary(net, X, Y, tmp_path / "keep.png")
+    assert (tmp_path / "keep.png").read_bytes() == b"mine"
+    svg = fplot.plot_costs([1.0, 0.5], tmp_path / "costs.svg")  # the format from the suffix
+    assert b"<svg" in (tmp_path / "costs.svg").read_bytes()[:1000] and svg == tmp_path / "costs.svg"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_as_the_figure_is_refused_without_blocking(mpl, tmp_path):
+    os.mkfifo(tmp_path / "fig.png")
+    with pytest.raises(ValueError, match="FIFO"):
+        fplot.plot_costs([1.0, 0.5], tmp_path / "fig.png")
 
 
 def test_plot_decision_boundary_callable_and_axes(mpl, planar_net):

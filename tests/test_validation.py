@@ -123,6 +123,14 @@ def test_bad_names_list_the_valid_ones(kwargs, match):
 
 
 def test_bad_params():
+    good = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1))}
+    with pytest.raises(ValueError, match=r"params holds 'foo', not a parameter of a 1-layer"):
+        fastdnn.model_forward(np.ones((3, 1)), {**good, "foo": 1})
+    net = fastdnn.DNN([3, 2])
+    before = net.params["W1"].copy()
+    with pytest.raises(ValueError, match=r"params holds 'w1', not a parameter"):
+        net.set_params({**good, "w1": np.zeros((2, 3))})  # misspelt: not silently dropped
+    assert np.array_equal(net.params["W1"], before)
     with pytest.raises(ValueError, match=r"params is missing \['b2'\]"):
         fastdnn.model_forward(
             np.ones((3, 1)), {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((1, 2))}
