@@ -266,15 +266,26 @@ def as_float_array(
         raise ValueError(f"{name} must be {ndim}-D; got {arr.ndim}-D with shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
+    source = None
     if arr.dtype != dtype or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr, dtype=dtype)
+        if kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
+            # Narrowing (float64 -> float32): a finite value beyond the range becomes inf; the
+            # check below says so in words, not in NumPy's "overflow encountered in cast".
+            source = arr
+            with np.errstate(over="ignore"):
+                arr = np.ascontiguousarray(arr, dtype=dtype)
+        else:
+            arr = np.ascontiguousarray(arr, dtype=dtype)
     if finite:
-        check_finite(arr, name)
+        check_finite(arr, name, source)
     return arr
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
+def check_finite(arr: np.ndarray, name: str, source: np.ndarray | None = None) -> None:
     """Raise ``ValueError`` naming the first NaN or inf in ``arr``.
+
+    ``source``: what ``arr`` was converted from, if a narrower float; a value finite there
+    is reported as out of ``arr``'s range.
 
     Sums first: any NaN or inf makes the sum non-finite, and a sum allocates nothing (an
     ``isfinite`` mask of a 60000 x 784 input would be 47 MB). Only a non-finite sum pays for
@@ -299,11 +310,15 @@ def check_finite(arr: np.ndarray, name: str) -> None:
                 return
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
-        where = bad[0]
-        raise ValueError(
-            f"{name} must be finite; found {arr[tuple(where)]} at index "
-            f"{tuple(int(i) for i in where)}"
-        )
+        where = tuple(bad[0])
+        index = tuple(int(i) for i in where)
+        if source is not None and np.isfinite(source[where]):
+            limit = np.finfo(arr.dtype).max
+            raise ValueError(
+                f"{name} holds {source[where]} at index {index}, beyond {arr.dtype}'s range "
+                f"(+-{limit:.3g}); scale it, or use dtype='float64'"
+            )
+        raise ValueError(f"{name} must be finite; found {arr[where]} at index {index}")
 
 
 def check_X(X, n_x: int, dtype: np.dtype, name: str = "X") -> np.ndarray:

@@ -225,7 +225,8 @@ class _Loop:
         span = f"iteration {step}" if k == 1 else f"iterations {step}-{step + k - 1}"
         return (
             f"training diverged in {span}: the cost or the parameters became non-finite "
-            f"(learning_rate={self.learning_rate} is probably too large); the parameters at "
+            f"(learning_rate={self.learning_rate} is probably too large for this data's "
+            "scale: lower it, or standardise the inputs and targets); the parameters at "
             f"the start of iteration {self.start + self.backup_steps} are kept."
         )
 

@@ -122,6 +122,19 @@ def test_bad_names_list_the_valid_ones(kwargs, match):
         fastdnn.model_forward(np.ones((3, 1)), P, **kwargs)
 
 
+def test_a_value_beyond_float32s_range_is_named_as_such():
+    X = np.ones((2, 3))
+    X[1, 2] = 1e39  # finite in float64, inf once float32
+    net = fastdnn.DNN([2, 1], dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no "overflow encountered in cast" on the way
+        with pytest.raises(ValueError, match=r"X holds 1e\+39 at index \(1, 2\), beyond float32"):
+            net.predict(X)
+    X[1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"X must be finite; found inf at index \(1, 2\)"):
+        net.predict(X)
+
+
 def test_bad_params():
     good = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1))}
     with pytest.raises(ValueError, match=r"params holds 'foo', not a parameter of a 1-layer"):
