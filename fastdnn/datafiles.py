@@ -783,6 +783,10 @@ def _cell(path: Path, line: int, column: str, cell: str) -> float:
             path, f"line {line}, column {column!r}: empty cell; every cell must be a number"
         )
     try:
+        # Python's float() also reads "1_000" and non-ASCII digits, which a CSV's numbers
+        # never are (NumPy's parser refuses them too): refused alike.
+        if not text.isascii() or "_" in text:
+            raise ValueError(text)
         return float(text)
     except ValueError:
         raise _data_error(

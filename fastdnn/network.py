@@ -471,11 +471,15 @@ class DNN:
             Print ``Cost after iteration i: c`` at each record, as the course does.
         callbacks : sequence of callables, optional
             Each is called as ``callback(iteration, cost, model)`` at every record; a callback
-            returning True stops training (``stop_reason="callback"``).
+            returning True stops training (``stop_reason="callback"``). ``cost`` is that of
+            the parameters after ``iteration`` steps; ``model`` may be up to ``cost_every``
+            steps further on (the chunk that computed the cost has run). An exception a
+            callback raises propagates, and the model keeps the steps made, as after Ctrl-C.
         progress : bool, default False
             Show a progress bar (needs tqdm: ``pip install 'fastdnn[progress]'``).
         validation_data : tuple (X_val, Y_val), optional
-            Evaluated at every record; results in ``History.val_*``.
+            Evaluated on the parameters after every ``cost_every`` steps and after the last
+            step; results in ``History.val_*``.
         on_divergence : {"raise", "warn"}, default "raise"
             When the cost or the parameters become non-finite, the model goes back to the last
             finite parameters and training stops with a :class:`fastdnn.DivergenceError`

@@ -426,6 +426,10 @@ def test_load_data_csv_errors(tmp_path):
     path = _write_csv(tmp_path / "f.csv", ["a", "b", "y"], [[1, 2, 0], [3, 1]])
     with pytest.raises(ValueError, match="line 3 has 2 cells but the header has 3"):
         datafiles.load_data(path)
+    for odd in ("1_000", "\u0661\u0662"):  # what Python's float() reads, a CSV does not hold
+        path = _write_csv(tmp_path / "u.csv", ["a", "b", "y"], [[1, 2, 0], [3, odd, 1]])
+        with pytest.raises(ValueError, match=r"line 3, column 'b': cannot read"):
+            datafiles.load_data(path)
     # more cells than the header (an unquoted comma in a cell): refused, not read shifted
     path = _write_csv(tmp_path / "f2.csv", ["a", "b", "y"], [[1, 2, 0], [3, 4, 1, 0]])
     with pytest.raises(ValueError, match="line 3 has 4 cells but the header has 3"):
