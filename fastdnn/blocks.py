@@ -63,6 +63,7 @@ from . import _blas
 from . import _validation as v
 from ._course2_options import Course2Options
 from .backends import get_backend, get_stepper
+from .model import predictions_of
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
 from .steppers.python import PythonStepper
 from .train import History, Schedule, not_learning, run
@@ -796,10 +797,7 @@ def predict(net: DNN, X, threshold: float = 0.5, block_size: int | None = None) 
     """:meth:`fastdnn.DNN.predict` for out-of-core ``X``: labels 0/1, class indices (softmax),
     or the linear output."""
     threshold = v.check_open_unit_interval(threshold, "threshold")
-    AL = predict_proba(net, X, block_size)
-    if net.output == "softmax":
-        return AL.argmax(axis=0).reshape(1, -1)
-    return AL if net.output == "linear" else (AL > threshold).astype(net.dtype)
+    return predictions_of(predict_proba(net, X, block_size), net.output, threshold)
 
 
 def score(net: DNN, X, Y, block_size: int | None = None) -> float:

@@ -28,7 +28,7 @@ import warnings
 
 from . import __version__
 from ._types import ACTIVATIONS, OPTIMIZERS, OUTPUT_LOSS
-from ._validation import INITS
+from ._validation import INITS, check_Y
 from .backends import BACKENDS
 
 # Mistakes in the input, and what the library raises on a file or a request too big to serve.
@@ -881,13 +881,14 @@ def cmd_predict(args) -> int:
             f"the model '{args.model}' has {net.layer_dims[-1]} output(s) but the labels in "
             f"'{args.data}' have {Y.shape[0]} rows (Y {Y.shape})"
         )
-    score = None
+    X = net._input(X)  # checked, and standardised if the model says so
     if Y is not None:  # checked before anything is written: a bad label leaves --out alone
         try:
-            score = net.score(X, Y)
+            Y = check_Y(Y, net.layer_dims[-1], X.shape[1], net.loss, net.dtype)
         except ValueError as exc:
             raise UserError(f"the labels in '{args.data}': {exc}") from None
-    AL = net.predict_proba(X)
+    AL = net._output(X)  # one forward pass: the predictions and the score
+    score = None if Y is None else net._score_of(AL, Y)
     n_y = AL.shape[0]
     digits = "%.17g" if net.dtype == np.float64 else "%.9g"
     names = ["prediction"] if n_y == 1 else [f"prediction_{k + 1}" for k in range(n_y)]

@@ -52,6 +52,7 @@ from . import _validation as v
 from ._course2_options import Course2Options
 from .backends import get_stepper
 from .blocks import ReducedUpdate, course2_settings
+from .model import predictions_of
 from .steppers import NetSpec, OptimizerState, Stepper, Train, Workspace
 from .train import History, Schedule, run
 
@@ -576,10 +577,7 @@ def predict(net: DNN, X, threshold: float = 0.5):
     """Labels 0/1 (sigmoid output), class indices ``(1, m)`` (softmax) or the output itself
     (linear), as a dask array."""
     threshold = v.check_open_unit_interval(threshold, "threshold")
-    AL = predict_proba(net, X)
-    if net.output == "softmax":
-        return AL.argmax(axis=0).reshape(1, -1)
-    return AL if net.output == "linear" else (AL > threshold).astype(net.dtype)
+    return predictions_of(predict_proba(net, X), net.output, threshold)
 
 
 def score(net: DNN, X, Y) -> float:

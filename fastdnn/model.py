@@ -420,8 +420,13 @@ def predict(
     """
     threshold = v.check_open_unit_interval(threshold, "threshold")
     AL, _ = model_forward(X, params, hidden, output, backend, slope=slope)
+    return predictions_of(AL, output, threshold)
+
+
+def predictions_of(AL, output: str, threshold: float):
+    """What every ``predict`` returns for the network output ``AL`` (a NumPy or Dask array):
+    labels 0/1 in ``AL``'s dtype (sigmoid), the class index of each column, ``(1, m)``
+    (softmax), or ``AL`` itself (linear)."""
     if output == "softmax":
         return AL.argmax(axis=0).reshape(1, -1)
-    if output == "linear":
-        return AL
-    return (AL > threshold).astype(AL.dtype)
+    return AL if output == "linear" else (AL > threshold).astype(AL.dtype)

@@ -29,7 +29,7 @@ from .io import (
     read_model,
     write_model,
 )
-from .model import initialize_parameters
+from .model import compute_cost, initialize_parameters, predictions_of
 from .steppers import NetSpec, OptimizerState, Train, Workspace
 from .steppers.gram import check_wide_input
 from .train import History, Schedule, not_learning, run
@@ -734,11 +734,13 @@ class DNN:
         def validate(iteration):
             # Called where the parameters are exactly those after `iteration` steps (at a
             # record, before its chunk runs; and at the end), whatever the chunks' lengths.
-            val_cost = self._cost(*plan.validation)
+            X_val, Y_val = plan.validation
+            AL = self._output(X_val)  # one forward pass for the cost and the accuracy
+            val_cost = compute_cost(AL, Y_val, self.loss)
             history.val_iterations.append(iteration)
             history.val_costs.append(val_cost)
             if self.output != "linear":
-                history.val_accuracy.append(self._accuracy(*plan.validation))
+                history.val_accuracy.append(self._score_of(AL, Y_val))
             # The parameters this fit started from are recorded, not a candidate: early
             # stopping picks among the states training reached (as scikit-learn and Keras do).
             if stopping is not None and iteration > self.n_steps_:
@@ -813,21 +815,18 @@ class DNN:
         shape (1, m); linear: the output itself.
         """
         threshold = v.check_open_unit_interval(threshold, "threshold")
-        AL = self.predict_proba(X)
-        if self.output == "softmax":
-            return AL.argmax(axis=0).reshape(1, -1)
-        return AL if self.output == "linear" else (AL > threshold).astype(self.dtype)
+        return predictions_of(self.predict_proba(X), self.output, threshold)
 
     def _cost(self, X, Y) -> float:
-        from .model import compute_cost
-
         return compute_cost(self._output(X), Y, self.loss)
 
-    def _accuracy(self, X, Y) -> float:
-        AL = self._output(X)
+    def _score_of(self, AL, Y) -> float:
+        """:meth:`score` of the output ``AL`` already computed, for a checked ``Y``."""
         if self.output == "softmax":
             return float(np.mean(AL.argmax(axis=0) == Y.argmax(axis=0)))
-        return float(np.mean((AL > 0.5) == (Y > 0.5)))
+        if self.output == "sigmoid":
+            return float(np.mean((AL > 0.5) == (Y > 0.5)))
+        return _r2_score(Y, AL)
 
     def score(self, X, Y) -> float:
         """Accuracy (sigmoid, softmax) or the coefficient of determination R^2 (linear output).
@@ -837,9 +836,7 @@ class DNN:
         examples R^2 is not defined: NaN, with a warning.
         """
         X, Y = self._check_data(X, Y)
-        if self.output != "linear":
-            return self._accuracy(X, Y)
-        return _r2_score(Y, self._output(X))
+        return self._score_of(self._output(X), Y)
 
     # ----------------------------------------------------------------- files
     def save(self, path) -> Path:
