@@ -17,17 +17,17 @@ Environment overrides (read and validated by :mod:`fastdnn._env`)
 Where nothing can be cached (a read-only install with a read-only or missing home folder and
 no ``NUMBA_CACHE_DIR``: system-wide installs, containers), Numba refuses ``cache=True`` when a
 function is decorated, which used to make ``import fastdnn`` fail. fastdnn then compiles in
-memory instead, with one ``RuntimeWarning`` (see :func:`njit`).
+memory instead, with one ``RuntimeWarning`` (see :func:`njit`). How the cached code is
+stamped and saved (a lock, for processes compiling at once): :mod:`fastdnn._numba_cache`.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import warnings
 
 import numba
 
+from . import _numba_cache
 from ._env import SETTINGS
 
 CACHE: bool = SETTINGS.cache
@@ -42,71 +42,8 @@ if FASTMATH:
     )
 
 JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-@functools.cache
-def _package_stamp() -> tuple:
-    """(name, mtime, size) of every source file of the package, as this process imported it.
-
-    Taken once: Numba asks for it for every cached function (about a hundred at import), and
-    the code in this process is what was imported, whatever happens to the files later.
-    """
-    stamp = []
-    for folder, subfolders, files in os.walk(_PACKAGE_DIR):
-        subfolders[:] = [d for d in subfolders if d != "__pycache__"]  # Numba's cache files
-        for name in sorted(files):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(folder, name))
-                stamp.append(
-                    (
-                        os.path.relpath(os.path.join(folder, name), _PACKAGE_DIR),
-                        st.st_mtime,
-                        st.st_size,
-                    )
-                )
-    return tuple(sorted(stamp))
-
-
-def _install_package_wide_cache_stamp() -> None:
-    """Invalidate fastdnn's cached machine code when *any* of its source files changes.
-
-    Numba checks only the file that defines a function, but the training loop inlines kernels
-    from other files: after an edit of ``kernels/jit.py``, the cached training loop would
-    still run the old kernel. So, for functions defined in this package, the cache's source
-    stamp covers every file of the package. (Numba's locator classes are internal API: if they
-    change, this quietly does nothing and Numba's own per-file check remains.)
-    """
-    try:
-        from numba.core import caching
-
-        bases = [
-            caching.UserProvidedCacheLocator,
-            caching.InTreeCacheLocator,
-            caching.UserWideCacheLocator,
-        ]
-        ours = []
-        for base in bases:
-
-            class PackageWide(base):
-                @classmethod
-                def from_function(cls, py_func, py_file):
-                    if not os.path.abspath(py_file).startswith(_PACKAGE_DIR + os.sep):
-                        return None
-                    return super().from_function(py_func, py_file)
-
-                def get_source_stamp(self):
-                    return _package_stamp()
-
-            PackageWide.__name__ = f"FastdnnPackageWide{base.__name__}"
-            ours.append(PackageWide)
-        caching.CacheImpl._locator_classes[:0] = ours
-    except Exception:  # pragma: no cover - depends on numba internals
-        pass
-
-
 if CACHE:
-    _install_package_wide_cache_stamp()
+    _numba_cache.install_package_wide_stamp()
 
 
 #: The one fast-math flag the elementwise activation loops take: ``contract`` lets LLVM fuse
@@ -179,7 +116,8 @@ def _cached_if_possible(make, options: dict):
     """``make(**options)``; if Numba finds no folder to cache into, caching is turned off for
     the process (:func:`_disable_cache`) and ``make`` runs again without it."""
     try:
-        return make(**options)
+        with _numba_cache.locked_saves():
+            return make(**options)
     except RuntimeError as exc:  # "cannot cache function ...: no locator available ..."
         if not options["cache"] or "cannot cache" not in str(exc):
             raise

@@ -1,26 +1,10 @@
 """Shared fixtures: backends with readable ids, dtypes, hypothesis profiles."""
 
 import os
-from pathlib import Path
 
-# Under pytest-xdist (the README's `-n 2`) every worker but the first keeps its own Numba
-# cache. Numba writes a function's cache index without a lock: two processes saving different
-# signatures of one function at the same moment can leave an index entry that names the other
-# one's compiled code (numba/numba#10128 is the same race for gufuncs), and a later process
-# would load it. gw0 keeps the default (beside each module), which the serial runs reuse.
-# Numba is already imported here (pyproject's filterwarnings names one of its warnings), so
-# its config is set as well as the environment (which subprocesses inherit); fastdnn is not
-# imported yet, and Numba reads CACHE_DIR when a cached function is made.
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _WORKER not in ("", "gw0") and "NUMBA_CACHE_DIR" not in os.environ:
-    import numba
-
-    _cache = Path(__file__).resolve().parents[1] / ".numba_cache" / _WORKER
-    os.environ["NUMBA_CACHE_DIR"] = numba.config.CACHE_DIR = str(_cache)
-
-import numpy as np  # noqa: E402 - after the cache folder is chosen
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
 
 BACKEND_NAMES = ("naive", "numpy", "jit")
 

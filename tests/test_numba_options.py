@@ -48,16 +48,16 @@ def test_import_compiles_nothing():
 @pytest.mark.skipif(JIT_DISABLED, reason="NUMBA_DISABLE_JIT=1: nothing is cached")
 def test_cached_code_is_invalidated_by_an_edit_of_any_package_file():
     # The training loop inlines kernels from other files: its cache must see their edits too.
-    from fastdnn import _numba
+    from fastdnn import _numba, _numba_cache
     from fastdnn.steppers import _jit_loop
 
     if not _numba.CACHE:
         pytest.skip("FASTDNN_CACHE=0")
-    stamp = dict((name, (mtime, size)) for name, mtime, size in _numba._package_stamp())
+    stamp = dict((name, (mtime, size)) for name, mtime, size in _numba_cache.package_stamp())
     assert os.path.join("kernels", "jit.py") in stamp and "_vecmath.py" in stamp
     locator = _jit_loop.full_batch_steps._cache._impl.locator
     assert type(locator).__name__.startswith("FastdnnPackageWide")
-    assert locator.get_source_stamp() == _numba._package_stamp()
+    assert locator.get_source_stamp() == _numba_cache.package_stamp()
 
 
 _READ_ONLY_IMPORT = """
