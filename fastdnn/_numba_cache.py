@@ -106,7 +106,10 @@ def folder_lock(folder: str) -> Iterator[bool]:
         yield False
         return
     try:
-        fd = os.open(os.path.join(folder, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o666)
+        # Never through a link: the lock file is only opened, never written, but a planted
+        # link would have it created elsewhere.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(os.path.join(folder, LOCK_NAME), flags, 0o666)
     except OSError:
         yield False
         return

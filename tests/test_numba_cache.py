@@ -105,3 +105,19 @@ def test_fastdnn_functions_save_with_the_lock_and_others_keep_numbas_class():
     theirs = numba.njit(cache=True)(plain)  # made outside fastdnn: Numba's own class
     assert type(theirs._cache._cache_file) is caching.IndexDataCacheFile
     assert caching.IndexDataCacheFile is not locked
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no lock on Windows")
+def test_a_link_in_place_of_the_lock_file_is_not_followed(tmp_path):
+    target = tmp_path / "elsewhere"
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / _numba_cache.LOCK_NAME).symlink_to(target)
+    with _numba_cache.folder_lock(str(folder)) as locked:
+        assert locked is False  # goes on unlocked, as Numba would
+    assert not target.exists()
+    cache_file = _numba_cache.LockedIndexDataCacheFile(
+        cache_path=str(folder), filename_base="f", source_stamp="s"
+    )
+    cache_file.save("k", "code")
+    assert cache_file.load("k") == "code"
