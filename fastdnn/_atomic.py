@@ -61,12 +61,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
         ``path`` is a FIFO, a device or a socket.
     """
     path = Path(os.fspath(path))
-    target = _resolve(path)
+    target, mode = _checked_target(path)
     folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write '{path}': the folder '{folder}' does not exist")
-    mode = _check_target(path, target)
-    _check_folder(path, folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=folder)
     except PermissionError:
@@ -86,6 +82,26 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
         raise
     _fsync_folder(folder)
     return target
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Check, without writing anything, that :func:`atomic_write` could write ``path``.
+
+    For a command that must refuse an output before it does any work. Raises what
+    :func:`atomic_write` would raise before writing; returns the file that would be written
+    (``path``, or the file a symbolic link points to)."""
+    return _checked_target(Path(os.fspath(path)))[0]
+
+
+def _checked_target(path: Path) -> tuple[Path, int]:
+    """The file to write for ``path`` and the mode it gets, after every refusal."""
+    target = _resolve(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write '{path}': the folder '{folder}' does not exist")
+    mode = _check_target(path, target)
+    _check_folder(path, folder)
+    return target, mode
 
 
 def _resolve(path: Path) -> Path:

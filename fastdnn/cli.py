@@ -21,7 +21,6 @@ import importlib
 import math
 import os
 import platform
-import stat
 import sys
 import time
 import warnings
@@ -152,27 +151,15 @@ def _existing_file(path: str, flag: str) -> str:
 
 
 def _writable_path(path: str, flag: str) -> str:
-    """An output path that can be replaced atomically: a regular file we may write (or none)
-    in a folder we may write."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UserError(f"{flag}: '{path}' is a folder; give a file name")
-    if not os.path.isdir(folder):
-        raise UserError(f"{flag}: the folder '{folder}' does not exist")
-    if os.path.lexists(path):
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:  # a dangling symlink: writing replaces the link itself
-            mode = stat.S_IFREG
-        if not stat.S_ISREG(mode):
-            raise UserError(
-                f"{flag}: '{path}' exists and is not a regular file (a device, FIFO or "
-                "socket); give the name of a file to write"
-            )
-        if not os.access(path, os.W_OK):
-            raise UserError(f"{flag}: '{path}' is not writable; it is left as it is")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"{flag}: the folder '{folder}' is not writable")
+    """An output path that :func:`fastdnn._atomic.atomic_write` can replace (the same checks,
+    made before any work): a regular file we may write, a link to one, or nothing yet, in a
+    folder we may write."""
+    from ._atomic import check_writable
+
+    try:
+        check_writable(path)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{flag}: {exc}") from None
     return path
 
 
