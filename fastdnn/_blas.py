@@ -149,6 +149,7 @@ _MKL_CBWR_AUTO = 2
 _mkl: list = []  # [the loaded library or None], once per process
 _mkl_lock = threading.Lock()  # not _lock: gemm_functions holds that one while loading
 _threads_set: list[int] = []  # [the BLAS threads fastdnn set for the process], once set
+_threads_lock = threading.RLock()  # one setting of the threads at a time, from any thread
 
 
 def cpu_vendor() -> str:
@@ -666,7 +667,14 @@ def set_num_threads(n: int) -> int:
     core: ``set_num_threads(1)`` is then faster. The ``FASTDNN_NUM_THREADS`` environment
     variable does the same at the first training call. Without either, the first training call
     sets :func:`default_threads` (half the cores), unless ``OPENBLAS_NUM_THREADS`` (or
-    ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is set. A call of this function wins over both.
+    ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is set. A call of this function wins over both,
+    also when a first fit runs in another Python thread at the same moment.
+
+    OpenBLAS has one thread pool for the process, and threadpoolctl lets one Python thread set
+    it: the first that does so (with ``threadpool_limits``), while it lives. fastdnn never
+    keeps that control, but if another thread holds it, this call does not take: it then warns
+    and returns what OpenBLAS kept. Call it from the main thread, or from the thread that
+    limits BLAS elsewhere.
 
     Parameters
     ----------
@@ -678,7 +686,8 @@ def set_num_threads(n: int) -> int:
     Returns
     -------
     int
-        The number of threads set.
+        The number of threads set: ``n`` (clamped), or what OpenBLAS kept when the call did
+        not take (with a ``RuntimeWarning``).
 
     Raises
     ------
@@ -687,8 +696,9 @@ def set_num_threads(n: int) -> int:
     ValueError
         ``n`` is less than 1.
     """
-    n = _set_threads(n, "n")
-    apply_env_threads.done = True  # the user's choice: no default or variable overrides it
+    with _threads_lock:
+        n = _set_threads(n, "n")
+        apply_env_threads.done = True  # the user's choice: no default or variable overrides it
     return n
 
 
@@ -698,7 +708,10 @@ def current_threads() -> int:
 
 
 def _set_threads(n, name: str) -> int:
-    """:func:`set_num_threads`, with ``name`` for the value in messages."""
+    """:func:`set_num_threads`, with ``name`` for the value in messages (``"threads"``: fastdnn's
+    default, not a user's choice). Returns the threads OpenBLAS has afterwards (the most of its
+    libraries'), which is ``n`` unless another Python thread controls OpenBLAS's threads (see
+    :func:`_limit_blas_threads`); a user's choice that did not take gets a ``RuntimeWarning``."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(
             f"{name} must be a positive integer number of threads; got {type(n).__name__} {n!r}"
@@ -714,13 +727,48 @@ def _set_threads(n, name: str) -> int:
             stacklevel=3,
         )
         n = cores
-    from threadpoolctl import threadpool_limits
-
+    n = int(n)
     _library_paths()  # make sure SciPy's BLAS (and MKL) are loaded, so the limit reaches them
-    threadpool_limits(limits=int(n), user_api="blas")
-    _threads_set[:] = [int(n)]
+    counts = _limit_blas_threads(n)
+    got = n if all(c == n for c in counts) else max(counts)
+    if got != n or len(set(counts)) > 1:
+        if name != "threads":
+            shown = " and ".join(map(str, sorted(set(counts))))
+            warnings.warn(
+                f"{name}={n} did not take: OpenBLAS keeps {shown} thread{'s' * (shown != '1')}. "
+                "threadpoolctl lets "
+                "one Python thread at a time set OpenBLAS's threads, and another thread holds "
+                "them (it set them first, e.g. with threadpool_limits); set them from that "
+                "thread",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    _threads_set[:] = [got]
     _sync_mkl_threads()
-    return int(n)
+    return got
+
+
+def _limit_blas_threads(n: int) -> list[int]:
+    """Set every BLAS library to ``n`` threads; return the threads each OpenBLAS library
+    reports after.
+
+    OpenBLAS (built with its own threads, as NumPy's and SciPy's wheels are) has one thread
+    pool for the process, and threadpoolctl (3.8 and later) lets only one Python thread set
+    it, the first to do so while it lives, and silently ignores the others. fastdnn sets the
+    threads without keeping that control (so a first fit in a worker thread does not lock the
+    main thread out of :func:`set_num_threads`), and reads the result back instead of assuming
+    it.
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=n, user_api="blas")
+    try:
+        from threadpoolctl import OpenBLASController
+
+        OpenBLASController.clear_controlling_thread()  # only if this thread holds it
+    except (ImportError, AttributeError):  # threadpoolctl < 3.8: no controlling thread
+        pass
+    return [i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"]
 
 
 #: Variables through which a user chose the BLAS threads already: fastdnn's default stays out.
@@ -749,9 +797,12 @@ def apply_env_threads() -> None:
     """
     if getattr(apply_env_threads, "done", False):
         return
-    apply_env_threads.done = True
-    n = _env.SETTINGS.num_threads
-    if n is not None:
-        _set_threads(n, "FASTDNN_NUM_THREADS")
-    elif not any(os.environ.get(name, "").strip() for name in BLAS_THREAD_VARIABLES):
-        _set_threads(min(default_threads(), num_threads_key()), "threads")
+    with _threads_lock:  # a set_num_threads in another thread meanwhile wins, never lost
+        if getattr(apply_env_threads, "done", False):
+            return
+        n = _env.SETTINGS.num_threads
+        if n is not None:
+            _set_threads(n, "FASTDNN_NUM_THREADS")
+        elif not any(os.environ.get(name, "").strip() for name in BLAS_THREAD_VARIABLES):
+            _set_threads(min(default_threads(), num_threads_key()), "threads")
+        apply_env_threads.done = True

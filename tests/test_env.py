@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import threadpoolctl
 
 from fastdnn import _blas, _env
 
@@ -180,3 +181,85 @@ def test_default_blas_threads_leave_room_for_other_work(variables, mode, expecte
                          text=True, timeout=120, check=True)  # fmt: skip
     want = max(1, _blas.usable_cores() // 2) if expected == "default" else expected
     assert run.stdout.strip() == str([want])
+
+
+_THREADS_FROM_THREADS = """
+import sys, threading, warnings, numpy as np, fastdnn
+from fastdnn import _blas
+from threadpoolctl import threadpool_info, threadpool_limits
+
+def openblas():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"})
+
+def first_fit():
+    net = fastdnn.DNN([2, 1], backend="numpy", seed=0)
+    net.fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]), learning_rate=0.1, num_iterations=1)
+
+case = sys.argv[1]
+if case == "worker fits first":
+    # The first fit (which sets fastdnn's default) runs in a thread that stays alive.
+    done, hold = threading.Event(), threading.Event()
+    worker = threading.Thread(target=lambda: (first_fit(), done.set(), hold.wait()))
+    worker.start(); done.wait()
+    print(fastdnn.set_num_threads(2), openblas(), _blas.current_threads())
+    hold.set(); worker.join()
+elif case == "another thread holds openblas":
+    _blas._library_paths()  # both OpenBLAS builds loaded, so the limit reaches both
+    threadpool_limits(1, user_api="blas")  # the main thread takes control (threadpoolctl 3.8)
+    out = []
+    def call():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out.append(fastdnn.set_num_threads(2))
+        out.append([str(w.message) for w in caught])
+    worker = threading.Thread(target=call); worker.start(); worker.join()
+    print(out[0], openblas(), _blas.current_threads(), out[1])
+elif case == "race":
+    # The user's set_num_threads in the main thread while a worker's first fit sets the default.
+    lost = 0
+    for _ in range(20):
+        _blas.apply_env_threads.done = False
+        _blas._threads_set.clear()
+        threadpool_limits(1, user_api="blas")
+        start = threading.Barrier(2)
+        worker = threading.Thread(target=lambda: (start.wait(), first_fit()))
+        worker.start(); start.wait()
+        fastdnn.set_num_threads(2)
+        worker.join()
+        lost += openblas() != [2] or _blas.current_threads() != 2
+    print(lost)
+"""
+
+
+def _threads_run(case):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTDNN_")}
+    for name in _blas.BLAS_THREAD_VARIABLES:
+        env.pop(name, None)
+    run = subprocess.run([sys.executable, "-c", _THREADS_FROM_THREADS, case], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip()
+
+
+@pytest.mark.skipif(_blas.usable_cores() < 2, reason="one core: every choice is one thread")
+def test_a_first_fit_in_a_worker_thread_leaves_the_threads_to_the_main_thread():
+    # threadpoolctl 3.8 lets only the first Python thread that sets OpenBLAS's threads set them
+    # while it lives; fastdnn's default, set in the worker, kept the main thread out (its
+    # set_num_threads(2) was ignored while fastdnn recorded 2).
+    assert _threads_run("worker fits first") == "2 [2] 2"
+
+
+@pytest.mark.skipif(_blas.usable_cores() < 2, reason="one core: every choice is one thread")
+@pytest.mark.skipif(
+    not hasattr(threadpoolctl.OpenBLASController, "clear_controlling_thread"),
+    reason="threadpoolctl < 3.8: any Python thread sets OpenBLAS's threads",
+)
+def test_set_num_threads_that_does_not_take_says_so_and_reports_what_is():
+    threads, openblas, current, warned = _threads_run("another thread holds openblas").split(" ", 3)
+    assert (threads, openblas, current) == ("1", "[1]", "1")
+    assert "n=2 did not take: OpenBLAS keeps 1 thread. threadpoolctl lets one Python" in warned
+
+
+@pytest.mark.skipif(_blas.usable_cores() < 2, reason="one core: every choice is one thread")
+def test_set_num_threads_is_not_lost_to_a_first_fit_running_at_the_same_time():
+    assert _threads_run("race") == "0"
