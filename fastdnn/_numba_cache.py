@@ -24,6 +24,7 @@ import contextlib
 import functools
 import itertools
 import os
+import threading
 from collections.abc import Iterator
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -177,9 +178,13 @@ def locked_saves() -> Iterator[None]:
         return
     from numba.core import caching
 
-    original = caching.IndexDataCacheFile
-    caching.IndexDataCacheFile = LockedIndexDataCacheFile
-    try:
-        yield
-    finally:
-        caching.IndexDataCacheFile = original
+    with _swap_lock:  # two threads making functions at once must not restore each other's
+        original = caching.IndexDataCacheFile
+        caching.IndexDataCacheFile = LockedIndexDataCacheFile
+        try:
+            yield
+        finally:
+            caching.IndexDataCacheFile = original
+
+
+_swap_lock = threading.RLock()  # re-entrant: making one function may make another

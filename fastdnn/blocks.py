@@ -602,12 +602,7 @@ def fit_with_options(
 ) -> History:
     """:func:`fit` with its Course-2 options already checked (``course2``): the entry of
     :meth:`fastdnn.DNN.fit`, which checks them before it sends data here."""
-    if not net._fitting.acquire(blocking=False):
-        raise RuntimeError(
-            "fit is already running on this DNN in another thread; train copies of the model "
-            "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
-        )
-    try:
+    with net._training():
         lr = v.check_positive_finite(learning_rate, "learning_rate")
         cost_every = v.check_positive_int(cost_every, "cost_every")
         v.check_choice(on_divergence, "on_divergence", ("raise", "warn"))
@@ -645,8 +640,6 @@ def fit_with_options(
             on_divergence,
             train,
         )
-    finally:
-        net._fitting.release()
 
 
 def _n_steps(data: BlockData, num_iterations, epochs, batch_size) -> int:
@@ -676,7 +669,7 @@ def _train(
     on_divergence,
     train,
 ) -> History:
-    from .network import _progress_bar
+    from .network import ModelSync, _progress_bar, cost_reporter
 
     bar = _progress_bar(n_steps) if progress else None
     _blas.apply_env_threads()
@@ -686,12 +679,8 @@ def _train(
     state0 = (optimizer.v.copy(), optimizer.s.copy(), optimizer.t)
     stepper = BlockStepper(net, data, batch_size, train, optimizer)
     history = History()
-
-    def on_cost(iteration, cost):
-        if print_cost:
-            print(f"Cost after iteration {iteration}: {cost}")
-        stops = [bool(cb(iteration, cost, net)) for cb in callbacks]  # call every one
-        return any(stops)
+    sync = ModelSync(net, stepper, optimizer)
+    on_cost = cost_reporter(net, sync, callbacks, print_cost)
 
     def validate(iteration):  # the parameters after `iteration` steps, whatever the chunks
         history.val_iterations.append(iteration)
@@ -721,17 +710,13 @@ def _train(
         optimizer.v[...], optimizer.s[...], optimizer.t = state0  # net._optimizer is untouched
         raise ValueError(f"{exc}; the model is as it was before this fit") from None
     except BaseException:
-        net.n_steps_ += int(stepper.counter[0])
-        stepper.finish()
-        net._optimizer = optimizer
+        sync()
         raise
     finally:
         stepper.close()
         if bar is not None:
             bar.close()
-    net.n_steps_ += int(stepper.counter[0])
-    stepper.finish()
-    net._optimizer = optimizer
+    sync()
     net.history_ = result
     if result.stop_reason == "completed" and isinstance(data.Y.A, np.ndarray):
         if not isinstance(data.Y.A, np.memmap):  # the verdict needs every label in memory

@@ -496,12 +496,7 @@ def fit(
         epochs = v.check_positive_int(epochs, "epochs")
     elif batch_size is not None:
         raise ValueError("large-batch training needs epochs=... (or num_iterations=...)")
-    if not net._fitting.acquire(blocking=False):
-        raise RuntimeError(
-            "fit is already running on this DNN in another thread; train copies of the model "
-            "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
-        )
-    try:
+    with net._training():
         shape = _as_dask(X, "X").shape
         m = shape[1] if len(shape) == 2 and shape[1] and not math.isnan(shape[1]) else 1
         if batch_size is not None:
@@ -526,15 +521,13 @@ def fit(
                 net._optimizer = optimizer
         finally:
             data.release()
-    finally:
-        net._fitting.release()
 
 
 def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence):
-    def on_cost(iteration, cost):
-        if print_cost:
-            print(f"Cost after iteration {iteration}: {cost}")
-        return any([bool(cb(iteration, cost, net)) for cb in callbacks])  # call every one
+    from .network import ModelSync, cost_reporter
+
+    sync = ModelSync(net, stepper, None)  # plain gradient descent: no optimizer state
+    on_cost = cost_reporter(net, sync, callbacks, print_cost)
 
     try:
         result = run(
@@ -548,7 +541,7 @@ def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_dive
             on_divergence=on_divergence,
         )
     finally:
-        net.n_steps_ += int(stepper.counter[0])
+        sync()
     net.history_ = result
     return result
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,6 +208,7 @@ class DNN:
         self._optimizer: OptimizerState | None = None  # the optimizer's state, once trained
         self._workspace = None  # reused by the next fit of the same batch width
         self._fitting = threading.Lock()  # held by the one fit allowed at a time
+        self._fit_thread: int | None = None  # the thread that holds it
         self.n_steps_ = 0
         self.history_ = None
         self._feature_names: tuple[str, ...] | None = None
@@ -348,12 +350,14 @@ class DNN:
         not change the parameters: set the scaling before training, or the network sees
         inputs in other units than it was trained on.
         """
+        self._not_training_elsewhere("set_input_scaling")
         self._input_mean, self._input_scale = check_input_scaling(mean, scale, self.layer_dims[0])
         return self
 
     # ----------------------------------------------------------------- parameters
     @property
     def params(self) -> Params:
+        self._not_training_elsewhere("reading params")
         views = param_views(self._theta, self.layer_dims)
         for a in views.values():
             a.flags.writeable = False
@@ -361,6 +365,7 @@ class DNN:
 
     def set_params(self, params: Params) -> DNN:
         """Copy a course-style dict ``{"W1", "b1", ...}`` into the model (shapes must match)."""
+        self._not_training_elsewhere("set_params")
         checked, dims, _ = v.check_params(params, self.dtype)
         if dims != self.layer_dims:
             raise ValueError(
@@ -473,8 +478,12 @@ class DNN:
             Each is called as ``callback(iteration, cost, model)`` at every record; a callback
             returning True stops training (``stop_reason="callback"``). ``cost`` is that of
             the parameters after ``iteration`` steps; ``model`` may be up to ``cost_every``
-            steps further on (the chunk that computed the cost has run). An exception a
-            callback raises propagates, and the model keeps the steps made, as after Ctrl-C.
+            steps further on (the chunk that computed the cost has run): ``model.n_steps_``
+            says where it is, and its optimizer state goes with its parameters, so
+            ``model.save(...)`` in a callback is a checkpoint that resumes as a fit stopped
+            there would. A callback runs in the training thread, between steps; other
+            threads may not read or change the model during a fit. An exception a callback
+            raises propagates, and the model keeps the steps made, as after Ctrl-C.
         progress : bool, default False
             Show a progress bar (needs tqdm: ``pip install 'fastdnn[progress]'``).
         validation_data : tuple (X_val, Y_val), optional
@@ -577,13 +586,7 @@ class DNN:
                 validation_data=validation_data,
                 on_divergence=on_divergence,
             )
-        if not self._fitting.acquire(blocking=False):
-            raise RuntimeError(
-                "fit is already running on this DNN in another thread; two fits at once would "
-                "interleave their steps on the same parameters. Train copies of the model "
-                "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
-            )
-        try:
+        with self._training():
             plan = self._plan(
                 X,
                 Y,
@@ -611,8 +614,39 @@ class DNN:
                 train=plan.train,
             )
             return self._train(plan, print_cost, progress)
+
+    @contextlib.contextmanager
+    def _training(self) -> Iterator[None]:
+        """Hold the model for one fit (any of its paths): a second fit, in another thread, is
+        refused, and so is reading or writing the parameters from another thread meanwhile
+        (:meth:`_not_training_elsewhere`)."""
+        if not self._fitting.acquire(blocking=False):
+            raise RuntimeError(
+                "fit is already running on this DNN in another thread; two fits at once would "
+                "interleave their steps on the same parameters. Train copies of the model "
+                "(copy.deepcopy) in parallel instead, or wait for the first fit to return."
+            )
+        self._fit_thread = threading.get_ident()
+        try:
+            yield
         finally:
+            self._fit_thread = None
             self._fitting.release()
+
+    def _not_training_elsewhere(self, what: str) -> None:
+        """Refuse ``what`` while another thread trains this model: its parameters (and
+        optimizer state, step count) change at every step, so it would read a mixture of
+        steps, or write one under the fit. Callbacks run in the training thread, between
+        steps, where the model is consistent: they may do anything. (A fit that starts after
+        this check, while ``what`` runs, is not caught.)"""
+        owner = self._fit_thread
+        if owner is not None and owner != threading.get_ident():
+            raise RuntimeError(
+                f"{what} while another thread trains this DNN: its parameters change at every "
+                "step, so it would see a mixture of steps. Wait for fit to return, or do it in "
+                "a callback (fit(..., callbacks=[...]) calls them in the training thread "
+                "between steps)."
+            )
 
     def _plan(
         self,
@@ -725,11 +759,9 @@ class DNN:
         history = History()
         stopping = plan.stopping
 
-        def on_cost(iteration, cost):
-            if print_cost:
-                print(f"Cost after iteration {iteration}: {cost}")
-            stops = [bool(cb(iteration, cost, self)) for cb in plan.callbacks]  # call every one
-            return any(stops)
+        sync = ModelSync(self, stepper, optimizer)
+        start_steps = sync.start
+        on_cost = cost_reporter(self, sync, plan.callbacks, print_cost)
 
         def validate(iteration):
             # Called where the parameters are exactly those after `iteration` steps (at a
@@ -743,7 +775,7 @@ class DNN:
                 history.val_accuracy.append(self._score_of(AL, Y_val))
             # The parameters this fit started from are recorded, not a candidate: early
             # stopping picks among the states training reached (as scikit-learn and Keras do).
-            if stopping is not None and iteration > self.n_steps_:
+            if stopping is not None and iteration > start_steps:
                 if stopping.record(iteration, val_cost, self._theta):
                     history.stop_reason = "early_stopping"
                     return True
@@ -766,9 +798,7 @@ class DNN:
         finally:
             if bar is not None:
                 bar.close()
-            self.n_steps_ += int(stepper.counter[0])
-            stepper.finish()
-            self._optimizer = optimizer
+            sync()
         if stopping is not None and stopping.best_theta is not None:
             self._theta[...] = stopping.best_theta  # back to the best validation cost
             result.best_iteration = stopping.best_iteration
@@ -783,6 +813,7 @@ class DNN:
 
     def _output(self, X: np.ndarray) -> np.ndarray:
         """AL for checked X, computed PREDICT_CHUNK columns at a time."""
+        self._not_training_elsewhere("predicting")
         forward = get_stepper(self.backend).forward
         spec = self._spec()
         m = X.shape[1]
@@ -852,6 +883,7 @@ class DNN:
         ``ValueError``; a symbolic link is written through (the file it points to is
         replaced, the link stays). See :mod:`fastdnn.io` for the format.
         """
+        self._not_training_elsewhere("save")
         path = Path(os.fspath(path))
         arrays = {}
         if self._input_mean is not None:
@@ -944,8 +976,10 @@ class DNN:
     def __getstate__(self) -> dict:
         # A lock cannot be pickled or copied (scikit-learn pickles fitted estimators); a copy
         # gets a lock of its own. The work buffers are scratch space: not worth the bytes.
+        self._not_training_elsewhere("copying or pickling")
         state = self.__dict__.copy()
         del state["_fitting"]
+        state["_fit_thread"] = None
         state["_workspace"] = None
         return state
 
@@ -953,12 +987,46 @@ class DNN:
         state.setdefault("_wide_input", "auto")  # pickled before the setting existed
         self.__dict__.update(state)
         self._fitting = threading.Lock()
+        self._fit_thread = None
 
     def __repr__(self) -> str:
         return (
             f"DNN(layer_dims={self.layer_dims}, hidden={self.hidden!r}, output={self.output!r}, "
             f"backend={self.backend!r}, dtype={self.dtype.name!r}, n_steps_={self.n_steps_})"
         )
+
+
+class ModelSync:
+    """Brings a model's step count and optimizer state in line with its parameters while a
+    stepper trains it (``sync()``): before each callback, and when the fit ends, however it
+    ends. The stepper advances the parameters in place; the rest lives in the stepper until
+    handed back (Adam's ``t`` in its clock, the steps in its counter)."""
+
+    def __init__(self, net: DNN, stepper, optimizer: OptimizerState | None):
+        self.net, self.stepper, self.optimizer = net, stepper, optimizer
+        self.start = net.n_steps_
+
+    def __call__(self) -> None:
+        self.net.n_steps_ = self.start + int(self.stepper.counter[0])
+        if self.optimizer is not None:
+            self.stepper.finish()  # hands the optimizer its step count; idempotent
+            self.net._optimizer = self.optimizer
+
+
+def cost_reporter(net: DNN, sync: ModelSync, callbacks, print_cost: bool):
+    """``on_cost`` for :func:`fastdnn.train.run`: prints the cost when asked and calls every
+    callback (a stop asked by any one stops training) on the model as it is, so that a
+    checkpoint a callback saves resumes where it was, bitwise."""
+
+    def on_cost(iteration: int, cost: float) -> bool:
+        if print_cost:
+            print(f"Cost after iteration {iteration}: {cost}")
+        if not callbacks:
+            return False
+        sync()
+        return any([bool(cb(iteration, cost, net)) for cb in callbacks])  # call every one
+
+    return on_cost
 
 
 def _r2_score(Y, AL) -> float:

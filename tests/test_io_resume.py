@@ -124,3 +124,54 @@ def test_version_1_file_loads(tmp_path):
     assert net.feature_names is None and net.input_mean is None
     # no generator state in a version-1 file: shuffling restarts from the seed, as before
     assert net._rng.bit_generator.state == DNN([3, 1], seed=3)._rng.bit_generator.state
+
+
+@pytest.mark.parametrize(
+    ("options", "batch_size", "dtype"),
+    [
+        ({"optimizer": "adam"}, 16, "float64"),
+        ({"optimizer": "momentum", "decay_rate": 0.5}, None, "float64"),
+        ({"optimizer": "rmsprop", "keep_prob": 0.8, "lambd": 0.1}, 16, "float64"),
+        ({"optimizer": "adam", "decay_rate": 0.3, "time_interval": 4}, 32, "float32"),
+    ],
+    ids=["adam-minibatch", "momentum-decay", "rmsprop-dropout-l2", "adam-float32"],
+)
+def test_a_checkpoint_saved_by_a_callback_resumes_where_it_was(
+    tmp_path, options, batch_size, dtype
+):
+    # A callback saw the model's parameters after the chunk it reports (several steps on)
+    # with the step count and optimizer state of the fit's start: its checkpoint resumed from
+    # the wrong step (learning-rate decay, Adam's t), off by 2e-2 after 32 steps.
+    X, Y = _data(m=150)
+    kw = dict(learning_rate=0.02, batch_size=batch_size, cost_every=5, **options)
+    total = 47
+    at_once = DNN([6, 5, 1], seed=3, dtype=dtype)
+    at_once.fit(X, Y, num_iterations=total, **kw)
+
+    saved = []
+
+    def checkpoint(iteration, cost, model):
+        if iteration == 10:
+            model.save(tmp_path / "checkpoint.npz")
+            saved.append((model.n_steps_, model._theta.copy()))
+
+    with_callback = DNN([6, 5, 1], seed=3, dtype=dtype)
+    with_callback.fit(X, Y, num_iterations=total, callbacks=[checkpoint], **kw)
+    assert with_callback._theta.tobytes() == at_once._theta.tobytes()  # a callback changes nothing
+    ((steps, theta),) = saved
+    assert 10 < steps <= total  # the model ran on past the record, and says how far
+
+    # The checkpoint is the model a fit of `steps` steps leaves, and goes on as that one does
+    # (a fit that ends mid-epoch leaves the rest of that epoch's shuffle unused, so only at an
+    # epoch's end is that also the uninterrupted fit).
+    stopped_there = DNN([6, 5, 1], seed=3, dtype=dtype)
+    stopped_there.fit(X, Y, num_iterations=steps, **kw)
+    assert stopped_there._theta.tobytes() == theta.tobytes()
+    resumed = DNN.load(tmp_path / "checkpoint.npz")
+    assert resumed.n_steps_ == steps and resumed._theta.tobytes() == theta.tobytes()
+    resumed.fit(X, Y, num_iterations=total - steps, **kw)
+    stopped_there.fit(X, Y, num_iterations=total - steps, **kw)
+    assert resumed.n_steps_ == total
+    assert resumed._theta.tobytes() == stopped_there._theta.tobytes()
+    if batch_size is None or steps % -(-X.shape[1] // batch_size) == 0:
+        assert resumed._theta.tobytes() == at_once._theta.tobytes()

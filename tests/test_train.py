@@ -311,15 +311,70 @@ def test_a_second_concurrent_fit_on_the_same_model_is_refused():
     )  # fmt: skip
     worker.start()
     assert inside.wait(30)
-    before = net.params["W1"].copy()
+    before = net._theta.copy()  # (net.params is refused from this thread meanwhile)
     with pytest.raises(RuntimeError, match="fit is already running on this DNN"):
         net.fit(X, Y, num_iterations=5)
-    np.testing.assert_array_equal(net.params["W1"], before)  # the refused call did nothing
+    np.testing.assert_array_equal(net._theta, before)  # the refused call did nothing
     release.set()
     worker.join(30)
     assert net.n_steps_ == 3
     net.fit(X, Y, num_iterations=2)  # free again afterwards
     assert net.n_steps_ == 5
+
+
+def test_the_model_is_not_read_or_written_from_another_thread_during_a_fit(tmp_path):
+    # Read from another thread, the parameters were a mixture of steps: of 397 predictions
+    # made during a fit, 187 matched no step's parameters, and files saved meanwhile held
+    # parameters later than their n_steps_. A callback, in the training thread, may do it all.
+    import copy
+    import pickle
+    import threading
+
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    inside, release = threading.Event(), threading.Event()
+    in_callback = []
+
+    def wait_inside(iteration, cost, model):
+        if iteration == 1:
+            in_callback.append((model.n_steps_, copy.deepcopy(model).n_steps_, model.predict(X)))
+            model.save(tmp_path / "checkpoint.npz")
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(
+        target=net.fit, args=(X, Y), kwargs={"num_iterations": 3, "cost_every": 1,
+                                              "callbacks": [wait_inside]},
+    )  # fmt: skip
+    worker.start()
+    try:
+        assert inside.wait(30)
+        before = net._theta.copy()
+        attempts = {
+            "predicting": lambda: net.predict(X),
+            "predicting ": lambda: net.predict_proba(X),
+            "predicting  ": lambda: net.score(X, Y),
+            "reading params": lambda: net.params,
+            "set_params": lambda: net.set_params(DNN([5, 4, 1], seed=1).params),
+            "set_input_scaling": lambda: net.set_input_scaling(np.zeros(5), np.ones(5)),
+            "save": lambda: net.save(tmp_path / "during.npz"),
+            "copying or pickling": lambda: copy.deepcopy(net),
+            "copying or pickling ": lambda: pickle.dumps(net),
+        }
+        for what, attempt in attempts.items():
+            with pytest.raises(RuntimeError, match=f"^{what.strip()} while another thread trains"):
+                attempt()
+        np.testing.assert_array_equal(net._theta, before)
+        assert not (tmp_path / "during.npz").exists()
+    finally:
+        release.set()
+        worker.join(30)
+    assert net.n_steps_ == 3
+    ((steps, copied_steps, _),) = in_callback
+    assert 1 <= steps <= 3 and copied_steps == steps
+    assert DNN.load(tmp_path / "checkpoint.npz").n_steps_ == steps
+    assert net.predict(X).shape == (1, X.shape[1])  # free again afterwards
+    assert copy.deepcopy(net).n_steps_ == 3
 
 
 def test_a_model_pickles_and_copies_after_fit():
