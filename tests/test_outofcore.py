@@ -507,3 +507,19 @@ def test_cli_trains_an_hdf5_file_larger_than_the_memory_by_blocks(tmp_path):
     assert "trained out of core, in blocks of" in result.stdout, result.stdout
     assert "note: blocks of" in result.stdout  # smaller than the default, to fit the cap
     assert DNN.load(tmp_path / "m.npz").n_steps_ == 2
+
+
+def test_a_callback_on_out_of_core_data_sees_the_model_as_it_is(tmp_path):
+    # As in memory: the step count and optimizer state go with the parameters it sees.
+    X, Y = data()
+    seen = []
+
+    def look(iteration, cost, model):
+        seen.append((iteration, model.n_steps_, model._optimizer.t))
+
+    net = DNN([5, 3, 1], seed=0)
+    net.fit(memmap_of(tmp_path, X), memmap_of(tmp_path, Y, "Y.npy"), learning_rate=0.1,
+            num_iterations=9, cost_every=3, optimizer="adam", callbacks=[look])  # fmt: skip
+    assert [i for i, _, _ in seen] == [0, 3, 6]
+    assert all(i < steps <= 9 and t == steps for i, steps, t in seen), seen
+    assert net.n_steps_ == 9 and net._optimizer.t == 9
