@@ -45,7 +45,9 @@ scikit-learn, see :func:`fastdnn.dask.fit`.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import threading
 
 import numpy as np
 
@@ -183,6 +185,29 @@ def _check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+_fitting: set[int] = set()  # id() of the estimators being fitted now (no attribute: see below)
+_fitting_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_fit_at_a_time(estimator):
+    """Refuse a second fit of one estimator while the first runs (another thread): the two
+    would each make a model and extend one loss curve. Kept outside the estimator, which
+    scikit-learn wants to hold its parameters only until fitted (and to pickle)."""
+    with _fitting_lock:
+        if id(estimator) in _fitting:
+            raise RuntimeError(
+                f"{type(estimator).__name__}.fit is already running on this estimator in another "
+                "thread; fit clones of it (sklearn.base.clone) in parallel instead"
+            )
+        _fitting.add(id(estimator))
+    try:
+        yield
+    finally:
+        with _fitting_lock:
+            _fitting.discard(id(estimator))
 
 
 class _DNNBase(BaseEstimator):
@@ -446,6 +471,10 @@ class _DNNBase(BaseEstimator):
         return self
 
     def _fit(self, X, y, *, incremental: bool, classes=None):
+        with _one_fit_at_a_time(self):
+            return self._fit_checked(X, y, incremental=incremental, classes=classes)
+
+    def _fit_checked(self, X, y, *, incremental: bool, classes=None):
         dtype = self._check_params()
         if incremental and self.early_stopping:
             raise ValueError(

@@ -660,3 +660,37 @@ def test_no_false_not_learning_warning_for_softmax():
     X_noise, y_noise = rng.standard_normal((3000, 6)), rng.integers(0, 3, 3000)
     with pytest.warns(RuntimeWarning, match="no lower than that of predicting the class freq"):
         DNNClassifier((), max_iter=300, random_state=0).fit(X_noise, y_noise)
+
+
+def test_a_second_fit_of_one_estimator_in_another_thread_is_refused(monkeypatch):
+    # Both fits used to run: one model_ won, and loss_curve_ held both fits' costs.
+    import threading
+
+    X, y = make_moons(60, noise=0.2, random_state=0)
+    params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    est = DNNClassifier(**params)
+    inside, release = threading.Event(), threading.Event()
+    real_fit = DNN.fit
+
+    def held_fit(self, *args, **kwargs):
+        inside.set()
+        release.wait(10)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(DNN, "fit", held_fit)
+    worker = threading.Thread(target=est.fit, args=(X, y))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(RuntimeError, match="DNNClassifier.fit is already running"):
+            est.fit(X, y)
+        with pytest.raises(RuntimeError, match="already running"):
+            est.partial_fit(X, y, classes=[0, 1])
+    finally:
+        release.set()
+        worker.join(30)
+    monkeypatch.undo()
+    alone = DNNClassifier(**params).fit(X, y)
+    assert est.loss_curve_ == alone.loss_curve_
+    est.fit(X, y)  # free again
+    assert est.loss_curve_ == alone.loss_curve_
