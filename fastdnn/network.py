@@ -59,23 +59,26 @@ class _FitPlan:
 
 @dataclass
 class _EarlyStopping:
-    """Early stopping on the validation cost, with the best state kept."""
+    """Early stopping on the validation cost, with the best state kept: all of it (the
+    stepper's parameters, optimizer state and step numbers, and the shuffle's generator), so
+    that the model it leaves is the one a fit stopped at the best record would leave, and
+    training continued from it (or from its file) goes on from there."""
 
     patience: int
     tol: float
     best_cost: float = float("inf")
     best_iteration: int = -1
     bad_records: int = 0
-    best_theta: np.ndarray | None = None
+    best_state: tuple | None = None  #: the stepper's snapshot at the best record
+    best_rng: dict | None = None  #: the shuffle generator's state there
 
-    def record(self, iteration: int, cost: float, theta: np.ndarray) -> bool:
-        """Take a validation cost; True when training should stop."""
+    def record(self, iteration: int, cost: float, stepper, rng) -> bool:
+        """Take a validation cost, where the state is exactly that of ``iteration`` steps;
+        True when training should stop."""
         if cost < self.best_cost - self.tol:
             self.best_cost, self.best_iteration, self.bad_records = cost, iteration, 0
-            if self.best_theta is None:
-                self.best_theta = theta.copy()
-            else:
-                self.best_theta[...] = theta
+            self.best_state = stepper.snapshot(into=self.best_state)
+            self.best_rng = None if rng is None else rng.bit_generator.state
             return False
         self.bad_records += 1
         return self.bad_records >= self.patience
@@ -520,7 +523,10 @@ class DNN:
             reproducible and its masks do not depend on chunking or backend.
         early_stopping : bool, default False
             Stop when the validation cost has not improved by ``tol`` for ``patience``
-            consecutive records, and go back to the parameters of the best record. A record
+            consecutive records, and go back to the best record: its parameters, and with them
+            its step count, optimizer state and shuffle (``n_steps_`` is then that record's
+            iteration, ``History.n_steps`` the steps run), so that the model is the one a fit
+            stopped there would leave, and goes on from there when trained further. A record
             is the validation cost of the parameters after every ``cost_every`` steps (and
             after the last step), taken right there whatever the chunks of steps, so where
             training stops does not depend on timing; the parameters the fit started from are
@@ -776,7 +782,7 @@ class DNN:
             # The parameters this fit started from are recorded, not a candidate: early
             # stopping picks among the states training reached (as scikit-learn and Keras do).
             if stopping is not None and iteration > start_steps:
-                if stopping.record(iteration, val_cost, self._theta):
+                if stopping.record(iteration, val_cost, stepper, self._rng):
                     history.stop_reason = "early_stopping"
                     return True
             return False
@@ -799,8 +805,12 @@ class DNN:
             if bar is not None:
                 bar.close()
             sync()
-        if stopping is not None and stopping.best_theta is not None:
-            self._theta[...] = stopping.best_theta  # back to the best validation cost
+        if stopping is not None and stopping.best_state is not None:
+            # Back to the best validation cost, the whole state of that step.
+            stepper.restore(stopping.best_state)
+            stepper.counter[0] = stopping.best_iteration - start_steps
+            self._rng.bit_generator.state = stopping.best_rng
+            sync()
             result.best_iteration = stopping.best_iteration
         self.history_ = result
         if result.stop_reason == "completed" and (why := not_learning(result, plan.Y, self.loss)):

@@ -311,11 +311,51 @@ def test_early_stopping_goes_back_to_the_best_validation_cost():
     best = h.val_iterations.index(h.best_iteration)
     assert min(h.val_costs[1:]) == h.val_costs[best]
     assert h.val_iterations[-1] == h.best_iteration + 5 * 20  # patience records later
-    assert h.n_steps == net.n_steps_ == h.val_iterations[-1]  # stopped right at that record
+    assert h.n_steps == h.val_iterations[-1]  # stopped right at that record
+    assert net.n_steps_ == h.best_iteration  # and went back to the best one, all of it
     # the model is back at the best record's parameters: its validation cost is the best one
     held_out = np.sort(np.random.default_rng(np.random.SeedSequence(0).spawn(3)[2])
                        .permutation(60)[:6])  # fmt: skip
     assert_allclose(net._cost(X[:, held_out], np.eye(2)[:, y[held_out]]), h.val_costs[best])
+
+
+@pytest.mark.parametrize(
+    ("options", "batch_size"),
+    [
+        ({"optimizer": "adam"}, 16),
+        ({"optimizer": "momentum", "decay_rate": 0.01}, 16),
+        ({"optimizer": "adam", "keep_prob": 0.9, "lambd": 0.01}, None),
+    ],
+    ids=["adam-minibatch", "momentum-decay", "adam-dropout-l2"],
+)
+def test_early_stopping_leaves_the_model_a_fit_stopped_at_the_best_record_leaves(
+    options, batch_size
+):
+    # It used to restore the parameters only: n_steps_, the optimizer's moments and t, and the
+    # shuffle stayed at the stop, and training on (or a saved file) went on from a state no
+    # fit had (2-17 % apart after 50 more steps).
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 60)), rng.integers(0, 2, 60)  # noise: validation cost rises
+    Xv, yv = rng.normal(size=(10, 40)), rng.integers(0, 2, 40)
+    kw = dict(learning_rate=0.05, batch_size=batch_size, cost_every=10, **options)
+    net = DNN([10, 32, 2], output="softmax", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = net.fit(X, y, num_iterations=2000, validation_data=(Xv, yv), early_stopping=True,
+                    patience=3, **kw)  # fmt: skip
+    assert h.stop_reason == "early_stopping" and h.n_steps > h.best_iteration
+    stopped_there = DNN([10, 32, 2], output="softmax", seed=0)
+    stopped_there.fit(X, y, num_iterations=h.best_iteration, **kw)
+    assert net.n_steps_ == stopped_there.n_steps_ == h.best_iteration
+    assert net._theta.tobytes() == stopped_there._theta.tobytes()
+    mine, theirs = net._optimizer, stopped_there._optimizer
+    assert (mine.t, mine.v.tobytes(), mine.s.tobytes()) == (
+        theirs.t, theirs.v.tobytes(), theirs.s.tobytes()
+    )  # fmt: skip
+    assert net._rng.bit_generator.state == stopped_there._rng.bit_generator.state
+    net.fit(X, y, num_iterations=50, **kw)
+    stopped_there.fit(X, y, num_iterations=50, **kw)
+    assert net._theta.tobytes() == stopped_there._theta.tobytes()
 
 
 @pytest.mark.parametrize("batch_size", [None, 16])

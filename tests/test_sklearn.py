@@ -605,7 +605,8 @@ def test_early_stopping_stops_and_keeps_the_best_epoch():
     assert history.stop_reason == "early_stopping"
     steps_per_epoch = -(-360 // 32)  # 10 % of 400 held out
     assert history.best_iteration == (best + 1) * steps_per_epoch
-    assert clf.model_.n_steps_ == clf.n_iter_ * steps_per_epoch
+    assert history.n_steps == clf.n_iter_ * steps_per_epoch
+    assert clf.model_.n_steps_ == history.best_iteration  # the model, all of it, is the best one's
     without = DNNClassifier((128,), solver="adam", learning_rate_init=0.01, batch_size=32,
                             max_iter=40, random_state=0).fit(X, y)  # fmt: skip
     assert without.validation_loss_curve_ is None and without.n_iter_ == 40
