@@ -409,6 +409,25 @@ class BlockStepper(Stepper):
     def close(self) -> None:
         self.reader.close()
 
+    # A mini-batch fit draws its block order and each block's shuffle inside a chunk: a state
+    # the loop goes back to (divergence, Ctrl-C) takes the generator and the schedule's place
+    # back too, or a fit stopped there would have drawn less than the model's generator has.
+    def snapshot(self, into=None):
+        arrays = super().snapshot(None if into is None else into[0])
+        if self.batch_size is None:
+            return arrays, None
+        current = None if self._current is None else list(self._current)
+        return arrays, (self.rng.bit_generator.state, list(self._epoch_order), current)
+
+    def restore(self, snapshot) -> None:
+        arrays, position = snapshot
+        super().restore(arrays)
+        if position is not None:
+            state, epoch_order, current = position
+            self.rng.bit_generator.state = state
+            self._epoch_order = list(epoch_order)
+            self._current = None if current is None else list(current)
+
     def _engine(self, X, Y, batch_size):
         """The engine's stepper for one block in memory, training as this fit does."""
         return self.cls(

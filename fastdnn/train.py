@@ -174,6 +174,7 @@ class _Loop:
         self.backup_steps = 0
         self.step_seconds = None  # measured time per step, to bound each chunk's duration
         self.order = None  # this epoch's shuffle
+        self.rng_at_backup = None  # the generator's state at the backup, once a draw follows it
         stepper.counter[0] = 0  # steps completed in this run, advanced inside the backend
 
     @property
@@ -201,6 +202,8 @@ class _Loop:
             nb = sched.batches_per_epoch
             batch = step % nb
             if self.order is None or batch == 0:
+                if self.rng is not None and self.rng_at_backup is None:
+                    self.rng_at_backup = self.rng.bit_generator.state
                 self.order = (
                     np.arange(sched.m, dtype=np.int64)
                     if self.rng is None
@@ -217,9 +220,18 @@ class _Loop:
         """Whether the chunk left finite parameters (and cost); if not, go back."""
         if self.stepper.is_finite() and (math.isfinite(cost) or not want_cost):
             return True
+        self._go_back()
+        return False
+
+    def _go_back(self) -> None:
+        """Back to the last good state, the shuffle's generator included: a fit stopped
+        there would not have drawn what the chunk that failed drew."""
         self.stepper.restore(self.backup)
         self.stepper.counter[0] = self.backup_steps
-        return False
+        if self.rng_at_backup is not None:
+            self.rng.bit_generator.state = self.rng_at_backup
+            self.rng_at_backup = None
+            self.order = None  # drawn in that chunk, which began the epoch
 
     def divergence_message(self, step: int, k: int) -> str:
         span = f"iteration {step}" if k == 1 else f"iterations {step}-{step + k - 1}"
@@ -234,14 +246,14 @@ class _Loop:
         """The chunk went well: its state is the new last good one."""
         self.backup = self.stepper.snapshot(into=self.backup)
         self.backup_steps = self.done
+        self.rng_at_backup = None
 
     def interrupted(self) -> None:
         # An atomic chunk is one call: Python sees the interrupt only after it returns, so
         # the state always holds counter[0] whole steps. Otherwise a step may have been
         # stopped halfway: go back to the last whole, finite state.
         if not self.stepper.atomic or not self.stepper.is_finite():
-            self.stepper.restore(self.backup)
-            self.stepper.counter[0] = self.backup_steps
+            self._go_back()
 
 
 def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:

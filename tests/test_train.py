@@ -200,6 +200,28 @@ def test_divergence_raises_and_keeps_finite_parameters(backend):
     assert all(np.isfinite(c) for c in h.costs)
 
 
+def test_after_divergence_the_model_is_the_one_a_fit_stopped_there_leaves(monkeypatch):
+    # Chunks of whole epochs (each begins by drawing the epoch's shuffle): the chunk that
+    # diverged had drawn one, and going back kept the generator one draw ahead of the kept
+    # step, so training on from there differed from a fit stopped there.
+    from fastdnn import train
+
+    monkeypatch.setattr(train, "CHUNK_SECONDS", 10.0)
+    X, Y = data(m=40)
+    X = X * 1e3
+    kw = dict(learning_rate=3.0, batch_size=10, cost_every=1000)
+    net = DNN([5, 8, 1], hidden="linear", output="linear", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = net.fit(X, Y, num_iterations=400, on_divergence="warn", **kw)
+    assert h.stop_reason == "diverged" and net.n_steps_ % 4 == 0  # kept: an epoch's start
+    stopped_there = DNN([5, 8, 1], hidden="linear", output="linear", seed=0)
+    if net.n_steps_:
+        stopped_there.fit(X, Y, num_iterations=net.n_steps_, **kw)
+    assert net._theta.tobytes() == stopped_there._theta.tobytes()
+    assert net._rng.bit_generator.state == stopped_there._rng.bit_generator.state
+
+
 def test_interrupt_keeps_the_last_whole_step(backend):
     X, Y = data()
     net = DNN([5, 4, 1], seed=0, backend=backend)
