@@ -887,6 +887,9 @@ class DNN:
         ``dtype``, ``init``, ``seed``, ``n_steps_``, ``history_``, the names, the input
         scaling, and the state of the mini-batch shuffling generator, so that training
         continued after ``load`` gives bitwise the result of training on without saving.
+        How to compute is not saved: ``backend`` (``load`` takes it) and ``wide_input``
+        (``"auto"`` after ``load``); set them as before for bitwise the same continuation
+        (the paths agree to rounding, not bit for bit).
 
         ``path`` is written exactly (no ``".npz"`` appended). A read-only file or folder
         raises ``PermissionError``, a folder ``IsADirectoryError``, a FIFO or device
