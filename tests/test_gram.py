@@ -499,9 +499,10 @@ def test_early_stopping_restores_the_same_best_state(gram_calls):
         net.fit(X, Y, 0.3, 3000, cost_every=10, early_stopping=True, patience=3, tol=0.0)
         nets[wide] = net
     g, d = nets[True], nets[False]
-    assert sum(gram_calls) == g.n_steps_ > 0
+    assert sum(gram_calls) == g.history_.n_steps > 0
     assert g.history_.stop_reason == d.history_.stop_reason == "early_stopping"
-    assert g.history_.best_iteration == d.history_.best_iteration < g.n_steps_ - 10
+    assert g.history_.best_iteration == d.history_.best_iteration < g.history_.n_steps - 10
+    assert g.n_steps_ == d.n_steps_ == g.history_.best_iteration  # back there, all of it
     assert_params_close(g.params, d.params, RTOL64, "early stopping")
 
 
