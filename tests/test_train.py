@@ -1,5 +1,7 @@
 """DNN.fit: the training engine against the functional API, on every backend."""
 
+import contextlib
+import threading
 import warnings
 
 import numpy as np
@@ -316,29 +318,41 @@ def test_a_network_that_learns_gets_no_warning():
 
 
 # ---------------------------------------------------------------- one fit at a time
-def test_a_second_concurrent_fit_on_the_same_model_is_refused():
-    import threading
-
-    X, Y = data()
-    net = DNN([5, 4, 1], seed=0)
+@contextlib.contextmanager
+def fit_held_in_another_thread(net, X, Y, at_record=None):
+    """A 3-step fit of ``net`` in a worker thread, held inside its callback (at the record of
+    iteration ``at_record``, or the first) while the block runs; ``at_record(model)`` is
+    called there first."""
     inside, release = threading.Event(), threading.Event()
 
-    def wait_inside(iteration, cost, model):
-        inside.set()
-        release.wait(10)
+    def hold(iteration, cost, model):
+        if iteration == 1 or (iteration == 0 and at_record is None):
+            if at_record is not None:
+                at_record(model)
+            inside.set()
+            release.wait(10)
 
     worker = threading.Thread(
         target=net.fit, args=(X, Y), kwargs={"num_iterations": 3, "cost_every": 1,
-                                              "callbacks": [wait_inside]},
+                                              "callbacks": [hold]},
     )  # fmt: skip
     worker.start()
-    assert inside.wait(30)
-    before = net._theta.copy()  # (net.params is refused from this thread meanwhile)
-    with pytest.raises(RuntimeError, match="fit is already running on this DNN"):
-        net.fit(X, Y, num_iterations=5)
-    np.testing.assert_array_equal(net._theta, before)  # the refused call did nothing
-    release.set()
-    worker.join(30)
+    try:
+        assert inside.wait(30)
+        yield
+    finally:
+        release.set()
+        worker.join(30)
+
+
+def test_a_second_concurrent_fit_on_the_same_model_is_refused():
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    with fit_held_in_another_thread(net, X, Y):
+        before = net._theta.copy()  # (net.params is refused from this thread meanwhile)
+        with pytest.raises(RuntimeError, match="fit is already running on this DNN"):
+            net.fit(X, Y, num_iterations=5)
+        np.testing.assert_array_equal(net._theta, before)  # the refused call did nothing
     assert net.n_steps_ == 3
     net.fit(X, Y, num_iterations=2)  # free again afterwards
     assert net.n_steps_ == 5
@@ -350,27 +364,16 @@ def test_the_model_is_not_read_or_written_from_another_thread_during_a_fit(tmp_p
     # parameters later than their n_steps_. A callback, in the training thread, may do it all.
     import copy
     import pickle
-    import threading
 
     X, Y = data()
     net = DNN([5, 4, 1], seed=0)
-    inside, release = threading.Event(), threading.Event()
     in_callback = []
 
-    def wait_inside(iteration, cost, model):
-        if iteration == 1:
-            in_callback.append((model.n_steps_, copy.deepcopy(model).n_steps_, model.predict(X)))
-            model.save(tmp_path / "checkpoint.npz")
-            inside.set()
-            release.wait(10)
+    def checkpoint(model):
+        in_callback.append((model.n_steps_, copy.deepcopy(model).n_steps_, model.predict(X)))
+        model.save(tmp_path / "checkpoint.npz")
 
-    worker = threading.Thread(
-        target=net.fit, args=(X, Y), kwargs={"num_iterations": 3, "cost_every": 1,
-                                              "callbacks": [wait_inside]},
-    )  # fmt: skip
-    worker.start()
-    try:
-        assert inside.wait(30)
+    with fit_held_in_another_thread(net, X, Y, at_record=checkpoint):
         before = net._theta.copy()
         attempts = {
             "predicting": lambda: net.predict(X),
@@ -388,9 +391,6 @@ def test_the_model_is_not_read_or_written_from_another_thread_during_a_fit(tmp_p
                 attempt()
         np.testing.assert_array_equal(net._theta, before)
         assert not (tmp_path / "during.npz").exists()
-    finally:
-        release.set()
-        worker.join(30)
     assert net.n_steps_ == 3
     ((steps, copied_steps, _),) = in_callback
     assert 1 <= steps <= 3 and copied_steps == steps
