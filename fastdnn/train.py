@@ -13,6 +13,7 @@ Nothing here does math, and no backend is known by name: the steps are the backe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -118,46 +119,57 @@ def run(
     loop = _Loop(stepper, schedule, learning_rate, start_iteration, cost_every, rng)
     history = History() if history is None else history
     t_start = time.perf_counter()
-    try:
-        while loop.done < schedule.n_steps:
-            step = loop.global_step
-            if validate is not None and step % cost_every == 0 and validate(step):
-                if history.stop_reason == "completed":  # validate may have said why itself
-                    history.stop_reason = "callback"
-                break
-            want_cost, cost, k = loop.chunk()
-            if not loop.finite(cost, want_cost):
-                history.stop_reason = "diverged"
-                msg = loop.divergence_message(step, k)
-                if on_divergence == "raise":
-                    history.n_steps, history.wall_time = loop.done, time.perf_counter() - t_start
-                    raise DivergenceError(msg)
-                warnings.warn(msg, RuntimeWarning, stacklevel=3)
-                break
-            loop.keep()
-            if want_cost:
-                history.iterations.append(step)
-                history.costs.append(float(cost))
-            if progress is not None:
-                progress.update(k)
+    try:  # however the run ends, the generator is left as a fit stopped there leaves it
+        try:
+            while loop.done < schedule.n_steps:
+                step = loop.global_step
+                if validate is not None and step % cost_every == 0:
+                    with loop.generator_as_stopped():
+                        stop = validate(step)
+                    if stop:
+                        if history.stop_reason == "completed":  # validate may have said why
+                            history.stop_reason = "callback"
+                        break
+                want_cost, cost, k = loop.chunk()
+                if not loop.finite(cost, want_cost):
+                    history.stop_reason = "diverged"
+                    msg = loop.divergence_message(step, k)
+                    if on_divergence == "raise":
+                        history.n_steps = loop.done
+                        history.wall_time = time.perf_counter() - t_start
+                        raise DivergenceError(msg)
+                    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+                    break
+                loop.keep()
                 if want_cost:
-                    progress.set_postfix(cost=f"{cost:.6g}", refresh=False)
-            if want_cost and on_cost is not None and on_cost(step, float(cost)):
-                if history.stop_reason == "completed":  # on_cost may have said why itself
-                    history.stop_reason = "callback"
-                break
-        else:  # the whole schedule ran: the final state gets its validation too
-            if validate is not None:
-                validate(loop.global_step)
-    except KeyboardInterrupt:
-        loop.interrupted()
-        history.stop_reason = "interrupted"
-        warnings.warn(
-            f"training interrupted after {loop.done} steps (iteration {loop.global_step}); "
-            "the parameters of that step are kept.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+                    history.iterations.append(step)
+                    history.costs.append(float(cost))
+                if progress is not None:
+                    progress.update(k)
+                    if want_cost:
+                        progress.set_postfix(cost=f"{cost:.6g}", refresh=False)
+                if want_cost and on_cost is not None:
+                    with loop.generator_as_stopped():
+                        stop = on_cost(step, float(cost))
+                    if stop:
+                        if history.stop_reason == "completed":  # on_cost may have said why itself
+                            history.stop_reason = "callback"
+                        break
+            else:  # the whole schedule ran: the final state gets its validation too
+                if validate is not None:
+                    with loop.generator_as_stopped():
+                        validate(loop.global_step)
+        except KeyboardInterrupt:
+            loop.interrupted()
+            history.stop_reason = "interrupted"
+            warnings.warn(
+                f"training interrupted after {loop.done} steps (iteration {loop.global_step}); "
+                "the parameters of that step are kept.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    finally:
+        loop.leave_generator_as_stopped()
     history.n_steps = loop.done
     history.wall_time = time.perf_counter() - t_start
     return history
@@ -174,6 +186,7 @@ class _Loop:
         self.backup_steps = 0
         self.step_seconds = None  # measured time per step, to bound each chunk's duration
         self.order = None  # this epoch's shuffle
+        self.before_order = None  # the generator's state before it drew `order`
         self.rng_at_backup = None  # the generator's state at the backup, once a draw follows it
         stepper.counter[0] = 0  # steps completed in this run, advanced inside the backend
 
@@ -202,8 +215,10 @@ class _Loop:
             nb = sched.batches_per_epoch
             batch = step % nb
             if self.order is None or batch == 0:
-                if self.rng is not None and self.rng_at_backup is None:
-                    self.rng_at_backup = self.rng.bit_generator.state
+                if self.rng is not None:
+                    self.before_order = self.rng.bit_generator.state
+                    if self.rng_at_backup is None:
+                        self.rng_at_backup = self.before_order
                 self.order = (
                     np.arange(sched.m, dtype=np.int64)
                     if self.rng is None
@@ -215,6 +230,33 @@ class _Loop:
         # ones to a single step, which then never measured again (a whole fit in 1-step chunks).
         self.step_seconds = max((time.perf_counter() - t0) / k, 1e-9)
         return want_cost, cost, k
+
+    # The model's generator, between fits, is where it was before it drew the order of the
+    # epoch its next step belongs to: a fit that begins mid-epoch draws that epoch's order
+    # again and goes on with its next batch, so two fits are one long fit. Drawing happens at
+    # an epoch's first chunk; stopped mid-epoch, the generator goes back to before that draw.
+    def _mid_epoch(self) -> bool:
+        nb = self.schedule.batches_per_epoch
+        return self.schedule.batch_size is not None and self.global_step % nb != 0
+
+    @contextlib.contextmanager
+    def generator_as_stopped(self):
+        """While a callback or a validation looks at the model: its generator as a fit
+        stopped here would leave it (the callback may save it)."""
+        if self.rng is None or self.before_order is None or not self._mid_epoch():
+            yield
+            return
+        drawn = self.rng.bit_generator.state
+        self.rng.bit_generator.state = self.before_order
+        try:
+            yield
+        finally:
+            self.rng.bit_generator.state = drawn
+
+    def leave_generator_as_stopped(self) -> None:
+        """At the end of a run, however it ends."""
+        if self.rng is not None and self.before_order is not None and self._mid_epoch():
+            self.rng.bit_generator.state = self.before_order
 
     def finite(self, cost: float, want_cost: bool) -> bool:
         """Whether the chunk left finite parameters (and cost); if not, go back."""

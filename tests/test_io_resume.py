@@ -161,9 +161,8 @@ def test_a_checkpoint_saved_by_a_callback_resumes_where_it_was(
     ((steps, theta),) = saved
     assert 10 < steps <= total  # the model ran on past the record, and says how far
 
-    # The checkpoint is the model a fit of `steps` steps leaves, and goes on as that one does
-    # (a fit that ends mid-epoch leaves the rest of that epoch's shuffle unused, so only at an
-    # epoch's end is that also the uninterrupted fit).
+    # The checkpoint is the model a fit of `steps` steps leaves, and goes on as that one does,
+    # and as the uninterrupted fit.
     stopped_there = DNN([6, 5, 1], seed=3, dtype=dtype)
     stopped_there.fit(X, Y, num_iterations=steps, **kw)
     assert stopped_there._theta.tobytes() == theta.tobytes()
@@ -173,5 +172,28 @@ def test_a_checkpoint_saved_by_a_callback_resumes_where_it_was(
     stopped_there.fit(X, Y, num_iterations=total - steps, **kw)
     assert resumed.n_steps_ == total
     assert resumed._theta.tobytes() == stopped_there._theta.tobytes()
-    if batch_size is None or steps % -(-X.shape[1] // batch_size) == 0:
-        assert resumed._theta.tobytes() == at_once._theta.tobytes()
+    assert resumed._theta.tobytes() == at_once._theta.tobytes()
+
+
+@pytest.mark.parametrize("first", [13, 15, 20, 1])
+@pytest.mark.parametrize(
+    "options",
+    [{"optimizer": "adam"}, {"optimizer": "momentum", "decay_rate": 0.3, "keep_prob": 0.8}],
+    ids=["adam", "momentum-decay-dropout"],
+)
+def test_two_minibatch_fits_are_one_long_fit_wherever_the_first_ends(tmp_path, first, options):
+    # A fit that ended mid-epoch left its generator past that epoch's shuffle, so the next fit
+    # drew a new one for the epoch's remaining batches (87 of 120 examples seen that epoch).
+    X, Y = _data(m=150)  # 10 batches of 16 an epoch: 13 and 15 end mid-epoch, 20 at its end
+    kw = dict(learning_rate=0.02, batch_size=16, cost_every=4, **options)
+    at_once = DNN([6, 5, 1], seed=3)
+    at_once.fit(X, Y, num_iterations=40, **kw)
+    in_memory = DNN([6, 5, 1], seed=3)
+    in_memory.fit(X, Y, num_iterations=first, **kw)
+    in_memory.save(tmp_path / "first.npz")
+    in_memory.fit(X, Y, num_iterations=40 - first, **kw)
+    from_file = DNN.load(tmp_path / "first.npz")
+    from_file.fit(X, Y, num_iterations=40 - first, **kw)
+    assert in_memory._theta.tobytes() == at_once._theta.tobytes()
+    assert from_file._theta.tobytes() == at_once._theta.tobytes()
+    assert from_file._rng.bit_generator.state == at_once._rng.bit_generator.state
