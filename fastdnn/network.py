@@ -787,6 +787,7 @@ class DNN:
                     return True
             return False
 
+        validate.reads_generator = stopping is not None  # the best state keeps it
         try:
             result = run(
                 stepper,
@@ -1039,6 +1040,7 @@ def cost_reporter(net: DNN, sync: ModelSync, callbacks, print_cost: bool):
         sync()
         return any([bool(cb(iteration, cost, net)) for cb in callbacks])  # call every one
 
+    on_cost.reads_generator = bool(callbacks)  # (a callback may save the model)
     return on_cost
 
 

@@ -13,7 +13,6 @@ Nothing here does math, and no backend is known by name: the steps are the backe
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import warnings
@@ -124,9 +123,7 @@ def run(
             while loop.done < schedule.n_steps:
                 step = loop.global_step
                 if validate is not None and step % cost_every == 0:
-                    with loop.generator_as_stopped():
-                        stop = validate(step)
-                    if stop:
+                    if loop.call_as_stopped(validate, step):
                         if history.stop_reason == "completed":  # validate may have said why
                             history.stop_reason = "callback"
                         break
@@ -149,16 +146,13 @@ def run(
                     if want_cost:
                         progress.set_postfix(cost=f"{cost:.6g}", refresh=False)
                 if want_cost and on_cost is not None:
-                    with loop.generator_as_stopped():
-                        stop = on_cost(step, float(cost))
-                    if stop:
+                    if loop.call_as_stopped(on_cost, step, float(cost)):
                         if history.stop_reason == "completed":  # on_cost may have said why itself
                             history.stop_reason = "callback"
                         break
             else:  # the whole schedule ran: the final state gets its validation too
                 if validate is not None:
-                    with loop.generator_as_stopped():
-                        validate(loop.global_step)
+                    loop.call_as_stopped(validate, loop.global_step)
         except KeyboardInterrupt:
             loop.interrupted()
             history.stop_reason = "interrupted"
@@ -239,17 +233,21 @@ class _Loop:
         nb = self.schedule.batches_per_epoch
         return self.schedule.batch_size is not None and self.global_step % nb != 0
 
-    @contextlib.contextmanager
-    def generator_as_stopped(self):
-        """While a callback or a validation looks at the model: its generator as a fit
-        stopped here would leave it (the callback may save it)."""
-        if self.rng is None or self.before_order is None or not self._mid_epoch():
-            yield
-            return
+    def call_as_stopped(self, f: Callable, *args):
+        """``f(*args)`` with the model's generator as a fit stopped here would leave it, for
+        a callback or a validation record that looks at the model (a checkpoint, early
+        stopping's best state). ``f.reads_generator = False`` says it does not: no swap."""
+        if (
+            not getattr(f, "reads_generator", True)
+            or self.rng is None
+            or self.before_order is None
+            or not self._mid_epoch()
+        ):
+            return f(*args)
         drawn = self.rng.bit_generator.state
         self.rng.bit_generator.state = self.before_order
         try:
-            yield
+            return f(*args)
         finally:
             self.rng.bit_generator.state = drawn
 
