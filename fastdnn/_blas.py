@@ -730,19 +730,18 @@ def _set_threads(n, name: str) -> int:
     n = int(n)
     _library_paths()  # make sure SciPy's BLAS (and MKL) are loaded, so the limit reaches them
     counts = _limit_blas_threads(n)
-    got = n if all(c == n for c in counts) else max(counts)
-    if got != n or len(set(counts)) > 1:
-        if name != "threads":
-            shown = " and ".join(map(str, sorted(set(counts))))
-            warnings.warn(
-                f"{name}={n} did not take: OpenBLAS keeps {shown} thread{'s' * (shown != '1')}. "
-                "threadpoolctl lets "
-                "one Python thread at a time set OpenBLAS's threads, and another thread holds "
-                "them (it set them first, e.g. with threadpool_limits); set them from that "
-                "thread",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+    took = all(c == n for c in counts)
+    if not took and name != "threads":  # fastdnn's default may be overruled silently
+        shown = " and ".join(map(str, sorted(set(counts))))
+        warnings.warn(
+            f"{name}={n} did not take: OpenBLAS keeps {shown} thread{'s' * (shown != '1')}. "
+            "threadpoolctl lets one Python thread at a time set OpenBLAS's threads, and another "
+            "thread holds them (it set them first, e.g. with threadpool_limits); set them from "
+            "that thread",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    got = n if took else max(counts)
     _threads_set[:] = [got]
     _sync_mkl_threads()
     return got

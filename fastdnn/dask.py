@@ -512,13 +512,9 @@ def fit(
             seed = int(net._rng.integers(2**63)) if batch_size is not None else 0
             optimizer = net._optimizer_state(train)
             stepper = ClusterStepper(net, data, batch_size, seed, fan_in, train, optimizer)
-            try:
-                return _train(
-                    net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence
-                )
-            finally:
-                stepper.finish()
-                net._optimizer = optimizer
+            return _train(
+                net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence
+            )
         finally:
             data.release()
 
@@ -526,7 +522,7 @@ def fit(
 def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence):
     from .network import ModelSync, cost_reporter
 
-    sync = ModelSync(net, stepper, None)  # plain gradient descent: no optimizer state
+    sync = ModelSync(net, stepper, stepper.optimizer)
     on_cost = cost_reporter(net, sync, callbacks, print_cost)
 
     try:

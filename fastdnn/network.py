@@ -72,13 +72,13 @@ class _EarlyStopping:
     best_state: tuple | None = None  #: the stepper's snapshot at the best record
     best_rng: dict | None = None  #: the shuffle generator's state there
 
-    def record(self, iteration: int, cost: float, stepper, rng) -> bool:
+    def record(self, iteration: int, cost: float, stepper, rng: np.random.Generator) -> bool:
         """Take a validation cost, where the state is exactly that of ``iteration`` steps;
         True when training should stop."""
         if cost < self.best_cost - self.tol:
             self.best_cost, self.best_iteration, self.bad_records = cost, iteration, 0
             self.best_state = stepper.snapshot(into=self.best_state)
-            self.best_rng = None if rng is None else rng.bit_generator.state
+            self.best_rng = rng.bit_generator.state
             return False
         self.bad_records += 1
         return self.bad_records >= self.patience

@@ -143,7 +143,15 @@ def test_softmax_output_on_the_cluster(client):
     ref.fit(X, Y, learning_rate=0.01, num_iterations=10, optimizer="adam")
     net = DNN([5, 4, 3], output="softmax", seed=1)
     Xd = da.from_array(X, chunks=(5, 35))  # 35, 35, 31
-    fdask.fit(net, Xd, Y, client=client, learning_rate=0.01, num_iterations=10, optimizer="adam")
+    seen = []  # a callback sees the step count and Adam's t that go with the parameters
+
+    def look(iteration, cost, model):
+        seen.append((model.n_steps_, model._optimizer.t))
+
+    fdask.fit(net, Xd, Y, client=client, learning_rate=0.01, num_iterations=10, optimizer="adam",
+              cost_every=4, callbacks=[look])  # fmt: skip
+    assert seen and all(steps == t > 0 for steps, t in seen), seen
+    assert net.n_steps_ == net._optimizer.t == 10
     for key in ref.params:
         assert_allclose(net.params[key], ref.params[key], rtol=1e-10, atol=1e-12)
     assert np.array_equal(fdask.predict(net, Xd).compute(), net.predict(X))
