@@ -111,7 +111,7 @@ class Course2Options:
         out when no ``validation_data`` is given."""
         return v.check_open_unit_interval(self.validation_fraction, "validation_fraction")
 
-    def train(self, seed: int, batches_per_epoch: int) -> Train:
+    def train(self, seed: int, batches_per_epoch: int, step_offset: int = 0) -> Train:
         """The options as the steppers take them.
 
         Parameters
@@ -120,6 +120,8 @@ class Course2Options:
             The dropout masks' seed (the model's).
         batches_per_epoch : int
             Steps per epoch, for learning-rate decay (1 for full batch).
+        step_offset : int, optional
+            Where the model's steps fall in the fit's epochs (:mod:`fastdnn._epochs`).
 
         Returns
         -------
@@ -138,4 +140,5 @@ class Course2Options:
             keep_prob=float(self.keep_prob),
             seed=np.uint64(seed),
             batches_per_epoch=int(batches_per_epoch),
+            step_offset=int(step_offset),
         )

@@ -23,11 +23,12 @@ import numpy as np
 
 from . import _validation as v
 from ._archive import clip, clip_name
+from ._epochs import SOURCES, EpochSchedule
 from ._layout import n_parameters
 from ._types import ACTIVATIONS, OPTIMIZERS, OUTPUT_LOSS
 
 FORMAT_NAME = "fastdnn.DNN"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Longest feature or label name a model keeps (characters).
 MAX_NAME_CHARS = 1024
 #: Most layers a model file may describe (W1 ... W1000).
@@ -65,6 +66,8 @@ OPTIONAL_KEYS = {
         "optimizer",
     ),
 }
+OPTIONAL_KEYS[3] = (*OPTIONAL_KEYS[2], "epochs")
+_EPOCHS_KEYS = ("source", "m", "batch_size", "batches_per_epoch", "offset")
 
 _MAX_INT_DIGITS = 40  # 2**128 (a generator's state) has 39
 _MAX_STEPS = 2**63
@@ -124,6 +127,8 @@ class ModelMeta:
     dropout_seed: int | None = None
     #: the optimizer whose state the file holds: ``{"name": ..., "t": ...}``
     optimizer: Mapping | None = None
+    #: where the model stands in its last fit's epochs (None: counted from step 0)
+    epochs: EpochSchedule | None = None
     format_version: int = FORMAT_VERSION
     fastdnn_version: str = field(default="", compare=False)
 
@@ -314,6 +319,7 @@ def parse_metadata(obj) -> ModelMeta:
     dtype = obj["dtype"]
     if dtype not in v.FLOAT_DTYPES:
         raise ValueError(f"dtype must be 'float64' or 'float32'; got {_show(dtype)}")
+    n_steps = _int(obj["n_steps"], "n_steps", 0, _MAX_STEPS)
     return ModelMeta(
         layer_dims=dims,
         hidden=v.check_choice(_text(obj["hidden"], "hidden"), "hidden", ACTIVATIONS),
@@ -321,7 +327,7 @@ def parse_metadata(obj) -> ModelMeta:
         slope=v.check_positive_finite(_real(obj["slope"], "slope"), "slope"),
         dtype=dtype,
         init=v.check_choice(_text(obj["init"], "init"), "init", v.INITS),
-        n_steps=_int(obj["n_steps"], "n_steps", 0, _MAX_STEPS),
+        n_steps=n_steps,
         seed=None if obj.get("seed") is None else _int(obj["seed"], "seed", 0, _MAX_SEED),
         history=None if obj.get("history") is None else _history(obj["history"]),
         rng_state=None if obj.get("rng") is None else _rng_state(obj["rng"]),
@@ -332,6 +338,7 @@ def parse_metadata(obj) -> ModelMeta:
         if obj.get("dropout_seed") is None
         else _int(obj["dropout_seed"], "dropout_seed", 0, 2**64),
         optimizer=None if obj.get("optimizer") is None else _optimizer(obj["optimizer"]),
+        epochs=None if obj.get("epochs") is None else _epochs(obj["epochs"], n_steps),
         format_version=version,
         fastdnn_version=_text(obj["fastdnn_version"], "fastdnn_version"),
     )
@@ -442,6 +449,29 @@ def _optimizer(state) -> dict:
     return {"name": name, "t": _int(state["t"], "optimizer.t", 0, _MAX_STEPS)}
 
 
+def _epochs(obj, n_steps: int) -> EpochSchedule:
+    """The ``epochs`` object: consistent with itself, and with the step count (a step's place
+    in the epochs, ``n_steps + offset``, is never negative)."""
+    if not isinstance(obj, dict) or sorted(obj) != sorted(_EPOCHS_KEYS):
+        raise ValueError(f"epochs must be an object with the keys {list(_EPOCHS_KEYS)}")
+    source = v.check_choice(_text(obj["source"], "epochs.source"), "epochs.source", SOURCES)
+    m = _int(obj["m"], "epochs.m", 1, _MAX_STEPS)
+    batch = obj["batch_size"]
+    batch = None if batch is None else _int(batch, "epochs.batch_size", 1, m + 1)
+    nb = _int(obj["batches_per_epoch"], "epochs.batches_per_epoch", 1, _MAX_STEPS)
+    # By blocks, each block's last batch may be short: more batches than m / batch_size.
+    low = 1 if batch is None else -(-m // batch)
+    high = low if batch is None or source != "blocks" else m
+    if not low <= nb <= high:
+        raise ValueError(
+            f"epochs.batches_per_epoch must be {low}"
+            + (f" to {high}" if high > low else "")
+            + f" for m={m} and batch_size={batch}; got {nb}"
+        )
+    offset = _int(obj["offset"], "epochs.offset", -n_steps, _MAX_STEPS // 2)
+    return EpochSchedule(source, m, batch, nb, offset)
+
+
 # ------------------------------------------------------------------ ModelMeta -> JSON
 def metadata_json(meta: ModelMeta, fastdnn_version: str) -> str:
     """The JSON text :func:`parse_metadata` reads back as ``meta`` (format_version current)."""
@@ -466,6 +496,8 @@ def metadata_json(meta: ModelMeta, fastdnn_version: str) -> str:
         obj["dropout_seed"] = int(meta.dropout_seed)
     if meta.optimizer is not None:
         obj["optimizer"] = {"name": meta.optimizer["name"], "t": int(meta.optimizer["t"])}
+    if meta.epochs is not None:
+        obj["epochs"] = {key: getattr(meta.epochs, key) for key in _EPOCHS_KEYS}
     for key in ("feature_names", "label_names"):
         if getattr(meta, key) is not None:
             obj[key] = list(getattr(meta, key))

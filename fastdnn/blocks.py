@@ -62,6 +62,7 @@ import numpy as np
 from . import _blas
 from . import _validation as v
 from ._course2_options import Course2Options
+from ._epochs import EpochSchedule, schedule_for_fit
 from .backends import get_backend, get_stepper
 from .model import predictions_of
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
@@ -302,11 +303,11 @@ class Reader:
 
 # ------------------------------------------------------------------------------ Course 2
 def course2_settings(
-    net, course2: Course2Options, batch_size: int | None, batches_per_epoch: int, where: str
+    net, course2: Course2Options, batch_size: int | None, epochs: EpochSchedule, where: str
 ) -> Train:
     """The checked Course-2 options as a :class:`~fastdnn.steppers.Train` for training
-    ``where`` (``"by blocks"``, ``"on a Dask cluster"``); ``ValueError`` for what that training
-    cannot do."""
+    ``where`` (``"by blocks"``, ``"on a Dask cluster"``) with the fit's ``epochs``;
+    ``ValueError`` for what that training cannot do."""
     if course2.keep_prob < 1.0:
         # Dropout's masks are drawn per batch column (seed, step, layer): a block is not the
         # batch, so block gradients would not add up to the in-memory step.
@@ -325,7 +326,7 @@ def course2_settings(
             f"shuffle must be True for mini-batches when training {where}; got False (the "
             "batches are drawn from shuffled blocks: see fastdnn.blocks)"
         )
-    return course2.train(net._dropout_seed, batches_per_epoch)
+    return course2.train(net._dropout_seed, epochs.batches_per_epoch, epochs.offset)
 
 
 class ReducedUpdate:
@@ -635,7 +636,9 @@ def fit_with_options(
         per_epoch = (
             1 if batch_size is None else sum(-(-(e - s) // batch_size) for s, e in data.bounds)
         )
-        train = course2_settings(net, course2, batch_size, per_epoch, "by blocks")
+        # Each fit draws its own order of the blocks: it starts an epoch (fastdnn._epochs).
+        schedule = schedule_for_fit(net._epochs, net.n_steps_, "blocks", m, batch_size, per_epoch)
+        train = course2_settings(net, course2, batch_size, schedule, "by blocks")
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -658,6 +661,7 @@ def fit_with_options(
             val,
             on_divergence,
             train,
+            schedule,
         )
 
 
@@ -687,6 +691,7 @@ def _train(
     val,
     on_divergence,
     train,
+    schedule,
 ) -> History:
     from .network import ModelSync, _progress_bar, cost_reporter
 
@@ -694,12 +699,18 @@ def _train(
     _blas.apply_env_threads()
     # What a failed fit puts back: a block with bad values is found only when it is read.
     theta0, steps0, rng0 = net._theta.copy(), net.n_steps_, net._rng.bit_generator.state
+    epochs0, net._epochs = net._epochs, schedule
     optimizer = net._optimizer_state(train)
     state0 = (optimizer.v.copy(), optimizer.s.copy(), optimizer.t)
     stepper = BlockStepper(net, data, batch_size, train, optimizer)
     history = History()
     sync = ModelSync(net, stepper, optimizer)
     on_cost = cost_reporter(net, sync, callbacks, print_cost)
+
+    def sync_or_undo():  # a fit that took no step leaves the model's epochs as they were
+        sync()
+        if net.n_steps_ == steps0:
+            net._epochs = epochs0
 
     def validate(iteration):  # the parameters after `iteration` steps, whatever the chunks
         history.val_iterations.append(iteration)
@@ -726,16 +737,17 @@ def _train(
         net._theta[...] = theta0
         net.n_steps_ = steps0
         net._rng.bit_generator.state = rng0
+        net._epochs = epochs0
         optimizer.v[...], optimizer.s[...], optimizer.t = state0  # net._optimizer is untouched
         raise ValueError(f"{exc}; the model is as it was before this fit") from None
     except BaseException:
-        sync()
+        sync_or_undo()
         raise
     finally:
         stepper.close()
         if bar is not None:
             bar.close()
-    sync()
+    sync_or_undo()
     net.history_ = result
     if result.stop_reason == "completed" and isinstance(data.Y.A, np.ndarray):
         if not isinstance(data.Y.A, np.memmap):  # the verdict needs every label in memory

@@ -50,6 +50,7 @@ import numpy as np
 
 from . import _validation as v
 from ._course2_options import Course2Options
+from ._epochs import schedule_for_fit
 from .backends import get_stepper
 from .blocks import ReducedUpdate, course2_settings
 from .model import predictions_of
@@ -502,9 +503,11 @@ def fit(
         if batch_size is not None:
             batch_size = min(batch_size, m)  # m of a bad X is refused with the data, below
         per_epoch = 1 if batch_size is None else -(-m // batch_size)
+        # Every fit on the cluster starts an epoch (its batches are its own: fastdnn._epochs).
+        schedule = schedule_for_fit(net._epochs, net.n_steps_, "dask", m, batch_size, per_epoch)
         # Checked before the data go to the cluster.
         train = course2_settings(
-            net, Course2Options(**course2), batch_size, per_epoch, "on a Dask cluster"
+            net, Course2Options(**course2), batch_size, schedule, "on a Dask cluster"
         )
         data = ClusterData(client, net, X, Y, block_size)
         try:
@@ -513,17 +516,26 @@ def fit(
             optimizer = net._optimizer_state(train)
             stepper = ClusterStepper(net, data, batch_size, seed, fan_in, train, optimizer)
             return _train(
-                net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence
+                net,
+                stepper,
+                schedule,
+                n_steps,
+                lr,
+                cost_every,
+                print_cost,
+                callbacks,
+                on_divergence,
             )
         finally:
             data.release()
 
 
-def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_divergence):
+def _train(net, stepper, schedule, n_steps, lr, cost_every, print_cost, callbacks, on_divergence):
     from .network import ModelSync, cost_reporter
 
     sync = ModelSync(net, stepper, stepper.optimizer)
     on_cost = cost_reporter(net, sync, callbacks, print_cost)
+    epochs0, net._epochs = net._epochs, schedule
 
     try:
         result = run(
@@ -538,6 +550,8 @@ def _train(net, stepper, n_steps, lr, cost_every, print_cost, callbacks, on_dive
         )
     finally:
         sync()
+        if net.n_steps_ == sync.start:  # no step taken: the model's epochs as they were
+            net._epochs = epochs0
     net.history_ = result
     return result
 

@@ -17,13 +17,13 @@ entry              shape / dtype            contents
 ``__fastdnn__``    0-d unicode (``<U``)     a JSON object: the metadata below
 =================  =======================  ===================================================
 
-The JSON object (``format_version`` 2):
+The JSON object (``format_version`` 3):
 
 ===================  ==============================  ===========================================
 key                  type                            meaning
 ===================  ==============================  ===========================================
 ``format``           ``"fastdnn.DNN"``               identifies the file as a fastdnn model
-``format_version``   int (2)                         bumped when a reader must change
+``format_version``   int (3)                         bumped when a reader must change
 ``fastdnn_version``  str                             the fastdnn that wrote the file
 ``layer_dims``       list of int                     ``[n_x, n_1, ..., n_L]``
 ``hidden``           str                             hidden activation (``"relu"``, ...)
@@ -54,11 +54,20 @@ key                  type                            meaning
                                                      "adam", "t": int}``: whose state
                                                      ``optimizer_v``/``optimizer_s`` hold, and
                                                      Adam's update count
+``epochs``           object (optional)               the last fit's epochs (``fastdnn._epochs``):
+                                                     ``source`` (``"memory"``, ``"blocks"``,
+                                                     ``"dask"``), ``m``, ``batch_size`` (int or
+                                                     null), ``batches_per_epoch``, ``offset``
+                                                     (step ``s`` of the model is step
+                                                     ``s + offset`` of those epochs; never
+                                                     negative)
 ===================  ==============================  ===========================================
 
 ``format_version`` 1 files (without ``rng``, ``feature_names``, ``label_names``, ``arrays``)
-load too. New kinds of saved state (an optimizer's buffers) are new named arrays: listed in
-``arrays`` and checked like the parameters (``fastdnn._metadata.STATE_ARRAYS``). The metadata
+and 2 files (without ``epochs``: their epochs are counted from step 0, as the fastdnn that
+wrote them counted them) load too. New kinds of saved state (an optimizer's buffers) are new
+named arrays: listed in ``arrays`` and checked like the parameters
+(``fastdnn._metadata.STATE_ARRAYS``). The metadata
 may also be stored as a 1-D ``uint8`` array of UTF-8 bytes. A "course-style" archive holding
 only ``W1, b1, ...`` (as ``np.savez("params.npz", **parameters)`` writes from the course's
 notebooks) loads too; its activations are then given by the caller.

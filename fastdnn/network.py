@@ -17,6 +17,7 @@ from . import _blas
 from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
 from ._course2_options import Course2Options
+from ._epochs import EpochSchedule, schedule_for_fit
 from ._layout import n_parameters, param_views
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
@@ -55,6 +56,7 @@ class _FitPlan:
     stopping: _EarlyStopping | None = None
     shuffle: bool = True
     stepper: type | None = None  #: the stepper class (the backend's, or its Gram path's)
+    epochs: EpochSchedule | None = None  #: the fit's epochs, and where its first step falls
 
 
 @dataclass
@@ -209,6 +211,7 @@ class DNN:
         # Dropout's masks: a key of their own (see fastdnn._dropout), drawn once.
         self._dropout_seed = int(streams[1].generate_state(1, np.uint64)[0])
         self._optimizer: OptimizerState | None = None  # the optimizer's state, once trained
+        self._epochs: EpochSchedule | None = None  # the last fit's epochs (fastdnn._epochs)
         self._workspace = None  # reused by the next fit of the same batch width
         self._fitting = threading.Lock()  # held by the one fit allowed at a time
         self._fit_thread: int | None = None  # the thread that holds it
@@ -509,7 +512,10 @@ class DNN:
             epsilon)``.
         decay_rate : float, default 0.0
             Learning-rate decay (0: constant): ``lr = learning_rate / (1 + decay_rate *
-            epoch)``, epochs counting from 0 (with full batch, an epoch is an iteration).
+            epoch)``, epochs counting from 0 (with full batch, an epoch is an iteration)
+            over the model's fits: a fit with other epochs than the last one (other ``m``
+            or ``batch_size``) starts with the next epoch, one partly trained counting as
+            begun.
         time_interval : int, optional
             The course's scheduled decay: ``lr = learning_rate / (1 + decay_rate *
             floor(epoch / time_interval))``.
@@ -709,7 +715,10 @@ class DNN:
             stopping = _EarlyStopping(course2.patience, course2.tol)
         m = plan.X.shape[1]
         nb = 1 if plan.batch_size is None else -(-m // plan.batch_size)
-        return course2.train(self._dropout_seed, nb), stopping
+        plan.epochs = schedule_for_fit(
+            self._epochs, self.n_steps_, "memory", m, plan.batch_size, nb
+        )
+        return course2.train(self._dropout_seed, nb, plan.epochs.offset), stopping
 
     def _hold_out(self, X, Y, fraction: float):
         """``(X_train, Y_train, (X_val, Y_val))``: a random ``fraction`` of the columns held
@@ -788,10 +797,11 @@ class DNN:
             return False
 
         validate.reads_generator = stopping is not None  # the best state keeps it
+        epochs_before, self._epochs = self._epochs, plan.epochs
         try:
             result = run(
                 stepper,
-                Schedule(plan.n_steps, plan.batch_size, m),
+                Schedule(plan.n_steps, plan.batch_size, m, plan.epochs.offset),
                 plan.learning_rate,
                 start_iteration=self.n_steps_,
                 cost_every=plan.cost_every,
@@ -806,6 +816,8 @@ class DNN:
             if bar is not None:
                 bar.close()
             sync()
+            if self.n_steps_ == start_steps:  # no step taken: the model's epochs as they were
+                self._epochs = epochs_before
         if stopping is not None and stopping.best_state is not None:
             # Back to the best validation cost, the whole state of that step.
             stepper.restore(stopping.best_state)
@@ -886,8 +898,9 @@ class DNN:
 
         Everything :meth:`load` restores is saved: parameters, activations, ``slope``,
         ``dtype``, ``init``, ``seed``, ``n_steps_``, ``history_``, the names, the input
-        scaling, and the state of the mini-batch shuffling generator, so that training
-        continued after ``load`` gives bitwise the result of training on without saving.
+        scaling, the state of the mini-batch shuffling generator and where the model stands
+        in its epochs, so that training continued after ``load`` gives bitwise the result of
+        training on without saving.
         How to compute is not saved: ``backend`` (``load`` takes it) and ``wide_input``
         (``"auto"`` after ``load``); set them as before for bitwise the same continuation
         (the paths agree to rounding, not bit for bit).
@@ -930,6 +943,7 @@ class DNN:
             arrays=tuple(arrays),
             dropout_seed=self._dropout_seed,
             optimizer=optimizer,
+            epochs=self._epochs,
         )
         return write_model(path, meta, self._theta, arrays)
 
@@ -978,6 +992,7 @@ class DNN:
             net.set_input_scaling(arrays["input_mean"], arrays["input_scale"])
         if meta.dropout_seed is not None:
             net._dropout_seed = meta.dropout_seed
+        net._epochs = meta.epochs
         if meta.optimizer is not None:
             state = {
                 k: np.array(arrays[f"optimizer_{k}"]) for k in "vs" if f"optimizer_{k}" in arrays
@@ -999,6 +1014,7 @@ class DNN:
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("_wide_input", "auto")  # pickled before the setting existed
+        state.setdefault("_epochs", None)  # pickled before models kept their epochs
         self.__dict__.update(state)
         self._fitting = threading.Lock()
         self._fit_thread = None

@@ -77,11 +77,16 @@ class History:
 
 @dataclass
 class Schedule:
-    """Which steps to run: full batch (``batch_size is None``) or mini-batches by epoch."""
+    """Which steps to run: full batch (``batch_size is None``) or mini-batches by epoch.
+
+    Global step ``s`` takes batch ``(s + step_offset) % batches_per_epoch`` of its epoch's
+    shuffle (:mod:`fastdnn._epochs`: 0 unless an earlier fit had another schedule).
+    """
 
     n_steps: int
     batch_size: int | None
     m: int
+    step_offset: int = 0
 
     @property
     def batches_per_epoch(self) -> int:
@@ -211,7 +216,7 @@ class _Loop:
             cost = self.stepper.full_batch(k, self.learning_rate, want_cost)
         else:
             nb = sched.batches_per_epoch
-            batch = step % nb
+            batch = (step + sched.step_offset) % nb
             if self.order is None or batch == 0:
                 if self.rng is not None:
                     self.before_order = self.rng.bit_generator.state
@@ -234,8 +239,9 @@ class _Loop:
     # again and goes on with its next batch, so two fits are one long fit. Drawing happens at
     # an epoch's first chunk; stopped mid-epoch, the generator goes back to before that draw.
     def _mid_epoch(self) -> bool:
-        nb = self.schedule.batches_per_epoch
-        return self.schedule.batch_size is not None and self.global_step % nb != 0
+        sched = self.schedule
+        nb = sched.batches_per_epoch
+        return sched.batch_size is not None and (self.global_step + sched.step_offset) % nb != 0
 
     def call_as_stopped(self, f: Callable, *args):
         """``f(*args)`` with the model's generator as a fit stopped here would leave it, for

@@ -135,6 +135,23 @@ def test_course2_on_the_cluster_equals_single_machine_training(client, dtype, se
         assert_allclose(net.params[key], ref.params[key], rtol=rtol * 100, atol=atol * 100)
 
 
+def test_the_cluster_counts_the_epochs_begun_in_memory(client):
+    """A fit on the cluster starts an epoch: after 2 steps of a 3-batch epoch in memory, the
+    decay's epoch is 1 (it was the step count, 2, before models kept their epochs)."""
+    X, Y = data(m=12)
+    net = DNN([5, 4, 1], seed=0)
+    net.fit(X, Y, learning_rate=0.5, num_iterations=2, batch_size=4, decay_rate=1.0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    fdask.fit(net, da.from_array(X, chunks=(5, 5)), Y, client=client, learning_rate=0.5,
+              num_iterations=1, decay_rate=1.0)  # fmt: skip
+    AL, caches = fastdnn.model_forward(X, dict(before), backend="numpy")
+    grads = fastdnn.model_backward(AL, Y, caches, backend="numpy")
+    for k in before:
+        assert_allclose(net.params[k], before[k] - 0.5 / 2 * grads["d" + k], rtol=1e-12,
+                        atol=1e-15)  # fmt: skip
+    assert net._epochs.source == "dask" and net.n_steps_ == 3
+
+
 def test_softmax_output_on_the_cluster(client):
     X, _ = data(m=101)
     labels = np.random.default_rng(3).integers(0, 3, 101)

@@ -119,6 +119,7 @@ def test_format_is_documented_entries_only(saved):
     assert set(meta) == {  # the documented keys of a trained model without names or scaling
         "format", "format_version", "fastdnn_version", "layer_dims", "hidden", "output",
         "slope", "dtype", "init", "n_steps", "seed", "history", "rng", "dropout_seed",
+        "epochs",
     }  # fmt: skip
 
 

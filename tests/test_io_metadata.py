@@ -143,5 +143,56 @@ def test_v1_file_may_not_hold_v2_keys(saved):
     obj["format_version"] = 1
     _refused(
         _with_text(saved, json.dumps(obj)),
-        "unknown metadata keys ['dropout_seed', 'rng'] for format_version 1",
+        "unknown metadata keys ['dropout_seed', 'epochs', 'rng'] for format_version 1",
     )
+
+
+# ----------------------------------------------------------------------------- epochs
+def test_epochs_need_format_version_3_and_older_files_load_without(saved):
+    obj = json.loads(_meta_text(saved))
+    assert obj["format_version"] == 3
+    assert obj["epochs"] == {"source": "memory", "m": 30, "batch_size": None,
+                             "batches_per_epoch": 1, "offset": 0}  # fmt: skip
+    obj["format_version"] = 2
+    _refused(
+        _with_text(saved, json.dumps(obj)), "unknown metadata keys ['epochs'] for format_version 2"
+    )
+    del obj["epochs"]
+    assert DNN.load(_with_text(saved, json.dumps(obj)))._epochs is None  # counted from step 0
+
+
+def _set(**fields):
+    def edit(obj):
+        obj["epochs"].update(fields)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda o: o.update(epochs=[1]), "epochs must be an object with the keys ['source', 'm'"),
+        (lambda o: o["epochs"].pop("offset"), "epochs must be an object with the keys"),
+        (_set(extra=1), "epochs must be an object with the keys"),
+        (_set(source="disk"), "epochs.source"),
+        (_set(m=0), "epochs.m must be an integer in [1, "),
+        (_set(m=2.5), "epochs.m must be an integer in [1, "),
+        (_set(batch_size=31), "epochs.batch_size must be an integer in [1, 31); got 31"),
+        (_set(batches_per_epoch=2), "must be 1 for m=30 and batch_size=None; got 2"),
+        (_set(batch_size=7, batches_per_epoch=4), "must be 5 for m=30 and batch_size=7; got 4"),
+        (_set(source="blocks", batch_size=7, batches_per_epoch=31), "must be 5 to 30 for m=30"),
+        (_set(offset=-21), "epochs.offset must be an integer in [-20, "),
+        (_set(offset="1"), "epochs.offset must be an integer"),
+    ],
+)  # fmt: skip
+def test_epochs_checked(saved, edit, fragment):
+    obj = json.loads(_meta_text(saved))
+    edit(obj)
+    _refused(_with_text(saved, json.dumps(obj)), fragment)
+
+
+def test_epochs_of_a_blocks_fit_load(saved):
+    obj = json.loads(_meta_text(saved))
+    _set(source="blocks", batch_size=7, batches_per_epoch=6, offset=-20)(obj)
+    net = DNN.load(_with_text(saved, json.dumps(obj)))
+    assert (net._epochs.batches_per_epoch, net._epochs.offset) == (6, -20)

@@ -49,7 +49,7 @@ def test_generator_state_is_saved_and_restored(tmp_path):
     net.save(tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
         meta = json.loads(str(f[fio.META_KEY]))
-    assert meta["format_version"] == 2
+    assert meta["format_version"] == fio.FORMAT_VERSION
     assert meta["rng"] == net._rng.bit_generator.state
     back = DNN.load(tmp_path / "m.npz")
     assert back._rng.permutation(10).tolist() == net._rng.permutation(10).tolist()

@@ -84,6 +84,8 @@ class Train(NamedTuple):
     keep_prob: float = 1.0  #: inverted dropout on the hidden layers; 1: off
     seed: np.uint64 = np.uint64(0)  #: the dropout masks' seed
     batches_per_epoch: int = 1
+    #: global step ``s`` is step ``s + step_offset`` of the fit's epochs (see fastdnn._epochs)
+    step_offset: int = 0
 
     @property
     def optimizer_name(self) -> str:
@@ -103,13 +105,14 @@ class Train(NamedTuple):
 def learning_rate_at(train: Train, lr0: float, step: int) -> float:
     """The course's learning-rate decay at global step ``step`` (epochs count from 0):
     ``lr0 / (1 + decay_rate * epoch)``, or with ``time_interval`` k,
-    ``lr0 / (1 + decay_rate * floor(epoch / k))`` (the course's ``schedule_lr_decay``).
+    ``lr0 / (1 + decay_rate * floor(epoch / k))`` (the course's ``schedule_lr_decay``), where
+    ``epoch = (step + step_offset) // batches_per_epoch`` (:mod:`fastdnn._epochs`).
 
     Pure Python; the jit stepper compiles this same function.
     """
     if train.decay_rate == 0.0:
         return lr0
-    epoch = step // train.batches_per_epoch
+    epoch = (step + train.step_offset) // train.batches_per_epoch
     if train.time_interval > 0:
         epoch = epoch // train.time_interval
     return lr0 / (1.0 + train.decay_rate * epoch)

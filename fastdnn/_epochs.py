@@ -1,0 +1,105 @@
+"""Where a model's steps stand in its epochs, across fits.
+
+Mini-batch training counts epochs twice: the batch a step takes (its place in the epoch's
+shuffle) and the learning-rate decay's ``epoch``. Both used to be read off the model's global
+step count, ``step // batches_per_epoch`` and ``step % batches_per_epoch``, with *this* fit's
+batches per epoch. That is right while every fit has the same schedule, and wrong as soon as
+one changes it: a ``partial_fit`` of 600 rows after one of 1000 (batches of 256: 3 batches an
+epoch, after 4 steps) began at batch ``4 % 3 = 1`` and so saw 456 of its 600 rows, and the
+decay's epoch jumped or stalled.
+
+A model now keeps its :class:`EpochSchedule`: the schedule of its last fit and the offset that
+maps its global step ``s`` onto that schedule's step ``s + offset``, whose epoch is
+``(s + offset) // batches_per_epoch`` and batch ``(s + offset) % batches_per_epoch``. A fit
+with the same schedule (in memory, same number of examples and batch size) goes on with it,
+mid-epoch included, so two fits on the same data are one long fit (as before). Any other fit
+starts a new epoch: the next one after an epoch partly trained (it counts as begun). Training
+out of core or on a Dask cluster always starts a new epoch (the order of its blocks is drawn
+per fit).
+
+A model without a schedule (fresh, or loaded from a file written before fastdnn kept one), or
+whose ``n_steps_`` was set back before its schedule began, counts from step 0 with the fit's
+own batches per epoch, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Where a fit's examples come from; a fit goes on with the epoch only from the same source.
+SOURCES = ("memory", "blocks", "dask")
+
+
+@dataclass(frozen=True)
+class EpochSchedule:
+    """One fit's epochs, and where the model's global steps fall in them.
+
+    Attributes
+    ----------
+    source : {"memory", "blocks", "dask"}
+        How the fit reads its examples.
+    m : int
+        Examples an epoch passes over.
+    batch_size : int or None
+        None for full-batch steps (one step per epoch).
+    batches_per_epoch : int
+        Steps per epoch.
+    offset : int
+        The model's global step ``s`` is step ``s + offset`` of this schedule, which begins an
+        epoch at every multiple of ``batches_per_epoch``.
+    """
+
+    source: str
+    m: int
+    batch_size: int | None
+    batches_per_epoch: int
+    offset: int
+
+    def same_epochs(self, other: EpochSchedule) -> bool:
+        """Whether a fit with ``other``'s schedule may go on with this one's epoch."""
+        return self.source == "memory" and (
+            self.source,
+            self.m,
+            self.batch_size,
+            self.batches_per_epoch,
+        ) == (other.source, other.m, other.batch_size, other.batches_per_epoch)
+
+    def epochs_begun(self, step: int) -> int:
+        """Epochs this schedule has begun at global step ``step`` (one partly trained counts)."""
+        return -(-(step + self.offset) // self.batches_per_epoch)
+
+
+def schedule_for_fit(
+    previous: EpochSchedule | None,
+    n_steps: int,
+    source: str,
+    m: int,
+    batch_size: int | None,
+    batches_per_epoch: int,
+) -> EpochSchedule:
+    """The schedule a fit starting at global step ``n_steps`` trains with.
+
+    Parameters
+    ----------
+    previous : EpochSchedule or None
+        The model's (its last fit's); None for a model that has none.
+    n_steps : int
+        The model's step count, where the fit begins.
+    source, m, batch_size, batches_per_epoch
+        The fit's, as in :class:`EpochSchedule`.
+    """
+    fit = EpochSchedule(source, int(m), batch_size, int(batches_per_epoch), 0)
+    # None: a fresh model, or an old file. A step count set back before where the last
+    # schedule began (n_steps_ is settable): the count is the user's; as None.
+    if previous is None or n_steps + previous.offset < 0:
+        return fit  # epochs from step 0, as fastdnn always counted them
+    if previous.same_epochs(fit):
+        return previous
+    first_epoch = previous.epochs_begun(n_steps)
+    return EpochSchedule(
+        source,
+        fit.m,
+        batch_size,
+        fit.batches_per_epoch,
+        first_epoch * fit.batches_per_epoch - n_steps,
+    )
