@@ -117,6 +117,13 @@ def test_uint8_metadata_that_is_not_utf8(saved):
     _refused(saved, "'__fastdnn__' is not UTF-8 text")
 
 
+def _set(**fields):
+    def edit(obj):
+        obj["epochs"].update(fields)
+
+    return edit
+
+
 @pytest.mark.parametrize(
     "edit, fragment",
     [
@@ -130,9 +137,21 @@ def test_uint8_metadata_that_is_not_utf8(saved):
         (lambda m: m.update(arrays={"adam_v": {}}), "arrays lists 'adam_v'"),
         (lambda m: m.update(feature_names="abcde"), "feature_names must be a list of strings"),
         (lambda m: m.update(layer_dims=[5] * 1002), "layer_dims must be a list of 2 to 1001"),
+        (lambda o: o.update(epochs=[1]), "epochs must be an object with the keys ['source', 'm'"),
+        (lambda o: o["epochs"].pop("offset"), "epochs must be an object with the keys"),
+        (_set(extra=1), "epochs must be an object with the keys"),
+        (_set(source="disk"), "epochs.source"),
+        (_set(m=0), "epochs.m must be an integer in [1, "),
+        (_set(m=2.5), "epochs.m must be an integer in [1, "),
+        (_set(batch_size=31), "epochs.batch_size must be an integer in [1, 31); got 31"),
+        (_set(batches_per_epoch=2), "must be 1 for m=30 and batch_size=None; got 2"),
+        (_set(batch_size=7, batches_per_epoch=4), "must be 5 for m=30 and batch_size=7; got 4"),
+        (_set(source="blocks", batch_size=7, batches_per_epoch=31), "must be 5 to 30 for m=30"),
+        (_set(offset=-21), "epochs.offset must be an integer in [-20, "),
+        (_set(offset="1"), "epochs.offset must be an integer"),
     ],
 )
-def test_v2_keys_checked_strictly(saved, edit, fragment):
+def test_optional_keys_checked_strictly(saved, edit, fragment):
     obj = json.loads(_meta_text(saved))
     edit(obj)
     _refused(_with_text(saved, json.dumps(obj)), fragment)
@@ -159,36 +178,6 @@ def test_epochs_need_format_version_3_and_older_files_load_without(saved):
     )
     del obj["epochs"]
     assert DNN.load(_with_text(saved, json.dumps(obj)))._epochs is None  # counted from step 0
-
-
-def _set(**fields):
-    def edit(obj):
-        obj["epochs"].update(fields)
-
-    return edit
-
-
-@pytest.mark.parametrize(
-    "edit, fragment",
-    [
-        (lambda o: o.update(epochs=[1]), "epochs must be an object with the keys ['source', 'm'"),
-        (lambda o: o["epochs"].pop("offset"), "epochs must be an object with the keys"),
-        (_set(extra=1), "epochs must be an object with the keys"),
-        (_set(source="disk"), "epochs.source"),
-        (_set(m=0), "epochs.m must be an integer in [1, "),
-        (_set(m=2.5), "epochs.m must be an integer in [1, "),
-        (_set(batch_size=31), "epochs.batch_size must be an integer in [1, 31); got 31"),
-        (_set(batches_per_epoch=2), "must be 1 for m=30 and batch_size=None; got 2"),
-        (_set(batch_size=7, batches_per_epoch=4), "must be 5 for m=30 and batch_size=7; got 4"),
-        (_set(source="blocks", batch_size=7, batches_per_epoch=31), "must be 5 to 30 for m=30"),
-        (_set(offset=-21), "epochs.offset must be an integer in [-20, "),
-        (_set(offset="1"), "epochs.offset must be an integer"),
-    ],
-)  # fmt: skip
-def test_epochs_checked(saved, edit, fragment):
-    obj = json.loads(_meta_text(saved))
-    edit(obj)
-    _refused(_with_text(saved, json.dumps(obj)), fragment)
 
 
 def test_epochs_of_a_blocks_fit_load(saved):
