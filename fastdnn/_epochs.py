@@ -17,9 +17,13 @@ starts a new epoch: the next one after an epoch partly trained (it counts as beg
 out of core or on a Dask cluster always starts a new epoch (the order of its blocks is drawn
 per fit).
 
-A model without a schedule (fresh, or loaded from a file written before fastdnn kept one), or
-whose ``n_steps_`` was set back before its schedule began, counts from step 0 with the fit's
-own batches per epoch, as before.
+A model without a schedule (fresh, loaded from a file written before fastdnn kept one, or
+whose ``n_steps_`` was set by hand) counts from its step count as from step 0, with the fit's
+own batches per epoch, as before. The cost records of a fit fall at the multiples of
+``cost_every`` in its schedule's steps, so they stay at the same places in the epochs.
+
+Steps of a schedule stay below :data:`MAX_STEP` (2**62): they are int64 in the compiled loop,
+which adds the offset to the step count.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from dataclasses import dataclass
 
 #: Where a fit's examples come from; a fit goes on with the epoch only from the same source.
 SOURCES = ("memory", "blocks", "dask")
+#: Bound on a schedule's steps (``n_steps + offset``): far from int64's overflow.
+MAX_STEP = 2**62
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,11 @@ class EpochSchedule:
 
     def same_epochs(self, other: EpochSchedule) -> bool:
         """Whether a fit with ``other``'s schedule may go on with this one's epoch."""
-        return self.source == "memory" and (
-            self.source,
+        return self.source == other.source == "memory" and (
             self.m,
             self.batch_size,
             self.batches_per_epoch,
-        ) == (other.source, other.m, other.batch_size, other.batches_per_epoch)
+        ) == (other.m, other.batch_size, other.batches_per_epoch)
 
     def epochs_begun(self, step: int) -> int:
         """Epochs this schedule has begun at global step ``step`` (one partly trained counts)."""
@@ -87,15 +92,25 @@ def schedule_for_fit(
         The model's step count, where the fit begins.
     source, m, batch_size, batches_per_epoch
         The fit's, as in :class:`EpochSchedule`.
+
+    Raises
+    ------
+    ValueError
+        When the fit's steps would number past :data:`MAX_STEP` (a model file claiming
+        more epochs than any training has run).
     """
     fit = EpochSchedule(source, int(m), batch_size, int(batches_per_epoch), 0)
-    # None: a fresh model, or an old file. A step count set back before where the last
-    # schedule began (n_steps_ is settable): the count is the user's; as None.
-    if previous is None or n_steps + previous.offset < 0:
-        return fit  # epochs from step 0, as fastdnn always counted them
+    if previous is None:  # epochs from step 0, as fastdnn always counted them
+        return fit
     if previous.same_epochs(fit):
         return previous
     first_epoch = previous.epochs_begun(n_steps)
+    if first_epoch * fit.batches_per_epoch >= MAX_STEP // 2:  # room for the fit's own steps
+        raise ValueError(
+            f"the model has begun {first_epoch} epochs (n_steps_={n_steps}); a fit of "
+            f"{batches_per_epoch} batches an epoch would number its steps past 2**62. Set "
+            "n_steps_ to restart the count."
+        )
     return EpochSchedule(
         source,
         fit.m,

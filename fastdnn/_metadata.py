@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _validation as v
 from ._archive import clip, clip_name
-from ._epochs import SOURCES, EpochSchedule
+from ._epochs import MAX_STEP, SOURCES, EpochSchedule
 from ._layout import n_parameters
 from ._types import ACTIVATIONS, OPTIMIZERS, OUTPUT_LOSS
 
@@ -468,7 +468,12 @@ def _epochs(obj, n_steps: int) -> EpochSchedule:
             + (f" to {high}" if high > low else "")
             + f" for m={m} and batch_size={batch}; got {nb}"
         )
-    offset = _int(obj["offset"], "epochs.offset", -n_steps, _MAX_STEPS // 2)
+    offset = _int(obj["offset"], "epochs.offset", -_MAX_STEPS, _MAX_STEPS)
+    if not 0 <= n_steps + offset < MAX_STEP:
+        raise ValueError(
+            f"epochs.offset must place step n_steps + offset in [0, 2**62); got "
+            f"n_steps={n_steps} and offset={offset}"
+        )
     return EpochSchedule(source, m, batch, nb, offset)
 
 

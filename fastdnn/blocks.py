@@ -722,7 +722,7 @@ def _train(
     try:
         result = run(
             stepper,
-            Schedule(n_steps, None, data.m),
+            Schedule(n_steps, None, data.m, schedule.offset),  # the offset places records
             lr,
             start_iteration=net.n_steps_,
             cost_every=cost_every,
@@ -735,7 +735,7 @@ def _train(
         )
     except BadBlockError as exc:
         net._theta[...] = theta0
-        net.n_steps_ = steps0
+        net._n_steps = steps0
         net._rng.bit_generator.state = rng0
         net._epochs = epochs0
         optimizer.v[...], optimizer.s[...], optimizer.t = state0  # net._optimizer is untouched

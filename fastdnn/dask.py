@@ -540,7 +540,7 @@ def _train(net, stepper, schedule, n_steps, lr, cost_every, print_cost, callback
     try:
         result = run(
             stepper,
-            Schedule(n_steps, None, stepper.data.m),
+            Schedule(n_steps, None, stepper.data.m, schedule.offset),  # it places records
             lr,
             start_iteration=net.n_steps_,
             cost_every=cost_every,

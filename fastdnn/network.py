@@ -137,7 +137,9 @@ class DNN:
         The course's ``{"W1", "b1", ...}``: read-only views into the model's flat parameter
         buffer (always current; copy them to keep a snapshot).
     n_steps_ : int
-        Gradient steps taken so far (over every call of :meth:`fit`).
+        Gradient steps taken so far (over every call of :meth:`fit`). Setting it restarts
+        the count of epochs there (learning-rate decay, the place in an epoch's batches), as
+        at step 0.
     history_ : History or None
         What the last :meth:`fit` did.
     feature_names : list of str or None
@@ -303,6 +305,10 @@ class DNN:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"n_steps_ must be a non-negative integer; got {value!r}")
         self._n_steps = int(value)
+        # A count set by hand: epochs (the decay's, the batch's place) count from it as from
+        # step 0, as for a model that never kept its epochs (fastdnn._epochs). fastdnn's own
+        # updates of the count write _n_steps.
+        self._epochs = None
 
     # ----------------------------------------------------------------- names and scaling
     @property
@@ -477,7 +483,11 @@ class DNN:
             Mini-batch size; None (default) trains on the full batch, as the course does.
             Examples are reshuffled every epoch; a ``batch_size`` above m is clamped to m.
         cost_every : int, default 100
-            Record the cost every that many steps (the course's interval).
+            Record the cost every that many steps (the course's interval), at the multiples
+            of ``cost_every`` in the steps of the model's epochs: the iteration numbers
+            themselves unless an earlier fit had other epochs (another ``m`` or
+            ``batch_size``; see :mod:`fastdnn._epochs`), so that records stay at the same
+            place in the epochs.
         print_cost : bool, default False
             Print ``Cost after iteration i: c`` at each record, as the course does.
         callbacks : sequence of callables, optional
@@ -981,7 +991,7 @@ class DNN:
             meta.slope,
             theta=contents.theta,
         )
-        net.n_steps_ = meta.n_steps
+        net._n_steps = meta.n_steps
         if meta.history is not None:
             net.history_ = History(**meta.history)
         if meta.rng_state is not None:
@@ -1037,7 +1047,7 @@ class ModelSync:
         self.start = net.n_steps_
 
     def __call__(self) -> None:
-        self.net.n_steps_ = self.start + int(self.stepper.counter[0])
+        self.net._n_steps = self.start + int(self.stepper.counter[0])
         if self.optimizer is not None:
             self.stepper.finish()  # hands the optimizer its step count; idempotent
             self.net._optimizer = self.optimizer

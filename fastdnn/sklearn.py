@@ -93,8 +93,9 @@ _PARAMETERS_DOC = """
         rates that full-batch gradient descent on standardised features trains well with.
     decay_rate : float, default 0.0
         The course's learning-rate decay: ``learning_rate_init / (1 + decay_rate * epoch)``,
-        epochs counted from 0 over every ``fit`` and ``partial_fit`` call (not in
-        scikit-learn, whose ``learning_rate="invscaling"`` decays per sample seen).
+        epochs counted from 0 over the model's training (``partial_fit`` calls and
+        ``warm_start`` fits go on counting; not in scikit-learn, whose
+        ``learning_rate="invscaling"`` decays per sample seen).
     max_iter : int, default 200
         Epochs (passes over the data); with the full batch an epoch is one gradient step (the
         course's ``num_iterations``). All ``max_iter`` epochs run unless ``early_stopping``.

@@ -80,7 +80,8 @@ class Schedule:
     """Which steps to run: full batch (``batch_size is None``) or mini-batches by epoch.
 
     Global step ``s`` takes batch ``(s + step_offset) % batches_per_epoch`` of its epoch's
-    shuffle (:mod:`fastdnn._epochs`: 0 unless an earlier fit had another schedule).
+    shuffle (:mod:`fastdnn._epochs`: 0 unless an earlier fit had another schedule), and the
+    cost is recorded where ``s + step_offset`` is a multiple of ``cost_every``.
     """
 
     n_steps: int
@@ -131,7 +132,7 @@ def run(
         try:
             while loop.done < schedule.n_steps:
                 step = loop.global_step
-                if validate is not None and step % cost_every == 0:
+                if validate is not None and (step + schedule.step_offset) % cost_every == 0:
                     if loop.call_as_stopped(validate, step):
                         if history.stop_reason == "completed":  # validate may have said why
                             history.stop_reason = "callback"
@@ -205,8 +206,9 @@ class _Loop:
         """Run the next chunk: up to the next cost record, about CHUNK_SECONDS long, and
         within one epoch. Returns ``(want_cost, cost, k)``."""
         sched, step, every = self.schedule, self.global_step, self.cost_every
-        want_cost = step % every == 0
-        k = min(sched.n_steps - self.done, every - step % every)
+        place = step + sched.step_offset  # records fall at the same places in the epochs
+        want_cost = place % every == 0
+        k = min(sched.n_steps - self.done, every - place % every)
         # The first call may compile: time one step, then size chunks to CHUNK_SECONDS (by a
         # fixed estimate of the step's time where chunk ends change the results).
         per_step = self.stepper.nominal_step_seconds or self.step_seconds

@@ -35,9 +35,10 @@ def test_schedule_for_fit_rule():
     by_blocks = schedule_for_fit(None, 0, "blocks", 10, 4, 3)
     again = schedule_for_fit(by_blocks, 4, "blocks", 10, 4, 3)
     assert (4 + again.offset) == 2 * 3
-    # A step count set back before the schedule began: counted from step 0, as before.
-    back = EpochSchedule("memory", 10, None, 1, -8)
-    assert schedule_for_fit(back, 3, "memory", 10, 4, 3).offset == 0
+    # Steps past 2**62 (a model file claiming so many epochs): refused before any work.
+    huge = EpochSchedule("memory", 10, None, 1, 2**62 - 10)
+    with pytest.raises(ValueError, match=r"has begun \d+ epochs .* past 2\*\*62"):
+        schedule_for_fit(huge, 5, "memory", 10, 4, 3)
 
 
 # ------------------------------------------------------------- which examples a fit sees
@@ -201,3 +202,35 @@ def test_a_fit_that_takes_no_step_keeps_the_models_epochs(monkeypatch, tmp_path,
     with pytest.raises(RuntimeError, match="the first step fails"):
         net.fit(X7, Y7, learning_rate=0.1, num_iterations=1)
     assert net.n_steps_ == 2 and net._epochs is kept
+
+
+def test_setting_n_steps_restarts_the_count_of_epochs(tmp_path):
+    X, Y = data(10)
+    kw = {"learning_rate": 0.5, "decay_rate": 1.0}
+    net = DNN([3, 4, 1], seed=0)
+    net.fit(X, Y, num_iterations=3, **kw)  # 3 full-batch epochs
+    net.fit(X, Y, num_iterations=1, batch_size=4, **kw)  # epoch 3 (offset 3 * 3 - 3 = 6)
+    net.n_steps_ = 0  # the user's count: epochs from here as from step 0
+    assert net._epochs is None
+    before = {k: v.copy() for k, v in net.params.items()}
+    net.fit(X, Y, num_iterations=1, **kw)
+    expected = gd_step(before, X, Y, 0.5)  # epoch 0 again (it stayed epoch 4: lr 0.5 / 5)
+    for k in expected:
+        assert_allclose(net.params[k], expected[k], rtol=1e-12, atol=1e-15, err_msg=k)
+    # A negative offset (one epoch of 3 batches, then full batch) with the count set back
+    # below it: the model saves (the file's step would have been negative) and loads.
+    other = DNN([3, 4, 1], seed=0)
+    other.fit(X, Y, epochs=1, batch_size=4, **kw)
+    other.fit(X, Y, num_iterations=1, **kw)
+    assert other._epochs.offset == 1 - 3
+    other.n_steps_ = 1
+    assert DNN.load(other.save(tmp_path / "m.npz"))._epochs is None
+
+
+def test_cost_records_stay_at_the_same_places_in_the_epochs():
+    X1, Y1 = data(1000)
+    X2, Y2 = data(600, seed=1)
+    net = DNN([3, 4, 1], seed=0)
+    net.fit(X1, Y1, learning_rate=0.1, epochs=1, batch_size=256)  # steps 0-3
+    history = net.fit(X2, Y2, learning_rate=0.1, epochs=3, batch_size=256, cost_every=3)
+    assert history.iterations == [4, 7, 10]  # each epoch's first batch (3 batches an epoch)

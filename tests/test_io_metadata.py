@@ -147,7 +147,9 @@ def _set(**fields):
         (_set(batches_per_epoch=2), "must be 1 for m=30 and batch_size=None; got 2"),
         (_set(batch_size=7, batches_per_epoch=4), "must be 5 for m=30 and batch_size=7; got 4"),
         (_set(source="blocks", batch_size=7, batches_per_epoch=31), "must be 5 to 30 for m=30"),
-        (_set(offset=-21), "epochs.offset must be an integer in [-20, "),
+        (_set(offset=-21), "n_steps + offset in [0, 2**62); got n_steps=20 and offset=-21"),
+        (_set(offset=2**62 - 20), "got n_steps=20 and offset=4611686018427387884"),
+        (_set(offset=2**63), "epochs.offset must be an integer in ["),
         (_set(offset="1"), "epochs.offset must be an integer"),
     ],
 )
