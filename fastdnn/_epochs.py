@@ -81,8 +81,9 @@ def schedule_for_fit(
     m: int,
     batch_size: int | None,
     batches_per_epoch: int,
+    steps: int,
 ) -> EpochSchedule:
-    """The schedule a fit starting at global step ``n_steps`` trains with.
+    """The schedule a fit of ``steps`` steps starting at global step ``n_steps`` trains with.
 
     Parameters
     ----------
@@ -92,29 +93,27 @@ def schedule_for_fit(
         The model's step count, where the fit begins.
     source, m, batch_size, batches_per_epoch
         The fit's, as in :class:`EpochSchedule`.
+    steps : int
+        The fit's number of steps.
 
     Raises
     ------
     ValueError
-        When the fit's steps would number past :data:`MAX_STEP` (a model file claiming
-        more epochs than any training has run).
+        When the fit would count its steps, or the schedule's, to :data:`MAX_STEP` (a model
+        file claiming more steps or epochs than any training has run), before any work.
     """
-    fit = EpochSchedule(source, int(m), batch_size, int(batches_per_epoch), 0)
-    if previous is None:  # epochs from step 0, as fastdnn always counted them
-        return fit
-    if previous.same_epochs(fit):
-        return previous
-    first_epoch = previous.epochs_begun(n_steps)
-    if first_epoch * fit.batches_per_epoch >= MAX_STEP // 2:  # room for the fit's own steps
+    schedule = EpochSchedule(source, int(m), batch_size, int(batches_per_epoch), 0)
+    if previous is not None and previous.same_epochs(schedule):
+        schedule = previous
+    elif previous is not None:  # the fit starts the next epoch
+        first_epoch = previous.epochs_begun(n_steps)
+        offset = first_epoch * schedule.batches_per_epoch - n_steps
+        schedule = EpochSchedule(source, schedule.m, batch_size, schedule.batches_per_epoch, offset)
+    # else: epochs from step 0, as fastdnn always counted them
+    last = max(n_steps, n_steps + schedule.offset) + int(steps)
+    if last >= MAX_STEP:
         raise ValueError(
-            f"the model has begun {first_epoch} epochs (n_steps_={n_steps}); a fit of "
-            f"{batches_per_epoch} batches an epoch would number its steps past 2**62. Set "
-            "n_steps_ to restart the count."
+            f"a fit of {steps} steps from n_steps_={n_steps} (step {n_steps + schedule.offset} "
+            "of its epochs) would count past 2**62 steps; set n_steps_ to restart the count"
         )
-    return EpochSchedule(
-        source,
-        fit.m,
-        batch_size,
-        fit.batches_per_epoch,
-        first_epoch * fit.batches_per_epoch - n_steps,
-    )
+    return schedule

@@ -319,7 +319,7 @@ def parse_metadata(obj) -> ModelMeta:
     dtype = obj["dtype"]
     if dtype not in v.FLOAT_DTYPES:
         raise ValueError(f"dtype must be 'float64' or 'float32'; got {_show(dtype)}")
-    n_steps = _int(obj["n_steps"], "n_steps", 0, _MAX_STEPS)
+    n_steps = _int(obj["n_steps"], "n_steps", 0, MAX_STEP)
     return ModelMeta(
         layer_dims=dims,
         hidden=v.check_choice(_text(obj["hidden"], "hidden"), "hidden", ACTIVATIONS),
@@ -446,7 +446,7 @@ def _optimizer(state) -> dict:
     if not isinstance(state, dict) or set(state) != {"name", "t"}:
         raise ValueError("optimizer must be an object with the keys ['name', 't']")
     name = v.check_choice(_text(state["name"], "optimizer.name"), "optimizer.name", OPTIMIZERS)
-    return {"name": name, "t": _int(state["t"], "optimizer.t", 0, _MAX_STEPS)}
+    return {"name": name, "t": _int(state["t"], "optimizer.t", 0, MAX_STEP)}
 
 
 def _epochs(obj, n_steps: int) -> EpochSchedule:

@@ -504,14 +504,16 @@ def fit(
             batch_size = min(batch_size, m)  # m of a bad X is refused with the data, below
         per_epoch = 1 if batch_size is None else -(-m // batch_size)
         # Every fit on the cluster starts an epoch (its batches are its own: fastdnn._epochs).
-        schedule = schedule_for_fit(net._epochs, net.n_steps_, "dask", m, batch_size, per_epoch)
+        n_steps = num_iterations or (epochs or 2500) * per_epoch
+        schedule = schedule_for_fit(
+            net._epochs, net.n_steps_, "dask", m, batch_size, per_epoch, n_steps
+        )
         # Checked before the data go to the cluster.
         train = course2_settings(
             net, Course2Options(**course2), batch_size, schedule, "on a Dask cluster"
         )
         data = ClusterData(client, net, X, Y, block_size)
         try:
-            n_steps = num_iterations or (epochs or 2500) * per_epoch
             seed = int(net._rng.integers(2**63)) if batch_size is not None else 0
             optimizer = net._optimizer_state(train)
             stepper = ClusterStepper(net, data, batch_size, seed, fan_in, train, optimizer)

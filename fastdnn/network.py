@@ -17,7 +17,7 @@ from . import _blas
 from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
 from ._course2_options import Course2Options
-from ._epochs import EpochSchedule, schedule_for_fit
+from ._epochs import MAX_STEP, EpochSchedule, schedule_for_fit
 from ._layout import n_parameters, param_views
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
@@ -302,8 +302,12 @@ class DNN:
 
     @n_steps_.setter
     def n_steps_(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"n_steps_ must be a non-negative integer; got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or not 0 <= value < MAX_STEP
+        ):
+            raise ValueError(f"n_steps_ must be an integer in [0, 2**62); got {value!r}")
         self._n_steps = int(value)
         # A count set by hand: epochs (the decay's, the batch's place) count from it as from
         # step 0, as for a model that never kept its epochs (fastdnn._epochs). fastdnn's own
@@ -726,7 +730,7 @@ class DNN:
         m = plan.X.shape[1]
         nb = 1 if plan.batch_size is None else -(-m // plan.batch_size)
         plan.epochs = schedule_for_fit(
-            self._epochs, self.n_steps_, "memory", m, plan.batch_size, nb
+            self._epochs, self.n_steps_, "memory", m, plan.batch_size, nb, plan.n_steps
         )
         return course2.train(self._dropout_seed, nb, plan.epochs.offset), stopping
 

@@ -21,24 +21,29 @@ def data(m, n_x=3, seed=0):
 
 # ----------------------------------------------------------------------------- the rule
 def test_schedule_for_fit_rule():
-    fresh = schedule_for_fit(None, 0, "memory", 10, 4, 3)
+    fresh = schedule_for_fit(None, 0, "memory", 10, 4, 3, 5)
     assert fresh == EpochSchedule("memory", 10, 4, 3, 0)
     # Same schedule: goes on, mid-epoch included (step 5 is batch 2 of epoch 1).
-    assert schedule_for_fit(fresh, 5, "memory", 10, 4, 3) is fresh
+    assert schedule_for_fit(fresh, 5, "memory", 10, 4, 3, 5) is fresh
     # Another m: a new epoch; epoch 1, begun at step 5, counts: the fit starts epoch 2.
-    other = schedule_for_fit(fresh, 5, "memory", 7, 4, 2)
+    other = schedule_for_fit(fresh, 5, "memory", 7, 4, 2, 5)
     assert (5 + other.offset) % 2 == 0 and (5 + other.offset) // 2 == 2
     # At an epoch's end nothing is skipped: 6 steps are epochs 0 and 1, the fit starts epoch 2.
-    at_end = schedule_for_fit(fresh, 6, "memory", 10, None, 1)
+    at_end = schedule_for_fit(fresh, 6, "memory", 10, None, 1, 5)
     assert 6 + at_end.offset == 2
     # Out of core and on a cluster, every fit starts an epoch, even on the same schedule.
-    by_blocks = schedule_for_fit(None, 0, "blocks", 10, 4, 3)
-    again = schedule_for_fit(by_blocks, 4, "blocks", 10, 4, 3)
+    by_blocks = schedule_for_fit(None, 0, "blocks", 10, 4, 3, 5)
+    again = schedule_for_fit(by_blocks, 4, "blocks", 10, 4, 3, 5)
     assert (4 + again.offset) == 2 * 3
-    # Steps past 2**62 (a model file claiming so many epochs): refused before any work.
+    # Steps past 2**62 (a model file claiming so many epochs): refused before any work,
+    # whether the fit continues the schedule or starts the next epoch.
     huge = EpochSchedule("memory", 10, None, 1, 2**62 - 10)
-    with pytest.raises(ValueError, match=r"has begun \d+ epochs .* past 2\*\*62"):
-        schedule_for_fit(huge, 5, "memory", 10, 4, 3)
+    for nb in (1, 3):
+        with pytest.raises(ValueError, match=r"a fit of 5 steps from n_steps_=5 .* past 2\*\*62"):
+            schedule_for_fit(huge, 5, "memory", 10, None if nb == 1 else 4, nb, 5)
+    with pytest.raises(ValueError, match=r"past 2\*\*62 steps; set n_steps_ to restart"):
+        schedule_for_fit(None, 2**62 - 3, "memory", 10, None, 1, 3)
+    assert schedule_for_fit(None, 2**62 - 4, "memory", 10, None, 1, 3).offset == 0
 
 
 # ------------------------------------------------------------- which examples a fit sees

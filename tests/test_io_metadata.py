@@ -63,6 +63,7 @@ def _replace(text, key, raw):
         ("slope", "1e400", "slope must be finite; got inf"),
         ("n_steps", "7" * 5001, "n_steps must be an integer in [0, "),
         ("n_steps", "9223372036854775808", "n_steps must be an integer in [0, "),
+        ("n_steps", str(2**62), "n_steps must be an integer in [0, 4611686018427387904)"),
         ("seed", "-1", "seed must be an integer in [0, "),
         ("layer_dims", "[5, " + "4" * 400 + ", 1]", "layer_dims[1] must be an integer"),
         ("layer_dims", "[5, 1e3, 1]", "layer_dims[1] must be an integer"),

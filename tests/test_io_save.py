@@ -128,8 +128,10 @@ def test_settings_are_checked_when_set(net):
         net.output = "softplus"
     with pytest.raises(ValueError, match="backend must be one of"):
         net.backend = "gpu"
-    with pytest.raises(ValueError, match="n_steps_ must be a non-negative integer"):
+    with pytest.raises(ValueError, match=r"n_steps_ must be an integer in \[0, 2\*\*62\); got -3"):
         net.n_steps_ = -3
+    with pytest.raises(ValueError, match=r"n_steps_ must be an integer in \[0, 2\*\*62\)"):
+        net.n_steps_ = 2**62
     for fixed in ("layer_dims", "dtype", "init", "seed", "loss"):
         with pytest.raises(AttributeError):
             setattr(net, fixed, getattr(net, fixed))
