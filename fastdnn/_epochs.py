@@ -11,8 +11,9 @@ decay's epoch jumped or stalled.
 A model now keeps its :class:`EpochSchedule`: the schedule of its last fit and the offset that
 maps its global step ``s`` onto that schedule's step ``s + offset``, whose epoch is
 ``(s + offset) // batches_per_epoch`` and batch ``(s + offset) % batches_per_epoch``. A fit
-with the same schedule (in memory, same number of examples and batch size) goes on with it,
-mid-epoch included, so two fits on the same data are one long fit (as before). Any other fit
+with the same schedule (in memory, same number of examples, batch size and shuffling) goes on
+with it, mid-epoch included, so two fits on the same data are one long fit (as before). Any
+other fit
 starts a new epoch: the next one after an epoch partly trained (it counts as begun). Training
 out of core or on a Dask cluster always starts a new epoch (the order of its blocks is drawn
 per fit).
@@ -28,6 +29,7 @@ which adds the offset to the step count.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 #: Where a fit's examples come from; a fit goes on with the epoch only from the same source.
@@ -50,7 +52,9 @@ class EpochSchedule:
         None for full-batch steps (one step per epoch).
     batches_per_epoch : int
         Steps per epoch.
-    offset : int
+    shuffle : bool
+        Whether each epoch's batches come from a shuffle (False for full batch).
+    offset : int, default 0
         The model's global step ``s`` is step ``s + offset`` of this schedule, which begins an
         epoch at every multiple of ``batches_per_epoch``.
     """
@@ -59,7 +63,8 @@ class EpochSchedule:
     m: int
     batch_size: int | None
     batches_per_epoch: int
-    offset: int
+    shuffle: bool
+    offset: int = 0
 
     def same_epochs(self, other: EpochSchedule) -> bool:
         """Whether a fit with ``other``'s schedule may go on with this one's epoch."""
@@ -67,7 +72,8 @@ class EpochSchedule:
             self.m,
             self.batch_size,
             self.batches_per_epoch,
-        ) == (other.m, other.batch_size, other.batches_per_epoch)
+            self.shuffle,
+        ) == (other.m, other.batch_size, other.batches_per_epoch, other.shuffle)
 
     def epochs_begun(self, step: int) -> int:
         """Epochs this schedule has begun at global step ``step`` (one partly trained counts)."""
@@ -75,13 +81,7 @@ class EpochSchedule:
 
 
 def schedule_for_fit(
-    previous: EpochSchedule | None,
-    n_steps: int,
-    source: str,
-    m: int,
-    batch_size: int | None,
-    batches_per_epoch: int,
-    steps: int,
+    previous: EpochSchedule | None, n_steps: int, fit: EpochSchedule, steps: int
 ) -> EpochSchedule:
     """The schedule a fit of ``steps`` steps starting at global step ``n_steps`` trains with.
 
@@ -91,8 +91,8 @@ def schedule_for_fit(
         The model's (its last fit's); None for a model that has none.
     n_steps : int
         The model's step count, where the fit begins.
-    source, m, batch_size, batches_per_epoch
-        The fit's, as in :class:`EpochSchedule`.
+    fit : EpochSchedule
+        The fit's epochs (its ``offset`` is not read).
     steps : int
         The fit's number of steps.
 
@@ -102,14 +102,13 @@ def schedule_for_fit(
         When the fit would count its steps, or the schedule's, to :data:`MAX_STEP` (a model
         file claiming more steps or epochs than any training has run), before any work.
     """
-    schedule = EpochSchedule(source, int(m), batch_size, int(batches_per_epoch), 0)
-    if previous is not None and previous.same_epochs(schedule):
+    if previous is not None and previous.same_epochs(fit):
         schedule = previous
     elif previous is not None:  # the fit starts the next epoch
-        first_epoch = previous.epochs_begun(n_steps)
-        offset = first_epoch * schedule.batches_per_epoch - n_steps
-        schedule = EpochSchedule(source, schedule.m, batch_size, schedule.batches_per_epoch, offset)
-    # else: epochs from step 0, as fastdnn always counted them
+        offset = previous.epochs_begun(n_steps) * fit.batches_per_epoch - n_steps
+        schedule = dataclasses.replace(fit, offset=offset)
+    else:  # epochs from step 0, as fastdnn always counted them
+        schedule = dataclasses.replace(fit, offset=0)
     last = max(n_steps, n_steps + schedule.offset) + int(steps)
     if last >= MAX_STEP:
         raise ValueError(

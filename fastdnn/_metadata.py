@@ -67,7 +67,7 @@ OPTIONAL_KEYS = {
     ),
 }
 OPTIONAL_KEYS[3] = (*OPTIONAL_KEYS[2], "epochs")
-_EPOCHS_KEYS = ("source", "m", "batch_size", "batches_per_epoch", "offset")
+_EPOCHS_KEYS = ("source", "m", "batch_size", "batches_per_epoch", "shuffle", "offset")
 
 _MAX_INT_DIGITS = 40  # 2**128 (a generator's state) has 39
 _MAX_STEPS = 2**63
@@ -468,13 +468,15 @@ def _epochs(obj, n_steps: int) -> EpochSchedule:
             + (f" to {high}" if high > low else "")
             + f" for m={m} and batch_size={batch}; got {nb}"
         )
+    if not isinstance(obj["shuffle"], bool):
+        raise ValueError(f"epochs.shuffle must be true or false; got {_show(obj['shuffle'])}")
     offset = _int(obj["offset"], "epochs.offset", -_MAX_STEPS, _MAX_STEPS)
     if not 0 <= n_steps + offset < MAX_STEP:
         raise ValueError(
             f"epochs.offset must place step n_steps + offset in [0, 2**62); got "
             f"n_steps={n_steps} and offset={offset}"
         )
-    return EpochSchedule(source, m, batch, nb, offset)
+    return EpochSchedule(source, m, batch, nb, obj["shuffle"], offset)
 
 
 # ------------------------------------------------------------------ ModelMeta -> JSON

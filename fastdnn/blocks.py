@@ -637,9 +637,8 @@ def fit_with_options(
             1 if batch_size is None else sum(-(-(e - s) // batch_size) for s, e in data.bounds)
         )
         # Each fit draws its own order of the blocks: it starts an epoch (fastdnn._epochs).
-        schedule = schedule_for_fit(
-            net._epochs, net.n_steps_, "blocks", m, batch_size, per_epoch, n_steps
-        )
+        fit = EpochSchedule("blocks", m, batch_size, per_epoch, batch_size is not None)
+        schedule = schedule_for_fit(net._epochs, net.n_steps_, fit, n_steps)
         train = course2_settings(net, course2, batch_size, schedule, "by blocks")
         val = None
         if validation_data is not None:

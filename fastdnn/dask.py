@@ -50,7 +50,7 @@ import numpy as np
 
 from . import _validation as v
 from ._course2_options import Course2Options
-from ._epochs import schedule_for_fit
+from ._epochs import EpochSchedule, schedule_for_fit
 from .backends import get_stepper
 from .blocks import ReducedUpdate, course2_settings
 from .model import predictions_of
@@ -505,9 +505,8 @@ def fit(
         per_epoch = 1 if batch_size is None else -(-m // batch_size)
         # Every fit on the cluster starts an epoch (its batches are its own: fastdnn._epochs).
         n_steps = num_iterations or (epochs or 2500) * per_epoch
-        schedule = schedule_for_fit(
-            net._epochs, net.n_steps_, "dask", m, batch_size, per_epoch, n_steps
-        )
+        fit = EpochSchedule("dask", m, batch_size, per_epoch, batch_size is not None)
+        schedule = schedule_for_fit(net._epochs, net.n_steps_, fit, n_steps)
         # Checked before the data go to the cluster.
         train = course2_settings(
             net, Course2Options(**course2), batch_size, schedule, "on a Dask cluster"

@@ -57,10 +57,11 @@ key                  type                            meaning
 ``epochs``           object (optional)               the last fit's epochs (``fastdnn._epochs``):
                                                      ``source`` (``"memory"``, ``"blocks"``,
                                                      ``"dask"``), ``m``, ``batch_size`` (int or
-                                                     null), ``batches_per_epoch``, ``offset``
+                                                     null), ``batches_per_epoch``,
+                                                     ``shuffle`` (bool), ``offset``
                                                      (step ``s`` of the model is step
-                                                     ``s + offset`` of those epochs; never
-                                                     negative)
+                                                     ``s + offset`` of those epochs, in
+                                                     ``[0, 2**62)``)
 ===================  ==============================  ===========================================
 
 ``format_version`` 1 files (without ``rng``, ``feature_names``, ``label_names``, ``arrays``)

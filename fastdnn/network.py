@@ -729,9 +729,9 @@ class DNN:
             stopping = _EarlyStopping(course2.patience, course2.tol)
         m = plan.X.shape[1]
         nb = 1 if plan.batch_size is None else -(-m // plan.batch_size)
-        plan.epochs = schedule_for_fit(
-            self._epochs, self.n_steps_, "memory", m, plan.batch_size, nb, plan.n_steps
-        )
+        shuffled = plan.shuffle and plan.batch_size is not None
+        fit = EpochSchedule("memory", m, plan.batch_size, nb, shuffled)
+        plan.epochs = schedule_for_fit(self._epochs, self.n_steps_, fit, plan.n_steps)
         return course2.train(self._dropout_seed, nb, plan.epochs.offset), stopping
 
     def _hold_out(self, X, Y, fraction: float):

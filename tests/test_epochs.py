@@ -21,29 +21,35 @@ def data(m, n_x=3, seed=0):
 
 # ----------------------------------------------------------------------------- the rule
 def test_schedule_for_fit_rule():
-    fresh = schedule_for_fit(None, 0, "memory", 10, 4, 3, 5)
-    assert fresh == EpochSchedule("memory", 10, 4, 3, 0)
+    def fit(m, batch_size, nb, source="memory", shuffle=True):
+        return EpochSchedule(source, m, batch_size, nb, shuffle and batch_size is not None)
+
+    fresh = schedule_for_fit(None, 0, fit(10, 4, 3), 5)
+    assert fresh == EpochSchedule("memory", 10, 4, 3, True, 0)
     # Same schedule: goes on, mid-epoch included (step 5 is batch 2 of epoch 1).
-    assert schedule_for_fit(fresh, 5, "memory", 10, 4, 3, 5) is fresh
+    assert schedule_for_fit(fresh, 5, fit(10, 4, 3), 5) is fresh
     # Another m: a new epoch; epoch 1, begun at step 5, counts: the fit starts epoch 2.
-    other = schedule_for_fit(fresh, 5, "memory", 7, 4, 2, 5)
+    other = schedule_for_fit(fresh, 5, fit(7, 4, 2), 5)
     assert (5 + other.offset) % 2 == 0 and (5 + other.offset) // 2 == 2
+    # The same batches without the shuffle are another schedule too.
+    in_order = schedule_for_fit(fresh, 5, fit(10, 4, 3, shuffle=False), 5)
+    assert (5 + in_order.offset) == 2 * 3 and not in_order.shuffle
     # At an epoch's end nothing is skipped: 6 steps are epochs 0 and 1, the fit starts epoch 2.
-    at_end = schedule_for_fit(fresh, 6, "memory", 10, None, 1, 5)
+    at_end = schedule_for_fit(fresh, 6, fit(10, None, 1), 5)
     assert 6 + at_end.offset == 2
     # Out of core and on a cluster, every fit starts an epoch, even on the same schedule.
-    by_blocks = schedule_for_fit(None, 0, "blocks", 10, 4, 3, 5)
-    again = schedule_for_fit(by_blocks, 4, "blocks", 10, 4, 3, 5)
+    by_blocks = schedule_for_fit(None, 0, fit(10, 4, 3, "blocks"), 5)
+    again = schedule_for_fit(by_blocks, 4, fit(10, 4, 3, "blocks"), 5)
     assert (4 + again.offset) == 2 * 3
     # Steps past 2**62 (a model file claiming so many epochs): refused before any work,
     # whether the fit continues the schedule or starts the next epoch.
-    huge = EpochSchedule("memory", 10, None, 1, 2**62 - 10)
-    for nb in (1, 3):
+    huge = EpochSchedule("memory", 10, None, 1, False, 2**62 - 10)
+    for batch_size, nb in ((None, 1), (4, 3)):
         with pytest.raises(ValueError, match=r"a fit of 5 steps from n_steps_=5 .* past 2\*\*62"):
-            schedule_for_fit(huge, 5, "memory", 10, None if nb == 1 else 4, nb, 5)
+            schedule_for_fit(huge, 5, fit(10, batch_size, nb), 5)
     with pytest.raises(ValueError, match=r"past 2\*\*62 steps; set n_steps_ to restart"):
-        schedule_for_fit(None, 2**62 - 3, "memory", 10, None, 1, 3)
-    assert schedule_for_fit(None, 2**62 - 4, "memory", 10, None, 1, 3).offset == 0
+        schedule_for_fit(None, 2**62 - 3, fit(10, None, 1), 3)
+    assert schedule_for_fit(None, 2**62 - 4, fit(10, None, 1), 3).offset == 0
 
 
 # ------------------------------------------------------------- which examples a fit sees
@@ -84,6 +90,15 @@ def test_a_fit_on_the_same_data_still_goes_on_mid_epoch(monkeypatch):
     seen = spy_batches(monkeypatch, "numpy", 4)
     net.fit(X, Y, learning_rate=0.1, num_iterations=1, batch_size=4)
     assert len(seen[0]) == 2  # batch 2 of 3: the epoch's last two examples
+
+
+def test_a_fit_without_the_shuffle_starts_an_epoch(monkeypatch):
+    X, Y = data(10)
+    net = DNN([3, 4, 1], backend="numpy", seed=0)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=2, batch_size=4)  # mid-epoch, shuffled
+    seen = spy_batches(monkeypatch, "numpy", 4)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=3, batch_size=4, shuffle=False)
+    assert np.array_equal(np.concatenate(seen), np.arange(10))  # the whole epoch, in order
 
 
 def test_sklearn_partial_fit_on_uneven_blocks_is_one_pass_each(monkeypatch):
@@ -180,7 +195,7 @@ def test_copies_keep_the_epochs_and_old_pickles_load():
     X, Y = data(10)
     net = DNN([3, 4, 1], seed=0)
     net.fit(X, Y, learning_rate=0.1, num_iterations=2, batch_size=4)
-    assert copy.deepcopy(net)._epochs == net._epochs == EpochSchedule("memory", 10, 4, 3, 0)
+    assert copy.deepcopy(net)._epochs == net._epochs == EpochSchedule("memory", 10, 4, 3, True, 0)
     state = net.__getstate__()
     del state["_epochs"]  # as pickled before models kept their epochs
     old = DNN.__new__(DNN)

@@ -152,6 +152,7 @@ def _set(**fields):
         (_set(offset=2**62 - 20), "got n_steps=20 and offset=4611686018427387884"),
         (_set(offset=2**63), "epochs.offset must be an integer in ["),
         (_set(offset="1"), "epochs.offset must be an integer"),
+        (_set(shuffle=1), "epochs.shuffle must be true or false; got 1"),
     ],
 )
 def test_optional_keys_checked_strictly(saved, edit, fragment):
@@ -174,7 +175,7 @@ def test_epochs_need_format_version_3_and_older_files_load_without(saved):
     obj = json.loads(_meta_text(saved))
     assert obj["format_version"] == 3
     assert obj["epochs"] == {"source": "memory", "m": 30, "batch_size": None,
-                             "batches_per_epoch": 1, "offset": 0}  # fmt: skip
+                             "batches_per_epoch": 1, "shuffle": False, "offset": 0}  # fmt: skip
     obj["format_version"] = 2
     _refused(
         _with_text(saved, json.dumps(obj)), "unknown metadata keys ['epochs'] for format_version 2"
