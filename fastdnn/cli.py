@@ -310,6 +310,60 @@ def _hidden_layers(args) -> list[int]:
     return [n for word in args.layers for n in word]
 
 
+#: train's flags that make the network, the defaults of those that have one.
+_NETWORK_FLAGS = ("layers", "hidden", "output", "init", "dtype", "seed", "standardize")
+_NETWORK_DEFAULTS = {
+    "hidden": "relu",
+    "output": "sigmoid",
+    "init": "xavier",
+    "dtype": "float64",
+    "seed": DEFAULT_SEED,
+}
+
+
+def _network_settings(args):
+    """Fill in the network's flags: their defaults, or with ``--resume`` the saved model's
+    (then giving one is a mistake). Returns the model to resume (None for a new one)."""
+    if args.resume is None:
+        for name, default in _NETWORK_DEFAULTS.items():
+            if getattr(args, name) is None:
+                setattr(args, name, default)
+        return None
+    given = [f"--{name}" for name in _NETWORK_FLAGS if getattr(args, name) not in (None, False)]
+    if given:
+        raise UserError(
+            f"{', '.join(given)} cannot be given with --resume: the network is the one saved "
+            f"in '{args.resume}' (drop {'it' if len(given) == 1 else 'them'})"
+        )
+    from .io import load_model
+
+    net = load_model(args.resume, backend=args.backend)
+    args.hidden, args.output, args.init = net.hidden, net.output, net.init
+    args.dtype, args.seed = net.dtype.name, net.seed
+    return net
+
+
+def _check_resumed_shapes(net, resume: str, data: str, n_x: int, n_y: int) -> None:
+    """The data's inputs and labels fit the resumed model (class indices: one row)."""
+    if n_x != net.layer_dims[0]:
+        raise UserError(
+            f"the model '{resume}' takes n_x = {net.layer_dims[0]} features per example "
+            f"(layer_dims {net.layer_dims}), but '{data}' has {n_x}"
+        )
+    if n_y != net.layer_dims[-1] and not (net.output == "softmax" and n_y == 1):
+        raise UserError(
+            f"the model '{resume}' has {net.layer_dims[-1]} output(s) but the labels in "
+            f"'{data}' have {n_y} rows"
+        )
+
+
+def _resuming_line(net, resume: str) -> str:
+    return (
+        f"resuming '{resume}': {net.layer_dims} hidden={net.hidden} output={net.output}, "
+        f"{_plural(net.n_steps_, 'iteration')} trained"
+    )
+
+
 def _standardize(net, X) -> None:
     """Give ``net`` the training data's per-feature mean and standard deviation (0 -> 1)."""
     import numpy as np
@@ -334,65 +388,11 @@ def _scale_note(X) -> str | None:
     )
 
 
-def cmd_train(args) -> int:
-    """Train a network on a data file, print its costs and training score, save it."""
-    # Every flag is checked before any data is read or any step is taken.
-    if _suffix(args.data) == ".zarr":
-        _existing_zarr(args.data, "--data")
-    else:
-        _existing_file(args.data, "--data")
-        _check_data_suffix(args.data, "--data")
-    if args.scheduler is not None and "://" not in args.scheduler:
-        raise UserError(
-            f"--scheduler must be a Dask scheduler address like tcp://host:8786; got "
-            f"{args.scheduler!r}"
-        )
-    _writable_path(args.out, "--out")
-    _refuse_overwriting_inputs(args.out, "--out", {"--data": args.data})
-    if args.batch_size is not None and args.iterations is None and args.epochs is None:
-        raise UserError("--batch-size needs --epochs N (or --iterations N)")
-    if args.progress:
-        try:
-            import tqdm  # noqa: F401
-        except ImportError:
-            raise UserError("--progress needs tqdm: pip install 'fastdnn[progress]'") from None
-    hidden = _hidden_layers(args)
-    # the hidden layers alone, before the data is read (its size only makes it larger)
-    _check_memory(
-        [1, *hidden, 1],
-        1,
-        args.dtype,
-        None,
-        f"--layers {' '.join(map(str, hidden))}",
-        "use smaller --layers (or --dtype float32)",
-    )
-    if _beyond_memory(args):  # issue 13: a zarr folder, --block-size, --scheduler, a large HDF5
-        return _train_beyond_memory(args, hidden)
+def _new_network(args, layer_dims: list[int], data, Y):
+    """The network ``train`` makes for in-memory data (softmax class indices counted), named
+    after the data's columns."""
+    from . import DNN
 
-    from . import DNN, DivergenceError
-    from .datafiles import read_data
-
-    data = read_data(args.data, label=args.label)
-    X, Y = data.X, data.Y
-    m = X.shape[1]
-    layer_dims = [X.shape[0], *hidden, Y.shape[0]]
-    _check_memory(
-        layer_dims,
-        m,
-        args.dtype,
-        args.batch_size,
-        f"the network {layer_dims}",
-        "use smaller --layers, --batch-size or --dtype float32",
-    )
-    print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({m} examples)")
-    if args.output == "sigmoid":
-        values = set(Y.ravel().tolist()) - {0.0, 1.0}
-        if values:
-            shown = sorted(values)[:5]
-            raise UserError(
-                f"the labels in '{args.data}' must be 0 or 1 for --output sigmoid; found "
-                f"{shown} (use --output softmax for classes 0..K-1, linear for regression)"
-            )
     label_names = data.label_names
     if args.output == "softmax" and Y.shape[0] == 1:
         layer_dims[-1] = _n_classes(Y, args.data)
@@ -412,13 +412,95 @@ def cmd_train(args) -> int:
         net.label_names = label_names
     except ValueError as exc:
         raise UserError(f"the column names of '{args.data}': {exc}") from None
+    return net
+
+
+def cmd_train(args) -> int:
+    """Train a network on a data file, print its costs and training score, save it."""
+    # Every flag is checked before any data is read or any step is taken.
+    if _suffix(args.data) == ".zarr":
+        _existing_zarr(args.data, "--data")
+    else:
+        _existing_file(args.data, "--data")
+        _check_data_suffix(args.data, "--data")
+    if args.scheduler is not None and "://" not in args.scheduler:
+        raise UserError(
+            f"--scheduler must be a Dask scheduler address like tcp://host:8786; got "
+            f"{args.scheduler!r}"
+        )
+    _writable_path(args.out, "--out")
+    inputs = {"--data": args.data}
+    if args.resume is not None:
+        _existing_file(args.resume, "--resume")
+        inputs["--resume"] = args.resume
+    _refuse_overwriting_inputs(args.out, "--out", inputs)
+    if args.batch_size is not None and args.iterations is None and args.epochs is None:
+        raise UserError("--batch-size needs --epochs N (or --iterations N)")
+    if args.progress:
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            raise UserError("--progress needs tqdm: pip install 'fastdnn[progress]'") from None
+    resumed = _network_settings(args)
+    hidden = _hidden_layers(args) if resumed is None else resumed.layer_dims[1:-1]
+    # the hidden layers alone, before the data is read (its size only makes it larger)
+    _check_memory(
+        [1, *hidden, 1],
+        1,
+        args.dtype,
+        None,
+        f"--layers {' '.join(map(str, hidden))}",
+        "use smaller --layers (or --dtype float32)",
+    )
+    if _beyond_memory(args):  # issue 13: a zarr folder, --block-size, --scheduler, a large HDF5
+        return _train_beyond_memory(args, hidden, resumed)
+
+    from . import DivergenceError
+    from .datafiles import read_data
+
+    if resumed is None:
+        data = read_data(args.data, label=args.label)
+    else:  # a CSV's columns matched by name when the model knows them, as predict does
+        data = read_data(
+            args.data,
+            label=args.label,
+            n_x=resumed.layer_dims[0],
+            feature_names=resumed.feature_names,
+            label_names=resumed.label_names,
+        )
+        _check_resumed_shapes(resumed, args.resume, args.data, data.X.shape[0], data.Y.shape[0])
+    X, Y = data.X, data.Y
+    m = X.shape[1]
+    layer_dims = [X.shape[0], *hidden, Y.shape[0]] if resumed is None else resumed.layer_dims
+    _check_memory(
+        layer_dims,
+        m,
+        args.dtype,
+        args.batch_size,
+        f"the network {layer_dims}",
+        "use smaller --layers, --batch-size or --dtype float32",
+    )
+    print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({m} examples)")
+    if args.output == "sigmoid":
+        values = set(Y.ravel().tolist()) - {0.0, 1.0}
+        if values:
+            shown = sorted(values)[:5]
+            raise UserError(
+                f"the labels in '{args.data}' must be 0 or 1 for --output sigmoid; found "
+                f"{shown} (use --output softmax for classes 0..K-1, linear for regression)"
+            )
+    if resumed is not None:
+        net = resumed
+        print(_resuming_line(net, args.resume))
+    else:
+        net = _new_network(args, layer_dims, data, Y)
     if args.standardize:
         _standardize(net, X)
         print(
             "inputs standardised with the training data's mean and standard deviation "
             "(saved with the model)"
         )
-    else:
+    elif resumed is None:  # (a resumed model keeps its own scaling, or none)
         note = _scale_note(X)
         if note:
             print(note)
@@ -640,8 +722,9 @@ def _block_size_for_memory(m: int, example_bytes: int, batch_size: int | None) -
     return width
 
 
-def _train_beyond_memory(args, hidden: list[int]) -> int:
-    """``train`` on data read by blocks (fastdnn.blocks) or on a Dask cluster (fastdnn.dask)."""
+def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
+    """``train`` on data read by blocks (fastdnn.blocks) or on a Dask cluster (fastdnn.dask);
+    ``resumed``: the model to go on training (None: a new one)."""
     from . import DNN, DivergenceError, blocks
 
     client = _connect(args.scheduler) if args.scheduler is not None else None
@@ -650,7 +733,10 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
         X, Y = data.X, data.Y
         n_x, m = X.shape
         layer_dims = [n_x, *hidden, data.n_y]
-        if args.output == "softmax" and data.n_y == 1:  # class indices: one row, 8 B each
+        if resumed is not None:
+            _check_resumed_shapes(resumed, args.resume, args.data, n_x, data.n_y)
+            layer_dims = resumed.layer_dims
+        elif args.output == "softmax" and data.n_y == 1:  # class indices: one row, 8 B each
             import numpy as np
 
             layer_dims[-1] = _n_classes(
@@ -681,15 +767,19 @@ def _train_beyond_memory(args, hidden: list[int]) -> int:
             f"data: {args.data}: X {tuple(X.shape)}, Y {tuple(Y.shape)} ({m} examples), "
             f"trained {where}"
         )
-        net = DNN(
-            layer_dims,
-            hidden=args.hidden,
-            output=args.output,
-            init=args.init,
-            backend=args.backend,
-            dtype=args.dtype,
-            seed=args.seed,
-        )
+        if resumed is not None:
+            net = resumed
+            print(_resuming_line(net, args.resume))
+        else:
+            net = DNN(
+                layer_dims,
+                hidden=args.hidden,
+                output=args.output,
+                init=args.init,
+                backend=args.backend,
+                dtype=args.dtype,
+                seed=args.seed,
+            )
         if args.standardize:
             mean, scale = blocks.moments(X, block_size)
             scale[scale == 0] = 1.0
@@ -1169,15 +1259,28 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         "'none': logistic regression",
     )
     train.add_argument(
+        "--resume",
+        metavar="MODEL.npz",
+        default=None,
+        help="continue training the model saved in this file (by train, or DNN.save): "
+        "its network, seed, input scaling, step count, shuffle and optimizer state are the "
+        "file's, so a run resumed with the same options continues as one longer run would "
+        "(in memory: a run by blocks or on a cluster starts a new epoch); "
+        "--layers, --hidden, --output, --init, --dtype, --seed and --standardize are then "
+        "the model's and may not be given",
+    )
+    # The network's flags default to None: --resume tells which were given (the defaults
+    # are filled in by _network_settings).
+    train.add_argument(
         "--hidden",
         choices=HIDDEN_CHOICES,
-        default="relu",
+        default=None,
         help="activation of the hidden layers (default relu)",
     )
     train.add_argument(
         "--output",
         choices=OUTPUT_CHOICES,
-        default="sigmoid",
+        default=None,
         help="sigmoid: 0/1 labels (cross-entropy); softmax: classes 0..K-1 "
         "(one label column, or one-hot rows in an npz); linear: "
         "regression",
@@ -1185,7 +1288,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     train.add_argument(
         "--init",
         choices=INIT_CHOICES,
-        default="xavier",
+        default=None,
         help="weight initialization (default xavier)",
     )
     train.add_argument(
@@ -1219,7 +1322,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     train.add_argument(
         "--dtype",
         choices=("float64", "float32"),
-        default="float64",
+        default=None,
         help="the model's dtype (default float64; float32 halves memory traffic)",
     )
     train.add_argument(
@@ -1231,7 +1334,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     train.add_argument(
         "--seed",
         type=_non_negative_int,
-        default=DEFAULT_SEED,
+        default=None,
         help=f"seed of the initialization and the shuffling (default "
         f"{DEFAULT_SEED}: two runs give the same model)",
     )

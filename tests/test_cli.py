@@ -230,6 +230,14 @@ def _mistakes(data, model3, tmp):
         "--validation-fraction 1": ([*train, "--early-stopping", "--validation-fraction", "1"],
                                     "argument --validation-fraction: must be a number in (0, 1)"),
         "--patience 0": ([*train, "--patience", "0"], "argument --patience: must be a positive"),
+        "--resume with network flags": ([*train, "--resume", model3, "--hidden", "tanh",
+                                         "--standardize"],
+                                        "--hidden, --standardize cannot be given with --resume"),
+        "--resume a missing file": ([*train, "--resume", tmp / "nope.npz"],
+                                    "--resume: file not found"),
+        "--resume n_x mismatch": ([*train, "--resume", model3], "takes n_x = 3 features"),
+        "--out is the --resume file": (["train", "--data", data / "train.npz", "--resume",
+                                        model3, "--out", model3], "is the --resume file"),
     }  # fmt: skip
 
 
@@ -243,7 +251,9 @@ MISTAKES = ["missing data file", "missing model file", "bad --layers", "zero in 
             "missing --out folder", "unknown label column", "bad shape", "damaged model",
             "n_x mismatch", "n_x mismatch csv", "--iterations and --epochs", "unknown flag",
             "csv header over the csv field limit", "bad --optimizer", "--keep-prob 0",
-            "--beta 1", "negative --lambd", "--validation-fraction 1", "--patience 0"]  # fmt: skip
+            "--beta 1", "negative --lambd", "--validation-fraction 1", "--patience 0",
+            "--resume with network flags", "--resume a missing file", "--resume n_x mismatch",
+            "--out is the --resume file"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", MISTAKES)
@@ -600,3 +610,51 @@ def test_early_stopping_flags(tmp_path, data):
     net = DNN.load(tmp_path / "m.npz")
     assert net.history_.stop_reason == "early_stopping"
     assert net.n_steps_ < 2000
+
+
+# ----------------------------------------------------------------------------- --resume
+@pytest.mark.parametrize(
+    "options",
+    [["--iterations", "{n}", "--lr", "0.1", "--cost-every", "10"],
+     ["--epochs", "{n}", "--batch-size", "32", "--optimizer", "adam", "--decay-rate", "0.3",
+      "--lr", "0.01", "--cost-every", "7"]],
+    ids=["full-batch", "adam-minibatches"],
+)  # fmt: skip
+def test_resume_continues_as_one_longer_run(tmp_path, data, capsys, options):
+    from fastdnn.cli import main
+
+    def train(n, out, *more):
+        args = ["train", "--data", str(data / "train.npz"), *more, "--out", str(tmp_path / out)]
+        assert main(args + [a.format(n=n) for a in options]) == 0
+        return capsys.readouterr().out
+
+    train(3, "first.npz", "--layers", "5", "--seed", "4")
+    first = (tmp_path / "first.npz").read_bytes()
+    out = train(2, "resumed.npz", "--resume", str(tmp_path / "first.npz"))
+    assert (tmp_path / "first.npz").read_bytes() == first  # the input is left alone
+    train(5, "at_once.npz", "--layers", "5", "--seed", "4")
+    assert "resuming" in out and "[4, 5, 1] hidden=relu output=sigmoid" in out
+    resumed, at_once = DNN.load(tmp_path / "resumed.npz"), DNN.load(tmp_path / "at_once.npz")
+    assert resumed.n_steps_ == at_once.n_steps_ > DNN.load(tmp_path / "first.npz").n_steps_
+    assert resumed._theta.tobytes() == at_once._theta.tobytes()
+
+
+def test_resume_matches_csv_columns_by_name(tmp_path, data, capsys):
+    from fastdnn.cli import main
+
+    X, Y = np.load(data / "train.npz")["X"], np.load(data / "train.npz")["Y"]
+    rows = [f"{int(y)},{d!r},7,{b!r},{a!r},{c!r}\n"
+            for (a, b, c, d), y in zip(X.T.tolist(), Y[0], strict=True)]  # fmt: skip
+    (tmp_path / "shuffled.csv").write_text("label,f4,id,f2,f1,f3\n" + "".join(rows))
+    first = ["train", "--data", str(data / "train.csv"), "--label", "label", "--layers", "3",
+             "--iterations", "5"]  # fmt: skip
+    assert main([*first, "--standardize", "--out", str(tmp_path / "first.npz")]) == 0
+    more = ["--resume", str(tmp_path / "first.npz"), "--iterations", "5"]
+    for name in ("train.csv", "shuffled.csv"):  # extra column 'id' ignored, as predict does
+        source = data / name if name == "train.csv" else tmp_path / name
+        out = str(tmp_path / f"from_{name}.npz")
+        assert main(["train", "--data", str(source), *more, "--out", out]) == 0
+    capsys.readouterr()
+    a, b = DNN.load(tmp_path / "from_train.csv.npz"), DNN.load(tmp_path / "from_shuffled.csv.npz")
+    assert a._theta.tobytes() == b._theta.tobytes() and a.n_steps_ == 10
+    assert a.input_mean is not None  # the first run's scaling, kept

@@ -443,6 +443,13 @@ def test_cli_trains_a_zarr_folder_and_an_hdf5_file_by_blocks(tmp_path, capsys):
     ref = DNN([5, 4, 1], seed=3)
     blocks.fit(ref, X, Y, learning_rate=0.5, num_iterations=40, block_size=64)
     assert np.array_equal(DNN.load(tmp_path / "z.npz")._theta, ref._theta)
+    assert main(["train", "--data", str(tmp_path / "d.zarr"), "--resume", str(tmp_path / "z.npz"),
+                 "--lr", "0.5", "--iterations", "20", "--block-size", "64",
+                 "--out", str(tmp_path / "z2.npz")]) == 0  # fmt: skip
+    assert "resuming" in capsys.readouterr().out
+    blocks.fit(ref, X, Y, learning_rate=0.5, num_iterations=20, block_size=64)
+    resumed = DNN.load(tmp_path / "z2.npz")
+    assert np.array_equal(resumed._theta, ref._theta) and resumed.n_steps_ == 60
     assert main(["train", "--data", str(tmp_path / "d.h5"), *common, "--epochs", "2",
                  "--batch-size", "16", "--block-size", "64", "--standardize",
                  "--out", str(tmp_path / "h.npz")]) == 0  # fmt: skip
