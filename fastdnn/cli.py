@@ -329,15 +329,35 @@ def _network_settings(args):
             if getattr(args, name) is None:
                 setattr(args, name, default)
         return None
-    given = [f"--{name}" for name in _NETWORK_FLAGS if getattr(args, name) not in (None, False)]
+    # (`is not`, not `in`: --seed 0 is given, and 0 == False)
+    given = [
+        f"--{name}"
+        for name in _NETWORK_FLAGS
+        if getattr(args, name) is not None and getattr(args, name) is not False
+    ]
     if given:
         raise UserError(
             f"{', '.join(given)} cannot be given with --resume: the network is the one saved "
             f"in '{args.resume}' (drop {'it' if len(given) == 1 else 'them'})"
         )
-    from .io import load_model
+    from .io import read_model
+    from .network import DNN
 
-    net = load_model(args.resume, backend=args.backend)
+    contents = read_model(args.resume)
+    if contents.meta.format_version == 0:  # W1, b1, ... only: activations unknown
+        raise UserError(
+            f"'{args.resume}' holds parameters only (a course-style W1, b1, ... file): "
+            "--resume needs a model saved by fastdnn train or DNN.save, which knows its "
+            "activations, seed and training state. Load it in Python with "
+            "DNN.load(path, hidden=..., output=...), save it with DNN.save, and resume that"
+        )
+    net = DNN._from_model_file(contents, args.backend)  # (a checked choice)
+    if net._optimizer is not None and net._optimizer.name != args.optimizer:
+        print(
+            f"note: '{args.resume}' holds the state of {net._optimizer.name}; this run trains "
+            f"with --optimizer {args.optimizer}, which starts afresh (the training options are "
+            "not saved: give the first run's again to go on with it)"
+        )
     args.hidden, args.output, args.init = net.hidden, net.output, net.init
     args.dtype, args.seed = net.dtype.name, net.seed
     return net
@@ -467,7 +487,19 @@ def cmd_train(args) -> int:
             n_x=resumed.layer_dims[0],
             feature_names=resumed.feature_names,
             label_names=resumed.label_names,
+            require_labels=False,
         )
+        if data.Y is None:
+            raise UserError(
+                f"no labels found in '{args.data}' for the model '{args.resume}'"
+                + (
+                    ", which knows its features' names but not its label column's (class "
+                    "indices) or finds it missing"
+                    if resumed.feature_names is not None
+                    else ""
+                )
+                + ": give --label NAME"
+            )
         _check_resumed_shapes(resumed, args.resume, args.data, data.X.shape[0], data.Y.shape[0])
     X, Y = data.X, data.Y
     m = X.shape[1]
@@ -485,9 +517,14 @@ def cmd_train(args) -> int:
         values = set(Y.ravel().tolist()) - {0.0, 1.0}
         if values:
             shown = sorted(values)[:5]
+            hint = (
+                f"the model '{args.resume}' has a sigmoid output"
+                if resumed is not None
+                else "use --output softmax for classes 0..K-1, linear for regression"
+            )
             raise UserError(
                 f"the labels in '{args.data}' must be 0 or 1 for --output sigmoid; found "
-                f"{shown} (use --output softmax for classes 0..K-1, linear for regression)"
+                f"{shown} ({hint})"
             )
     if resumed is not None:
         net = resumed
@@ -521,6 +558,7 @@ def cmd_train(args) -> int:
     course2 = _course2_options(args)
     if course2:
         print("with " + ", ".join(f"{k}={v}" for k, v in course2.items()))
+    steps_before = net.n_steps_
     t0 = time.perf_counter()
     try:
         history = net.fit(
@@ -544,13 +582,21 @@ def cmd_train(args) -> int:
         print(
             f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s{_blas_threads()}"
         )
-    if history.stop_reason == "early_stopping":
+    if history.best_iteration is not None:
         best = history.val_costs[history.val_iterations.index(history.best_iteration)]
-        print(
-            f"stopped early: the validation cost did not improve for {args.patience} "
-            f"records; kept the parameters of iteration {history.best_iteration} "
-            f"(validation cost {best:.6g})"
-        )
+        if history.stop_reason == "early_stopping":
+            print(
+                f"stopped early: the validation cost did not improve for {args.patience} "
+                f"records; kept the parameters of iteration {history.best_iteration} "
+                f"(validation cost {best:.6g})"
+            )
+        elif history.best_iteration < steps_before + history.n_steps:
+            # a run that completed keeps its best record too: say so, or the saved model's
+            # step count surprises (a resumed run starts from it)
+            print(
+                f"kept the parameters of iteration {history.best_iteration}, the best "
+                f"validation cost ({best:.6g}), not those of the last step"
+            )
     score = net.score(X, Y)
     if args.output in ("sigmoid", "softmax"):
         print(f"training accuracy: {100 * score:.2f} %")
@@ -819,7 +865,10 @@ def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
         except DivergenceError as exc:
             raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
         seconds = time.perf_counter() - t0
-        print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s")
+        if history.stop_reason == "interrupted":
+            print(f"interrupted after {_plural(history.n_steps, 'iteration')}")
+        else:
+            print(f"trained {_plural(history.n_steps, 'iteration')} in {seconds:.2f} s")
         if args.output in ("sigmoid", "softmax"):
             print(f"training accuracy: {100 * score:.2f} %")
         else:
@@ -1264,10 +1313,12 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         default=None,
         help="continue training the model saved in this file (by train, or DNN.save): "
         "its network, seed, input scaling, step count, shuffle and optimizer state are the "
-        "file's, so a run resumed with the same options continues as one longer run would "
-        "(in memory: a run by blocks or on a cluster starts a new epoch); "
-        "--layers, --hidden, --output, --init, --dtype, --seed and --standardize are then "
-        "the model's and may not be given",
+        "file's, and --layers, --hidden, --output, --init, --dtype, --seed and --standardize "
+        "may not be given. The training options (--lr, --batch-size, --optimizer, ...) are "
+        "not saved: give the first run's again, and the two runs give the model of one "
+        "longer run: bitwise in memory (to rounding on the wide-input path, which data with "
+        "fewer examples than features train on) and by blocks with full batches (a run by "
+        "blocks or on a cluster starts a new epoch); --early-stopping starts afresh",
     )
     # The network's flags default to None: --resume tells which were given (the defaults
     # are filled in by _network_settings).

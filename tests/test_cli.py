@@ -238,7 +238,32 @@ def _mistakes(data, model3, tmp):
         "--resume n_x mismatch": ([*train, "--resume", model3], "takes n_x = 3 features"),
         "--out is the --resume file": (["train", "--data", data / "train.npz", "--resume",
                                         model3, "--out", model3], "is the --resume file"),
+        "--resume with --seed 0": ([*train, "--resume", model3, "--seed", "0"],
+                                   "--seed cannot be given with --resume"),
+        "--resume a course-style file": ([*train, "--resume", _course_style(tmp)],
+                                         "holds parameters only (a course-style W1, b1, ..."),
+        "--resume without its label column": (["train", "--data", data / "train.csv",
+                                               "--resume", _named_softmax(tmp), "--out",
+                                               tmp / "m.npz"],
+                                              "not its label column's (class indices) or"),
     }  # fmt: skip
+
+
+def _course_style(tmp):
+    """W1, b1, ... only, as np.savez(**parameters) writes from the course's notebooks."""
+    params = {"W1": np.ones((2, 4)), "b1": np.zeros((2, 1)), "W2": np.ones((1, 2)),
+              "b2": np.zeros((1, 1))}  # fmt: skip
+    np.savez(tmp / "course.npz", **params)
+    return tmp / "course.npz"
+
+
+def _named_softmax(tmp):
+    """A softmax model that knows its features' names but not its label column's (class
+    indices in one column: one label, three outputs)."""
+    net = DNN([4, 3, 3], output="softmax", seed=0)
+    net.feature_names = ["f1", "f2", "f3", "f4"]
+    net.save(tmp / "softmax.npz")
+    return tmp / "softmax.npz"
 
 
 def _long_header(tmp):
@@ -253,7 +278,8 @@ MISTAKES = ["missing data file", "missing model file", "bad --layers", "zero in 
             "csv header over the csv field limit", "bad --optimizer", "--keep-prob 0",
             "--beta 1", "negative --lambd", "--validation-fraction 1", "--patience 0",
             "--resume with network flags", "--resume a missing file", "--resume n_x mismatch",
-            "--out is the --resume file"]  # fmt: skip
+            "--out is the --resume file", "--resume with --seed 0", "--resume a course-style file",
+            "--resume without its label column"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", MISTAKES)
@@ -658,3 +684,29 @@ def test_resume_matches_csv_columns_by_name(tmp_path, data, capsys):
     a, b = DNN.load(tmp_path / "from_train.csv.npz"), DNN.load(tmp_path / "from_shuffled.csv.npz")
     assert a._theta.tobytes() == b._theta.tobytes() and a.n_steps_ == 10
     assert a.input_mean is not None  # the first run's scaling, kept
+
+
+def test_resume_says_what_it_keeps_and_drops(tmp_path, capsys):
+    from fastdnn.cli import main
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "noise.npz", X=rng.normal(size=(10, 80)),
+             Y=(rng.random((1, 80)) < 0.5).astype(float))  # fmt: skip
+    data = ["train", "--data", str(tmp_path / "noise.npz")]
+    # Early stopping that ran to the end keeps its best record: the saved model is there.
+    assert main([*data, "--layers", "30", "--lr", "0.5", "--early-stopping", "--patience", "5",
+                 "--cost-every", "10", "--iterations", "20", "--out",
+                 str(tmp_path / "es.npz")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    saved = DNN.load(tmp_path / "es.npz")
+    h = saved.history_  # the records, saved with the model: the best is a candidate after 0
+    best = min((c, i) for i, c in zip(h.val_iterations, h.val_costs, strict=True) if i > 0)[1]
+    assert saved.n_steps_ == best
+    assert best < 20, "the scenario needs a best record before the last (noise labels)"
+    assert f"kept the parameters of iteration {best}, the best validation cost" in out
+    # An Adam model resumed without --optimizer adam: said, not silent.
+    adam = ["--lr", "0.01", "--optimizer", "adam", "--iterations", "3"]
+    assert main([*data, "--layers", "3", *adam, "--out", str(tmp_path / "adam.npz")]) == 0
+    assert main([*data, "--resume", str(tmp_path / "adam.npz"), "--iterations", "2",
+                 "--out", str(tmp_path / "gd.npz")]) == 0  # fmt: skip
+    assert "holds the state of adam; this run trains with --optimizer gd" in capsys.readouterr().out
