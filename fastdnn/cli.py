@@ -408,17 +408,11 @@ def _scale_note(X) -> str | None:
     )
 
 
-def _new_network(args, layer_dims: list[int], data, Y):
-    """The network ``train`` makes for in-memory data (softmax class indices counted), named
-    after the data's columns."""
+def _network_from_flags(args, layer_dims: list[int]):
+    """A new network as the flags describe it."""
     from . import DNN
 
-    label_names = data.label_names
-    if args.output == "softmax" and Y.shape[0] == 1:
-        layer_dims[-1] = _n_classes(Y, args.data)
-        label_names = None  # one label column, n_y outputs: predict takes --label NAME
-        print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
-    net = DNN(
+    return DNN(
         layer_dims,
         hidden=args.hidden,
         output=args.output,
@@ -427,6 +421,17 @@ def _new_network(args, layer_dims: list[int], data, Y):
         dtype=args.dtype,
         seed=args.seed,
     )
+
+
+def _new_network(args, layer_dims: list[int], data, Y):
+    """The network ``train`` makes for in-memory data (softmax class indices counted), named
+    after the data's columns."""
+    label_names = data.label_names
+    if args.output == "softmax" and Y.shape[0] == 1:
+        layer_dims[-1] = _n_classes(Y, args.data)
+        label_names = None  # one label column, n_y outputs: predict takes --label NAME
+        print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
+    net = _network_from_flags(args, layer_dims)
     try:
         net.feature_names = data.feature_names
         net.label_names = label_names
@@ -771,7 +776,7 @@ def _block_size_for_memory(m: int, example_bytes: int, batch_size: int | None) -
 def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
     """``train`` on data read by blocks (fastdnn.blocks) or on a Dask cluster (fastdnn.dask);
     ``resumed``: the model to go on training (None: a new one)."""
-    from . import DNN, DivergenceError, blocks
+    from . import DivergenceError, blocks
 
     client = _connect(args.scheduler) if args.scheduler is not None else None
     data = _LargeData(args.data, args.label)
@@ -817,15 +822,7 @@ def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
             net = resumed
             print(_resuming_line(net, args.resume))
         else:
-            net = DNN(
-                layer_dims,
-                hidden=args.hidden,
-                output=args.output,
-                init=args.init,
-                backend=args.backend,
-                dtype=args.dtype,
-                seed=args.seed,
-            )
+            net = _network_from_flags(args, layer_dims)
         if args.standardize:
             mean, scale = blocks.moments(X, block_size)
             scale[scale == 0] = 1.0
