@@ -13,10 +13,9 @@ maps its global step ``s`` onto that schedule's step ``s + offset``, whose epoch
 ``(s + offset) // batches_per_epoch`` and batch ``(s + offset) % batches_per_epoch``. A fit
 with the same schedule (in memory, same number of examples, batch size and shuffling) goes on
 with it, mid-epoch included, so two fits on the same data are one long fit (as before). Any
-other fit
-starts a new epoch: the next one after an epoch partly trained (it counts as begun). Training
-out of core or on a Dask cluster always starts a new epoch (the order of its blocks is drawn
-per fit).
+other fit starts a new epoch: the next one after an epoch partly trained (it counts as begun).
+Training out of core or on a Dask cluster always starts a new epoch (the order of its blocks
+is drawn per fit).
 
 A model without a schedule (fresh, loaded from a file written before fastdnn kept one, or
 whose ``n_steps_`` was set by hand) counts from its step count as from step 0, with the fit's

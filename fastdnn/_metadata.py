@@ -450,8 +450,8 @@ def _optimizer(state) -> dict:
 
 
 def _epochs(obj, n_steps: int) -> EpochSchedule:
-    """The ``epochs`` object: consistent with itself, and with the step count (a step's place
-    in the epochs, ``n_steps + offset``, is never negative)."""
+    """The ``epochs`` object: consistent with itself, and with the step count (the model's
+    place in the epochs, ``n_steps + offset``, in ``[0, 2**62)``)."""
     if not isinstance(obj, dict) or sorted(obj) != sorted(_EPOCHS_KEYS):
         raise ValueError(f"epochs must be an object with the keys {list(_EPOCHS_KEYS)}")
     source = v.check_choice(_text(obj["source"], "epochs.source"), "epochs.source", SOURCES)
