@@ -700,18 +700,12 @@ def _train(
     _blas.apply_env_threads()
     # What a failed fit puts back: a block with bad values is found only when it is read.
     theta0, steps0, rng0 = net._theta.copy(), net.n_steps_, net._rng.bit_generator.state
-    epochs0, net._epochs = net._epochs, schedule
     optimizer = net._optimizer_state(train)
     state0 = (optimizer.v.copy(), optimizer.s.copy(), optimizer.t)
     stepper = BlockStepper(net, data, batch_size, train, optimizer)
     history = History()
-    sync = ModelSync(net, stepper, optimizer)
+    sync = ModelSync(net, stepper, optimizer, schedule)
     on_cost = cost_reporter(net, sync, callbacks, print_cost)
-
-    def sync_or_undo():  # a fit that took no step leaves the model's epochs as they were
-        sync()
-        if net.n_steps_ == steps0:
-            net._epochs = epochs0
 
     def validate(iteration):  # the parameters after `iteration` steps, whatever the chunks
         history.val_iterations.append(iteration)
@@ -738,17 +732,17 @@ def _train(
         net._theta[...] = theta0
         net._n_steps = steps0
         net._rng.bit_generator.state = rng0
-        net._epochs = epochs0
+        net._epochs = sync.epochs_before
         optimizer.v[...], optimizer.s[...], optimizer.t = state0  # net._optimizer is untouched
         raise ValueError(f"{exc}; the model is as it was before this fit") from None
     except BaseException:
-        sync_or_undo()
+        sync()
         raise
     finally:
         stepper.close()
         if bar is not None:
             bar.close()
-    sync_or_undo()
+    sync()
     net.history_ = result
     if result.stop_reason == "completed" and isinstance(data.Y.A, np.ndarray):
         if not isinstance(data.Y.A, np.memmap):  # the verdict needs every label in memory

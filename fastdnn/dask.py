@@ -534,9 +534,8 @@ def fit(
 def _train(net, stepper, schedule, n_steps, lr, cost_every, print_cost, callbacks, on_divergence):
     from .network import ModelSync, cost_reporter
 
-    sync = ModelSync(net, stepper, stepper.optimizer)
+    sync = ModelSync(net, stepper, stepper.optimizer, schedule)
     on_cost = cost_reporter(net, sync, callbacks, print_cost)
-    epochs0, net._epochs = net._epochs, schedule
 
     try:
         result = run(
@@ -551,8 +550,6 @@ def _train(net, stepper, schedule, n_steps, lr, cost_every, print_cost, callback
         )
     finally:
         sync()
-        if net.n_steps_ == sync.start:  # no step taken: the model's epochs as they were
-            net._epochs = epochs0
     net.history_ = result
     return result
 

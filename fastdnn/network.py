@@ -788,7 +788,7 @@ class DNN:
         history = History()
         stopping = plan.stopping
 
-        sync = ModelSync(self, stepper, optimizer)
+        sync = ModelSync(self, stepper, optimizer, plan.epochs)
         start_steps = sync.start
         on_cost = cost_reporter(self, sync, plan.callbacks, print_cost)
 
@@ -811,7 +811,6 @@ class DNN:
             return False
 
         validate.reads_generator = stopping is not None  # the best state keeps it
-        epochs_before, self._epochs = self._epochs, plan.epochs
         try:
             result = run(
                 stepper,
@@ -830,8 +829,6 @@ class DNN:
             if bar is not None:
                 bar.close()
             sync()
-            if self.n_steps_ == start_steps:  # no step taken: the model's epochs as they were
-                self._epochs = epochs_before
         if stopping is not None and stopping.best_state is not None:
             # Back to the best validation cost, the whole state of that step.
             stepper.restore(stopping.best_state)
@@ -1041,17 +1038,21 @@ class DNN:
 
 
 class ModelSync:
-    """Brings a model's step count and optimizer state in line with its parameters while a
-    stepper trains it (``sync()``): before each callback, and when the fit ends, however it
-    ends. The stepper advances the parameters in place; the rest lives in the stepper until
-    handed back (Adam's ``t`` in its clock, the steps in its counter)."""
+    """Brings a model's step count, epochs and optimizer state in line with its parameters
+    while a stepper trains it (``sync()``): before each callback, and when the fit ends,
+    however it ends. The stepper advances the parameters in place; the rest lives in the
+    stepper until handed back (Adam's ``t`` in its clock, the steps in its counter). The fit's
+    ``epochs`` (:mod:`fastdnn._epochs`) become the model's once it has taken a step: a fit
+    that took none leaves the model's as they were."""
 
-    def __init__(self, net: DNN, stepper, optimizer: OptimizerState | None):
+    def __init__(self, net: DNN, stepper, optimizer: OptimizerState | None, epochs):
         self.net, self.stepper, self.optimizer = net, stepper, optimizer
         self.start = net.n_steps_
+        self.epochs, self.epochs_before = epochs, net._epochs
 
     def __call__(self) -> None:
         self.net._n_steps = self.start + int(self.stepper.counter[0])
+        self.net._epochs = self.epochs if self.net._n_steps != self.start else self.epochs_before
         if self.optimizer is not None:
             self.stepper.finish()  # hands the optimizer its step count; idempotent
             self.net._optimizer = self.optimizer
