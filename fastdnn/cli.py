@@ -363,17 +363,22 @@ def _network_settings(args):
     return net
 
 
-def _check_resumed_shapes(net, resume: str, data: str, n_x: int, n_y: int) -> None:
-    """The data's inputs and labels fit the resumed model (class indices: one row)."""
-    if n_x != net.layer_dims[0]:
+def _check_data_fits_model(net, model: str, data: str, x_shape, y_shape) -> None:
+    """The data's inputs (``X`` of ``x_shape``) and labels (``y_shape``, None: unlabeled) fit
+    the model saved in ``model`` (softmax class indices: one row), for predict and --resume."""
+    n_x = net.layer_dims[0]
+    if x_shape[0] != n_x:
+        csv = y_shape is not None and data.endswith(".csv")
         raise UserError(
-            f"the model '{resume}' takes n_x = {net.layer_dims[0]} features per example "
-            f"(layer_dims {net.layer_dims}), but '{data}' has {n_x}"
+            f"the model '{model}' takes n_x = {n_x} features per example (layer_dims "
+            f"{net.layer_dims}), but '{data}' has {x_shape[0]} (X {tuple(x_shape)}"
+            + (", label column excluded)" if csv else ")")
         )
-    if n_y != net.layer_dims[-1] and not (net.output == "softmax" and n_y == 1):
+    class_indices = net.output == "softmax" and y_shape is not None and y_shape[0] == 1
+    if y_shape is not None and y_shape[0] != net.layer_dims[-1] and not class_indices:
         raise UserError(
-            f"the model '{resume}' has {net.layer_dims[-1]} output(s) but the labels in "
-            f"'{data}' have {n_y} rows"
+            f"the model '{model}' has {net.layer_dims[-1]} output(s) but the labels in "
+            f"'{data}' have {y_shape[0]} rows (Y {tuple(y_shape)})"
         )
 
 
@@ -505,7 +510,7 @@ def cmd_train(args) -> int:
                 )
                 + ": give --label NAME"
             )
-        _check_resumed_shapes(resumed, args.resume, args.data, data.X.shape[0], data.Y.shape[0])
+        _check_data_fits_model(resumed, args.resume, args.data, data.X.shape, data.Y.shape)
     X, Y = data.X, data.Y
     m = X.shape[1]
     layer_dims = [X.shape[0], *hidden, Y.shape[0]] if resumed is None else resumed.layer_dims
@@ -785,7 +790,7 @@ def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
         n_x, m = X.shape
         layer_dims = [n_x, *hidden, data.n_y]
         if resumed is not None:
-            _check_resumed_shapes(resumed, args.resume, args.data, n_x, data.n_y)
+            _check_data_fits_model(resumed, args.resume, args.data, X.shape, (data.n_y, m))
             layer_dims = resumed.layer_dims
         elif args.output == "softmax" and data.n_y == 1:  # class indices: one row, 8 B each
             import numpy as np
@@ -992,18 +997,7 @@ def cmd_predict(args) -> int:
         require_labels=False,
     )
     X, Y = data.X, data.Y
-    if X.shape[0] != n_x:
-        raise UserError(
-            f"the model '{args.model}' takes n_x = {n_x} features per example (layer_dims "
-            f"{net.layer_dims}), but '{args.data}' has {X.shape[0]} (X {X.shape}"
-            + (", label column excluded)" if Y is not None and args.data.endswith(".csv") else ")")
-        )
-    class_indices = net.output == "softmax" and Y is not None and Y.shape[0] == 1
-    if Y is not None and Y.shape[0] != net.layer_dims[-1] and not class_indices:
-        raise UserError(
-            f"the model '{args.model}' has {net.layer_dims[-1]} output(s) but the labels in "
-            f"'{args.data}' have {Y.shape[0]} rows (Y {Y.shape})"
-        )
+    _check_data_fits_model(net, args.model, args.data, X.shape, None if Y is None else Y.shape)
     X = net._input(X)  # checked, and standardised if the model says so
     if Y is not None:  # checked before anything is written: a bad label leaves --out alone
         try:

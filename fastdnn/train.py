@@ -218,7 +218,7 @@ class _Loop:
             cost = self.stepper.full_batch(k, self.learning_rate, want_cost)
         else:
             nb = sched.batches_per_epoch
-            batch = (step + sched.step_offset) % nb
+            batch = place % nb  # the same place in the epochs
             if self.order is None or batch == 0:
                 if self.rng is not None:
                     self.before_order = self.rng.bit_generator.state
