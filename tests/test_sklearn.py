@@ -33,6 +33,9 @@ CHECKED = [
     DNNRegressor((8,), learning_rate_init=0.1, max_iter=20, random_state=0),
     DNNClassifier((8,), max_iter=20, dtype="float32", random_state=0),
     DNNRegressor((8,), learning_rate_init=0.1, max_iter=20, dtype="float32", random_state=0),
+    # Mini-batches take other paths (batches sliced or gathered; read-only memmaps included).
+    DNNClassifier((8,), max_iter=10, batch_size=16, random_state=0),
+    DNNRegressor((8,), learning_rate_init=0.05, max_iter=10, batch_size=16, random_state=0),
 ]
 
 _FLOAT32_ORDER = (

@@ -152,6 +152,25 @@ def test_same_seed_same_bits_and_inputs_untouched(backend):
     assert np.array_equal(X, X0) and np.array_equal(Y, Y0)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize(("batch_size", "shuffle"), [(None, True), (16, True), (16, False)])
+def test_read_only_data_trains_as_writable_data_does(backend, dtype, order, batch_size, shuffle):
+    # A memmap opened "r", joblib's memmaps, X.T of a read-only array: the jit loop gave a
+    # read-only slice and a gathered work buffer one variable (Numba's TypingError). One
+    # step (gathered from X) and several epochs (a copy of X, or X's own slices when F-ordered).
+    X, Y = data(m=40, dtype=dtype)
+    X = np.asarray(X, order=order)
+    Xr, Yr = X.copy(order="K"), Y.copy()
+    Xr.flags.writeable = Yr.flags.writeable = False
+    for steps in (1, 10):
+        nets = [DNN([5, 4, 1], hidden="tanh", backend=backend, dtype=dtype, seed=1) for _ in "ab"]
+        for net, (A, B) in zip(nets, [(X, Y), (Xr, Yr)]):
+            net.fit(A, B, 0.1, num_iterations=steps, batch_size=batch_size, shuffle=shuffle)
+        for key, value in nets[0].params.items():
+            assert np.array_equal(nets[1].params[key], value), (key, steps)
+    assert np.array_equal(Xr, X) and not Xr.flags.writeable
+
+
 def test_params_are_read_only_views_and_from_params_copies():
     net = DNN([3, 2, 1], seed=0)
     with pytest.raises(ValueError, match="read-only"):

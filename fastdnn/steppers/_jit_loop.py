@@ -502,11 +502,13 @@ def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
     for s in range(n_steps):
         start = (batches.first[0] + s) * batches.size
         b = min(batches.size, m - start)
+        # Each branch makes its own step call: a slice of a read-only X is read-only, the
+        # gathered batch (a work buffer) is not, and Numba cannot give one variable both types.
         if batches.consecutive[0]:
-            batch = slice_batch(data, start, b, work)
+            c = _step(slice_batch(data, start, b, work), net, work, train, st, want_cost and s == 0)
         else:
             batch = gather_batch(data, batches.order, start, b, work)
-        c = _step(batch, net, work, train, st, want_cost and s == 0)
+            c = _step(batch, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c
     return cost
