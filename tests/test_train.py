@@ -164,7 +164,7 @@ def test_read_only_data_trains_as_writable_data_does(backend, dtype, order, batc
     Xr.flags.writeable = Yr.flags.writeable = False
     for steps in (1, 10):
         nets = [DNN([5, 4, 1], hidden="tanh", backend=backend, dtype=dtype, seed=1) for _ in "ab"]
-        for net, (A, B) in zip(nets, [(X, Y), (Xr, Yr)]):
+        for net, (A, B) in zip(nets, [(X, Y), (Xr, Yr)], strict=True):
             net.fit(A, B, 0.1, num_iterations=steps, batch_size=batch_size, shuffle=shuffle)
         for key, value in nets[0].params.items():
             assert np.array_equal(nets[1].params[key], value), (key, steps)
