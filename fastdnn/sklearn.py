@@ -101,9 +101,11 @@ _PARAMETERS_DOC = """
         course's ``num_iterations``). All ``max_iter`` epochs run unless ``early_stopping``.
     shuffle : bool, default True
         Reshuffle the samples every epoch (mini-batches).
-    random_state : int, RandomState instance or None, default None
+    random_state : int in [0, 2**32 - 1], RandomState instance or None, default None
         Seeds the initialization, the shuffling and the early-stopping split. An int is used
-        as :class:`fastdnn.DNN`'s ``seed`` (same int, same weights); a RandomState draws one.
+        as :class:`fastdnn.DNN`'s ``seed`` (same int, same weights); a RandomState draws one,
+        and None draws one from NumPy's global RandomState (so ``np.random.seed`` repeats a
+        fit, as in scikit-learn).
     tol : float, default 1e-4
         With ``early_stopping``: the improvement of the validation loss that counts.
     verbose : bool, default False
@@ -162,7 +164,21 @@ _ATTRIBUTES_DOC = """
         ``warm_start``, every :meth:`fit`.
     loss_curve_ : list of float
         Training cost recorded every ``cost_every`` epochs, then one per
-        :meth:`partial_fit` call (the mean cost of that pass's steps).
+        :meth:`partial_fit` call (the mean cost of that pass's steps). A record is the cost
+        at the start of its epoch, the course's convention: a fit's first record is the cost
+        before that fit's first step, and epochs after the last multiple of ``cost_every``
+        add none (``max_iter=10`` with ``cost_every=10`` records only the cost before
+        training). With ``early_stopping`` every epoch is recorded.
+    coefs_, intercepts_ : list of ndarray
+        scikit-learn's layout of the parameters, read-only views of ``model_.params``:
+        ``coefs_[i]`` is ``W{i+1}.T`` (n_in, n_out), ``intercepts_[i]`` is ``b{i+1}``
+        raveled.
+    n_layers_ : int
+        Layers, input and output included.
+    n_outputs_ : int
+        Output units.
+    out_activation_ : str
+        The output activation in scikit-learn's name ("logistic", "softmax", "identity").
     validation_loss_curve_ : list of float or None
         With ``early_stopping``: the validation loss after every epoch of the last
         :meth:`fit` (scikit-learn's ``validation_scores_`` holds scores instead).
@@ -180,6 +196,17 @@ def _doc(cls):
         parameters=_PARAMETERS_DOC.lstrip(), attributes=_ATTRIBUTES_DOC.lstrip()
     )
     return cls
+
+
+def _check_random_state(rs) -> None:
+    """scikit-learn's ``random_state``: None, an int in [0, 2**32 - 1] or a RandomState."""
+    if rs is None or isinstance(rs, np.random.RandomState):
+        return
+    expected = "random_state must be None, an int in [0, 2**32 - 1] or a numpy RandomState"
+    if not isinstance(rs, numbers.Integral) or isinstance(rs, (bool, np.bool_)):
+        raise TypeError(f"{expected}; got {type(rs).__name__} {rs!r}")
+    if not 0 <= rs <= 2**32 - 1:
+        raise ValueError(f"{expected}; got {rs!r}")
 
 
 def _check_bool(value, name: str) -> bool:
@@ -293,7 +320,41 @@ class _DNNBase(BaseEstimator):
         name = self.activation
         if isinstance(name, str):
             name = _SKLEARN_ACTIVATIONS.get(name, name)
-        return v.check_activation("activation", name)
+        try:
+            return v.check_activation("activation", name)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (or scikit-learn's {sorted(_SKLEARN_ACTIVATIONS)})") from None
+
+    # ------------------------------------------------------------- MLP's fitted attributes
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """scikit-learn's layout of the weights: ``coefs_[i]`` is ``W{i+1}.T``, of shape
+        (n_in, n_out), a read-only view of the model's parameters."""
+        check_is_fitted(self)
+        params = self.model_.params
+        return [params[f"W{l}"].T for l in range(1, len(self.model_.layer_dims))]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """``intercepts_[i]`` is ``b{i+1}`` as a 1-D read-only view, of shape (n_out,)."""
+        check_is_fitted(self)
+        params = self.model_.params
+        return [params[f"b{l}"].ravel() for l in range(1, len(self.model_.layer_dims))]
+
+    @property
+    def n_layers_(self) -> int:
+        """Layers, the input and output layers included (``len(hidden_layer_sizes) + 2``)."""
+        check_is_fitted(self)
+        return len(self.model_.layer_dims)
+
+    @property
+    def out_activation_(self) -> str:
+        """The output activation in scikit-learn's name: "logistic", "softmax" or
+        "identity"."""
+        check_is_fitted(self)
+        return {"sigmoid": "logistic", "linear": "identity"}.get(
+            self.model_.output, self.model_.output
+        )
 
     def _check_params(self) -> np.dtype:
         """Check every constructor parameter (before touching the data); return the dtype."""
@@ -325,6 +386,7 @@ class _DNNBase(BaseEstimator):
         v.check_positive_int(self.cost_every, "cost_every")
         v.check_choice(self.init, "init", v.INITS)
         v.check_backend(self.backend)
+        _check_random_state(self.random_state)
         return v.check_dtype(self.dtype)
 
     def _batch(self, m: int) -> int | None:
@@ -332,10 +394,13 @@ class _DNNBase(BaseEstimator):
             return None
         return min(200 if self.batch_size == "auto" else int(self.batch_size), m)
 
-    def _seed(self):
+    def _seed(self) -> int:
+        """The model's seed: an int ``random_state`` itself; else one drawn from the
+        RandomState, or for None from NumPy's global one (``np.random.seed`` then repeats a
+        fit, as it does for scikit-learn's estimators)."""
         rs = self.random_state
-        if rs is None or (isinstance(rs, numbers.Integral) and not isinstance(rs, bool)):
-            return rs
+        if isinstance(rs, numbers.Integral):
+            return int(rs)
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
     def _output(self, n_outputs: int) -> str:
@@ -511,6 +576,7 @@ class _DNNBase(BaseEstimator):
                     "hidden_layer_sizes, activation or dtype changed since the model was fitted "
                     f"({net!r}); fit again with warm_start=False to start afresh"
                 )
+            net.backend = self.backend  # a changed backend trains on (the same to rounding)
         else:
             self.model_ = self._new_model(X.shape[1], Y.shape[0])
             self.n_iter_ = 0
@@ -570,6 +636,12 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     - ``early_stopping`` watches the validation loss, not the accuracy, and keeps no
       ``validation_scores_``; ``loss_curve_`` holds a batch's cost every ``cost_every``
       epochs rather than every epoch's mean.
+    - Fitted attributes: ``coefs_``, ``intercepts_``, ``n_layers_``, ``n_outputs_``,
+      ``out_activation_``, ``n_iter_`` and ``loss_curve_`` as in scikit-learn (with the
+      recording above); no ``loss_``, ``best_loss_``, ``validation_scores_``,
+      ``best_validation_score_`` or ``t_`` (fastdnn keeps ``validation_loss_curve_``,
+      ``best_validation_loss_`` and ``model_.n_steps_``). ``random_state`` takes scikit-learn's
+      values.
     - ``warm_start`` continues the optimizer's state (velocity, Adam's moments and step
       count) when the solver is unchanged; scikit-learn starts a new optimizer at every
       :meth:`fit`. :meth:`partial_fit` continues it in both.
@@ -610,7 +682,7 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         if incremental and not continuing:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
-            new_classes = _classes(np.asarray(classes), "classes")
+            new_classes = _classes(classes, "classes")
         elif incremental:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(
@@ -693,6 +765,18 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         if AL.shape[0] == 1:
             return np.column_stack([1.0 - AL[0], AL[0]])
         return AL.T
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba` (``-inf`` where a probability is 0)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @property
+    def n_outputs_(self) -> int:
+        """Output units: 1 for two classes (the probability of ``classes_[1]``), else one
+        per class."""
+        check_is_fitted(self)
+        return self.model_.layer_dims[-1]
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (n_samples,): the most probable class (for two classes,
@@ -836,10 +920,10 @@ class DNNRegressor(RegressorMixin, _DNNBase):
                 f"y has {Y.shape[0]} output(s) but the model was fitted with {self.n_outputs_}"
             )
         Y64 = np.asarray(Y, dtype=np.float64)
+        self._y_1d = y.ndim == 1  # predict's shape follows the latest y
         if not continuing:
             _check_bool(self.normalize_y, "normalize_y")
             self.n_outputs_ = Y.shape[0]
-            self._y_1d = y.ndim == 1
             if self.normalize_y:
                 self.y_mean_, self.y_scale_ = _mean_and_scale(Y64)
             else:
@@ -932,13 +1016,21 @@ def _shown(labels: np.ndarray) -> str:
 def _classes(labels: np.ndarray, name: str) -> np.ndarray:
     """The sorted classes of ``labels`` (``numpy.unique``, scikit-learn's order), or a
     ValueError saying why they are not classes to learn."""
+    if not isinstance(labels, np.ndarray) and hasattr(labels, "__iter__"):
+        # np.asarray would turn [0, 1, "d"] into strings, and [..., None] cannot be sorted
+        kinds = {isinstance(c, (str, bytes)) for c in labels}
+        if len(kinds) > 1:
+            raise ValueError(f"{name} mixes string and non-string labels: {list(labels)[:10]!r}")
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(
             f"{name} must be 1-D, one label per sample; got an array of shape {labels.shape} "
             "(multi-label targets are not supported)"
         )
-    classes = np.unique(labels)
+    try:
+        classes = np.unique(labels)
+    except TypeError as exc:  # e.g. an object array holding str and None
+        raise ValueError(f"{name} holds labels that cannot be sorted together: {exc}") from None
     if classes.dtype.kind in "fc":
         bad = classes[~np.isfinite(classes)]
     elif classes.dtype.kind == "O":

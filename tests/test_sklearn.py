@@ -217,6 +217,12 @@ def test_partial_fit_continues():
         clf.partial_fit(X, y, classes=[0, 2])
     with pytest.raises(ValueError, match="features"):
         clf.partial_fit(X[:, :1], y)
+    # A list mixing strings and numbers (np.asarray would make them all strings), and labels
+    # that cannot be sorted together, are named as the classes' fault.
+    with pytest.raises(ValueError, match="classes mixes string and non-string labels"):
+        DNNClassifier().partial_fit(X, y, classes=[0, 1, "d"])
+    with pytest.raises(ValueError, match="classes holds labels that cannot be sorted together"):
+        DNNClassifier().partial_fit(X, y, classes=np.array(["a", None], dtype=object))
     for classes in ([0, 1, np.nan], np.array([0, 1, np.inf]), np.array([0, 1, np.nan], object)):
         with pytest.raises(
             ValueError, match=r"classes must hold class labels; found \[(nan|inf)\]"
@@ -337,6 +343,14 @@ def test_logistic_regression_without_hidden_layer():
         ({"tol": -1.0}, "tol"),
         ({"keep_prob": 0.0}, "keep_prob"),
         ({"warm_start": "no"}, "warm_start"),
+        ({"activation": "softplus"}, r"scikit-learn's \['identity', 'logistic'\]"),
+        # scikit-learn's random_state: None, an int in [0, 2**32 - 1] or a RandomState
+        ({"random_state": -1}, r"random_state must be None, an int in \[0, 2\*\*32 - 1\]"),
+        ({"random_state": 2**32}, "random_state"),
+        ({"random_state": True}, "random_state"),
+        ({"random_state": 1.5}, "random_state"),
+        ({"random_state": np.random.default_rng(0)}, "random_state .* got Generator"),
+        ({"random_state": 2**40, "early_stopping": True}, "random_state"),
     ],
 )
 def test_invalid_parameters_raise_at_fit(params, match):
@@ -698,3 +712,66 @@ def test_a_second_fit_of_one_estimator_in_another_thread_is_refused(monkeypatch)
     assert est.loss_curve_ == alone.loss_curve_
     est.fit(X, y)  # free again
     assert est.loss_curve_ == alone.loss_curve_
+
+
+def test_random_state_none_follows_numpy_global_state_as_sklearn_does():
+    X, y = _moons(100)
+    fits = []
+    for seed in (0, 0, 1):
+        np.random.seed(seed)  # noqa: NPY002 (the global state is what is tested)
+        fits.append(DNNClassifier((4,), max_iter=3, early_stopping=True).fit(X, y))
+    assert np.array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
+    assert fits[0].validation_loss_curve_ == fits[1].validation_loss_curve_
+    assert not np.array_equal(fits[0].predict_proba(X), fits[2].predict_proba(X))
+    # A RandomState draws the seed: the same state, the same fit.
+    a, b = (DNNClassifier((4,), max_iter=3, random_state=np.random.RandomState(5)) for _ in "ab")
+    assert np.array_equal(a.fit(X, y).predict_proba(X), b.fit(X, y).predict_proba(X))
+
+
+def test_regressor_prediction_shape_follows_the_latest_y():
+    X, y = _moons(60)
+    y2 = y.astype(float)[:, None]
+    reg = DNNRegressor((4,), max_iter=2, warm_start=True, random_state=0)
+    assert reg.fit(X, y2).predict(X[:3]).shape == (3, 1)
+    assert reg.fit(X, y2[:, 0]).predict(X[:3]).shape == (3,)
+    reg = DNNRegressor((4,), random_state=0).partial_fit(X, y2[:, 0])
+    assert reg.predict(X[:3]).shape == (3,)
+    assert reg.partial_fit(X, y2).predict(X[:3]).shape == (3, 1)
+
+
+def test_warm_start_trains_on_a_changed_backend():
+    X, y = _moons(60)
+    clf = DNNClassifier((4,), max_iter=2, warm_start=True, random_state=0).fit(X, y)
+    clf.set_params(backend="numpy").fit(X, y)
+    assert clf.model_.backend == "numpy"
+
+
+@pytest.mark.parametrize("task", ["binary", "3-class", "regression"])
+def test_mlp_fitted_attributes(task):
+    """coefs_, intercepts_, n_layers_, n_outputs_, out_activation_ and predict_log_proba
+    as scikit-learn's MLP has them (shapes and names from MLP itself, fitted alike)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    X, y = make_classification(n_samples=60, n_features=4, n_informative=3, n_redundant=0,
+                               n_classes=3, random_state=0)  # fmt: skip
+    if task == "binary":
+        y = (y == 1).astype(int)
+    ours, theirs = (DNNClassifier, MLPClassifier) if task != "regression" else (
+        DNNRegressor, MLPRegressor)  # fmt: skip
+    if task == "regression":
+        y = y.astype(float)
+    dnn = ours((5, 3), max_iter=2, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = theirs(hidden_layer_sizes=(5, 3), max_iter=2, random_state=0).fit(X, y)
+    assert [c.shape for c in dnn.coefs_] == [c.shape for c in mlp.coefs_]
+    assert [b.shape for b in dnn.intercepts_] == [b.shape for b in mlp.intercepts_]
+    for l, (W, b) in enumerate(zip(dnn.coefs_, dnn.intercepts_, strict=True), 1):
+        assert np.array_equal(W, dnn.model_.params[f"W{l}"].T) and not W.flags.writeable
+        assert np.array_equal(b, dnn.model_.params[f"b{l}"][:, 0])
+    assert (dnn.n_layers_, dnn.n_outputs_, dnn.out_activation_) == (
+        mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_)  # fmt: skip
+    if task != "regression":
+        assert_allclose(np.exp(dnn.predict_log_proba(X)), dnn.predict_proba(X), rtol=1e-12)
+    assert not hasattr(ours(), "coefs_")  # unfitted
