@@ -12,6 +12,7 @@ import decimal
 import math
 import numbers
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -426,6 +427,10 @@ def param_dtype(params: Mapping) -> np.dtype:
     return common_dtype(np.asarray(v) for v in params.values())
 
 
+#: A parameter's key as the course spells it: W or b, then the layer, without leading zeros.
+_PARAM_KEY = re.compile(r"[Wb][1-9][0-9]*")
+
+
 def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int], np.dtype]:
     """The course's dict ``{"W1", "b1", ..., "WL", "bL"}`` with consistent shapes.
 
@@ -443,18 +448,27 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
         raise TypeError(
             f"params must be a dict like {{'W1': ..., 'b1': ...}}; got {type(params).__name__}"
         )
-    L = sum(1 for k in params if isinstance(k, str) and k.startswith("W") and k[1:].isdigit())
+    # The layer count from the keys spelt as the course spells them ("W01" is not "W1").
+    layers = [
+        int(k[1:]) for k in params if isinstance(k, str) and _PARAM_KEY.fullmatch(k) and k[0] == "W"
+    ]
+    L = max(layers, default=0)
     if L == 0:
         raise ValueError(f"params must hold W1, b1, ...; got keys {sorted(map(str, params))}")
     expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
     missing = sorted(expected - set(params))
+    # a misspelt key would otherwise be dropped without a word
+    extra = ", ".join(sorted(map(repr, set(params) - expected)))
+    if missing and extra:
+        raise ValueError(
+            f"params is missing {missing} for a {L}-layer network, and holds {extra}, which "
+            "is not a parameter (the keys are W1, b1, W2, ... without leading zeros)"
+        )
     if missing:
         raise ValueError(f"params is missing {missing} for a {L}-layer network")
-    extra = sorted(map(repr, set(params) - expected))
-    if extra:  # a misspelt key would otherwise be dropped without a word
+    if extra:
         raise ValueError(
-            f"params holds {', '.join(extra)}, not a parameter of a {L}-layer network "
-            f"(W1..W{L}, b1..b{L})"
+            f"params holds {extra}, not a parameter of a {L}-layer network (W1..W{L}, b1..b{L})"
         )
     dtype = param_dtype(params) if dtype is None else dtype
     out = {}

@@ -33,7 +33,7 @@ from .io import (
 )
 from .model import compute_cost, initialize_parameters, predictions_of
 from .steppers import NetSpec, OptimizerState, Train, Workspace
-from .steppers.gram import check_wide_input
+from .steppers.gram import GramOverflowError, check_wide_input
 from .train import History, Schedule, not_learning, run
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
@@ -772,19 +772,28 @@ class DNN:
             self._workspace, self.layer_dims, plan.batch_size or m, self.dtype, minibatch
         )
         optimizer = self._optimizer_state(plan.train)
-        stepper = (plan.stepper or get_stepper(self.backend))(
-            self._spec(),
-            self._theta,
-            self._grad,
-            X,
-            plan.Y,
-            plan.batch_size,
-            self._workspace,
-            train=plan.train,
-            optimizer=optimizer,
-            start_step=self.n_steps_,
-            copy_threads=copy_threads,
-        )
+
+        def make_stepper(cls):
+            return cls(
+                self._spec(),
+                self._theta,
+                self._grad,
+                X,
+                plan.Y,
+                plan.batch_size,
+                self._workspace,
+                train=plan.train,
+                optimizer=optimizer,
+                start_step=self.n_steps_,
+                copy_threads=copy_threads,
+            )
+
+        try:
+            stepper = make_stepper(plan.stepper or get_stepper(self.backend))
+        except GramOverflowError:
+            if self.wide_input is True:
+                raise
+            stepper = make_stepper(get_stepper(self.backend))  # "auto": the direct path can
         history = History()
         stopping = plan.stopping
 

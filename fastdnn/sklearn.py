@@ -516,8 +516,10 @@ class _DNNBase(BaseEstimator):
                 X.T, Y, batch_size=batch, print_cost=bool(self.verbose), **kwargs
             )
         except DivergenceError as exc:
+            advice = "Scale X" if exc.before_any_step else "Lower learning_rate_init, and scale X"
             raise DivergenceError(
-                f"{exc} Lower learning_rate_init, and scale X (e.g. StandardScaler in a Pipeline)."
+                f"{exc} {advice} (e.g. StandardScaler in a Pipeline).",
+                before_any_step=exc.before_any_step,
             ) from exc
         if epochs_only:
             self.n_iter_ += 1

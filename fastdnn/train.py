@@ -29,7 +29,18 @@ MIN_STEPS_FOR_VERDICT = 100
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite cost or non-finite parameters."""
+    """Training produced a non-finite cost or non-finite parameters.
+
+    Attributes
+    ----------
+    before_any_step : bool
+        The cost was not finite before the fit's first update: the scale of the data (or of
+        the parameters) overflows the forward pass, whatever the learning rate.
+    """
+
+    def __init__(self, *args, before_any_step: bool = False):
+        super().__init__(*args)
+        self.before_any_step = before_any_step
 
 
 @dataclass
@@ -140,11 +151,12 @@ def run(
                 want_cost, cost, k = loop.chunk()
                 if not loop.finite(cost, want_cost):
                     history.stop_reason = "diverged"
-                    msg = loop.divergence_message(step, k)
+                    first_cost = cost if want_cost else None
+                    msg = loop.divergence_message(step, k, first_cost)
                     if on_divergence == "raise":
                         history.n_steps = loop.done
                         history.wall_time = time.perf_counter() - t_start
-                        raise DivergenceError(msg)
+                        raise DivergenceError(msg, before_any_step=loop.at_start(first_cost))
                     warnings.warn(msg, RuntimeWarning, stacklevel=3)
                     break
                 loop.keep()
@@ -285,7 +297,21 @@ class _Loop:
             self.rng_at_backup = None
             self.order = None  # drawn in that chunk, which began the epoch
 
-    def divergence_message(self, step: int, k: int) -> str:
+    def at_start(self, first_cost: float | None) -> bool:
+        """Whether the cost was not finite before this fit's first update."""
+        return self.backup_steps == 0 and first_cost is not None and not math.isfinite(first_cost)
+
+    def divergence_message(self, step: int, k: int, first_cost: float | None = None) -> str:
+        """Why the chunk of ``k`` steps from ``step`` failed; ``first_cost``: the cost of its
+        first forward pass, when it was computed."""
+        if self.at_start(first_cost):  # no learning rate is to blame
+            return (
+                f"training diverged before its first step: the cost at iteration {step} is not "
+                f"finite ({first_cost}), so this fit's learning rate played no part. The "
+                "forward pass overflows on this data with these parameters: standardise the "
+                "inputs (and targets), or start from parameters an earlier fit had before it "
+                "diverged; the parameters are kept as they were."
+            )
         span = f"iteration {step}" if k == 1 else f"iterations {step}-{step + k - 1}"
         return (
             f"training diverged in {span}: the cost or the parameters became non-finite "

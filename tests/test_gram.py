@@ -205,6 +205,28 @@ def test_divergence_keeps_a_whole_state_of_the_direct_path():
     assert_params_close(net.params, ref.params, 1e-6)
 
 
+@pytest.mark.filterwarnings("error")  # NumPy's overflow warnings from X.T @ X stay inside
+def test_an_overflowing_gram_matrix_takes_the_direct_path_or_is_refused(gram_calls):
+    """X finite, X.T @ X not (values near 1e154): "auto" trains on the direct path (it used
+    to choose the Gram path, whose first step made 0 * inf and blamed the learning rate);
+    True is refused before any step, the model untouched."""
+    X, Y = data(300, 25, seed=2)
+    X = (X - 0.5) * 1e154  # |x| sqrt(n_x) past 1.3e154: G overflows, the direct path does not
+    fits = {}
+    for wide in ("auto", False):
+        net = DNN([300, 7, 1], hidden="tanh", seed=5, wide_input=wide)
+        history = net.fit(X, Y, 0.01, 20, cost_every=5)
+        assert history.stop_reason == "completed" and np.isfinite(history.costs).all()
+        fits[wide] = net.params
+    assert gram_calls == []
+    assert all(np.array_equal(fits["auto"][k], fits[False][k]) for k in fits[False])
+    net = DNN([300, 7, 1], hidden="tanh", seed=5, wide_input=True)
+    start = {k: np.array(v) for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=r"X.T @ X overflows float64 \(largest \|X\| = 5e\+153"):
+        net.fit(X, Y, 0.01, 20)
+    assert net.n_steps_ == 0 and all(np.array_equal(net.params[k], start[k]) for k in start)
+
+
 def test_minibatch_stays_on_the_direct_path(gram_calls):
     X, Y = data(300, 40)
     net = DNN([300, 5, 1], seed=0)  # auto

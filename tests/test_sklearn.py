@@ -267,6 +267,9 @@ def test_regressor_shapes_and_target_scaling():
     assert_allclose(big.predict(X), reg.predict(X) * 1e5, rtol=1e-8, atol=1e-3)
     with pytest.raises(DivergenceError, match="learning_rate_init"):
         DNNRegressor((16,), max_iter=50, normalize_y=False, random_state=0).fit(X, y * 1e5)
+    # A cost that overflows before any step: the advice is to scale X, not the learning rate.
+    with pytest.raises(DivergenceError, match=r"played no part.* Scale X \(e.g. StandardScaler"):
+        DNNRegressor((16,), max_iter=5, random_state=0).fit(X * 1e200, y)
     Y2 = np.column_stack([y, -2 * y + 3])
     multi = DNNRegressor((16,), learning_rate_init=0.1, max_iter=300, random_state=0).fit(X, Y2)
     assert multi.n_outputs_ == 2

@@ -204,6 +204,24 @@ def test_recorded_cost_is_the_cost_before_the_step():
     assert_allclose(h.costs[0], expected, rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # NUMBA_DISABLE_JIT
+def test_a_cost_that_overflows_before_any_step_does_not_blame_the_learning_rate(backend):
+    X, Y = data()
+    net = DNN([5, 4, 1], output="linear", seed=0, backend=backend)
+    start = {k: np.array(v) for k, v in net.params.items()}
+    with pytest.raises(
+        fastdnn.DivergenceError,
+        match="diverged before its first step.*learning rate played no part",
+    ) as err:
+        net.fit(X * 1e200, Y, learning_rate=1e-300, num_iterations=5)
+    assert err.value.before_any_step
+    assert "probably too large" not in str(err.value)
+    assert net.n_steps_ == 0 and all(np.array_equal(net.params[k], start[k]) for k in start)
+    with pytest.raises(fastdnn.DivergenceError, match="probably too large") as err:
+        net.fit(X * 1e3, Y, learning_rate=10.0, num_iterations=200, cost_every=1)
+    assert not err.value.before_any_step
+
+
 def test_divergence_raises_and_keeps_finite_parameters(backend):
     X, Y = data()
     X = X * 1e3

@@ -144,6 +144,11 @@ def test_bad_params():
     with pytest.raises(ValueError, match=r"params holds 'w1', not a parameter"):
         net.set_params({**good, "w1": np.zeros((2, 3))})  # misspelt: not silently dropped
     assert np.array_equal(net.params["W1"], before)
+    # "W01" is not "W1": it does not count as a layer, it is named
+    with pytest.raises(ValueError, match=r"params holds 'W01', not a parameter of a 1-layer"):
+        net.set_params({**good, "W01": np.zeros((2, 3))})
+    with pytest.raises(ValueError, match=r"missing \['b2'\] .* and holds 'B2', which is not"):
+        fastdnn.model_forward(np.ones((3, 1)), {**good, "W2": np.ones((1, 2)), "B2": 0.0})
     with pytest.raises(ValueError, match=r"params is missing \['b2'\]"):
         fastdnn.model_forward(
             np.ones((3, 1)), {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((1, 2))}
