@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -234,16 +235,7 @@ class ClusterData:
                 f"{X.shape}{hint}"
             )
         m = X.shape[1]
-        # Softmax with class indices 0..n_y-1: one-hot coded block by block on the workers.
-        indices = v.holds_class_indices(Y.shape, n_y, net.loss, m)
-        if Y.ndim == 1 and (n_y == 1 or indices):
-            Y = Y.reshape(1, -1)
-        if Y.shape != (n_y, m) and not indices:
-            hint = " (did you pass Y.T?)" if Y.shape == (m, n_y) else ""
-            raise ValueError(
-                f"Y must have shape (n_y, m) = ({n_y}, {m}) to match the output layer and X; "
-                f"got {Y.shape}{hint}"
-            )
+        Y, indices = _shaped_Y(Y, net, m)
         if block_size is not None:
             block_size = v.check_positive_int(block_size, "block_size")
             X = X.rechunk({0: -1, 1: block_size})
@@ -255,7 +247,19 @@ class ClusterData:
         Y = Y.rechunk({0: -1, 1: X.chunks[1]})
         dtype = net.dtype
         meta = np.empty((0, 0), dtype)
-        Xp = X.map_blocks(_prepare, dtype, net.input_mean, net.input_scale, dtype=dtype, meta=meta)
+        # Keys of this fit's own: the same X prepared for two fits at once (threads sharing a
+        # client) would otherwise share keys, and the first fit to release them would cancel
+        # the other's blocks.
+        fit = uuid.uuid4().hex
+        Xp = X.map_blocks(
+            _prepare,
+            dtype,
+            net.input_mean,
+            net.input_scale,
+            dtype=dtype,
+            meta=meta,
+            name=f"fastdnn-X-{fit}",
+        )
         Yp = Y.map_blocks(
             _prepare_y,
             dtype,
@@ -263,6 +267,7 @@ class ClusterData:
             dtype=dtype,
             meta=meta,
             chunks=((n_y,), X.chunks[1]),
+            name=f"fastdnn-Y-{fit}",
         )
         self.X, self.Y = client.persist([Xp, Yp])
         self.client, self.m = client, m
@@ -271,7 +276,11 @@ class ClusterData:
         self.y_parts = _ordered_futures(self.Y)
         starts = np.concatenate([[0], np.cumsum(self.widths)])
         self.bounds = [(int(s), int(e)) for s, e in zip(starts[:-1], starts[1:], strict=True)]
-        self._check(net)
+        try:
+            self._check(net)
+        except BaseException:
+            self.release()  # the exception's traceback would keep the data on the workers
+            raise
 
     def _check(self, net) -> None:
         """Every block checked where it lives; the first problem raises ``ValueError``."""
@@ -297,6 +306,34 @@ class ClusterData:
 
     def release(self) -> None:
         self.client.cancel(self.x_parts + self.y_parts)
+        self.X = self.Y = None
+        self.x_parts, self.y_parts = [], []
+
+
+def _shaped_Y(Y, net, m: int):
+    """``Y`` (a dask array) as ``(n_y, m)``, or ``(1, m)`` class indices for a softmax output;
+    and whether it holds class indices. ``ValueError`` for any other shape."""
+    n_y = net.layer_dims[-1]
+    # Softmax with class indices 0..n_y-1: one-hot coded block by block on the workers.
+    indices = v.holds_class_indices(Y.shape, n_y, net.loss, m)
+    if Y.ndim == 1 and (n_y == 1 or indices):
+        Y = Y.reshape(1, -1)
+    if Y.shape != (n_y, m) and not indices:
+        hint = " (did you pass Y.T?)" if Y.shape == (m, n_y) else ""
+        raise ValueError(
+            f"Y must have shape (n_y, m) = ({n_y}, {m}) to match the output layer and X; "
+            f"got {Y.shape}{hint}"
+        )
+    return Y, indices
+
+
+def _y_problem(Y, n_y: int, loss: str, dtype, name: str) -> np.ndarray:
+    """Why a block of ``Y`` cannot be scored, as a one-element object array ('' if it can)."""
+    try:
+        v.check_Y(Y, n_y, Y.shape[-1], loss, dtype, name)
+    except (ValueError, TypeError) as exc:
+        return np.array([str(exc)], dtype=object)
+    return np.array([""], dtype=object)
 
 
 def _ordered_futures(A) -> list:
@@ -585,19 +622,32 @@ def score(net: DNN, X, Y) -> float:
     """Accuracy (sigmoid, softmax: ``Y`` one-hot or class indices) or R^2 (linear output),
     computed on the cluster."""
     AL = predict_proba(net, X)
-    Y = _as_dask(Y, "Y")
-    if Y.ndim == 1:
-        Y = Y.reshape(1, -1)
-    Y = Y.rechunk({0: -1, 1: AL.chunks[1]}).astype(np.float64)
+    Y, _ = _shaped_Y(_as_dask(Y, "Y"), net, AL.shape[1])
+    Y = Y.rechunk({0: -1, 1: AL.chunks[1]})
+    # Each block of Y checked as DNN.score checks Y (labels, finite), in the same computation.
+    problems = [
+        dask.delayed(_y_problem)(block, net.layer_dims[-1], net.loss, net.dtype, f"Y (block {k})")
+        for k, block in enumerate(Y.to_delayed().ravel())
+    ]
+    Y = Y.astype(np.float64)
     if net.output == "softmax":
         classes = Y[0] if Y.shape[0] == 1 < net.layer_dims[-1] else Y.argmax(axis=0)
-        return float((AL.argmax(axis=0) == classes).mean().compute())
-    if net.output == "sigmoid":
-        return float(((AL > 0.5) == (Y > 0.5)).mean().compute())
-    AL = AL.astype(np.float64)
-    ss_res = ((Y - AL) ** 2).sum(axis=1)
-    ss_tot = ((Y - Y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-    ss_res, ss_tot = dask.compute(ss_res, ss_tot)
+        values = ((AL.argmax(axis=0) == classes).mean(),)
+    elif net.output == "sigmoid":
+        values = (((AL > 0.5) == (Y > 0.5)).mean(),)
+    else:
+        AL = AL.astype(np.float64)
+        values = (
+            ((Y - AL) ** 2).sum(axis=1),
+            ((Y - Y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1),
+        )
+    *values, problems = dask.compute(*values, problems)
+    for problem in problems:
+        if problem[0]:
+            raise ValueError(problem[0])
+    if net.output != "linear":
+        return float(values[0])
+    ss_res, ss_tot = values
     constant = ss_tot == 0
     r2 = np.where(constant, (ss_res == 0).astype(float), 1 - ss_res / np.where(constant, 1, ss_tot))
     return float(r2.mean())

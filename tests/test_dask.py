@@ -249,6 +249,37 @@ def test_bad_input_is_refused_before_any_step(client):
     with pytest.raises(TypeError, match="client must be a distributed.Client; got str"):
         fdask.fit(net, Xd, Y, client="tcp://localhost:8786", num_iterations=3)
     assert np.array_equal(net._theta, before) and net.n_steps_ == 0
+    # A refused fit leaves nothing on the workers (its error's traceback used to keep the
+    # prepared data persisted there for as long as the exception lived).
+    with pytest.raises(ValueError, match="must hold binary labels") as err:
+        fdask.fit(net, Xd, Y * 2, client=client, num_iterations=3)
+    assert err.value is not None and not client.who_has()
+
+
+def test_two_fits_on_the_same_data_at_once_through_one_client(client):
+    """Two threads, one client, one X: each fit prepares the data under keys of its own (they
+    shared keys, and the first fit to finish cancelled the other's blocks)."""
+    import threading
+
+    X, Y = data(m=400)
+    Xd = da.from_array(X, chunks=(5, 100))
+    nets = [DNN([5, 4, 1], seed=1), DNN([5, 3, 1], seed=2)]
+    errors = []
+
+    def long_fit():
+        try:
+            fdask.fit(nets[0], Xd, Y, client=client, num_iterations=60)
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=long_fit)
+    thread.start()
+    fdask.fit(nets[1], Xd, Y, client=client, num_iterations=2)
+    thread.join()
+    assert errors == [] and nets[0].n_steps_ == 60 and nets[1].n_steps_ == 2
+    alone = DNN([5, 4, 1], seed=1)
+    fdask.fit(alone, Xd, Y, client=client, num_iterations=60)
+    assert np.array_equal(alone._theta, nets[0]._theta)
 
 
 # ------------------------------------------------------------------------- inference
@@ -266,6 +297,18 @@ def test_predict_and_score_blockwise_on_dask_arrays(client):
     Yr = np.random.default_rng(1).normal(size=(2, 103))
     reg.fit(X, Yr, learning_rate=0.1, num_iterations=20)
     assert_allclose(fdask.score(reg, Xd, Yr), reg.score(X, Yr), rtol=1e-10)
+    # Y is checked as DNN.score checks it (it used to score labels of 2 and NaN as numbers).
+    bad = Y.copy()
+    bad[0, 90] = 2.0
+    with pytest.raises(ValueError, match=r"Y \(block 2\) must hold binary labels 0 or 1"):
+        fdask.score(net, Xd, bad)
+    with pytest.raises(ValueError, match=r"Y \(block 0\) must be finite"):
+        fdask.score(net, Xd, np.full((1, 103), np.nan))
+    with pytest.raises(ValueError, match=r"Y must have shape \(n_y, m\) = \(1, 103\)"):
+        fdask.score(net, Xd, Y[:, :60])
+    soft = DNN([5, 4, 3], output="softmax", seed=0)
+    labels = np.random.default_rng(2).integers(0, 3, 103)
+    assert fdask.score(soft, Xd, labels) == soft.score(X, labels)
 
 
 # ------------------------------------------------------------------------- scikit-learn
