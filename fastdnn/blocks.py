@@ -13,8 +13,10 @@ checked (finite; 0/1 labels for a sigmoid output) and standardised when the mode
 scaling. By default a block holds about :data:`BLOCK_BYTES` of ``X``, rounded to whole storage
 chunks (zarr, HDF5, dask) and then to whole mini-batches. While the model trains on one block,
 the next block of the same pass is read by a background thread (the compiled steps release the
-GIL), so at most two blocks of data are in memory: memory is bounded by the block size, not by
-the data size. A memmap's pages are handed back to the kernel after each block
+GIL). Memory is bounded by the block size, not by the data size: besides those two blocks, a
+full-batch fit's steppers keep the first block of each width they were made for (the first
+block and a shorter last one), and a change of block keeps the previous one until the next
+good step: up to four blocks were seen alive at once (a review's count, with weak references). A memmap's pages are handed back to the kernel after each block
 (``madvise(MADV_DONTNEED)``; not for ``mode="c"``, whose private pages may hold the caller's
 edits), so that its resident size stays bounded too.
 
@@ -22,7 +24,9 @@ Full batch (``batch_size=None``)
     Every step reads every block in order and adds up the block gradients (the steppers'
     gradient-only entry, ``scale = 1/m``), then updates once: the step of in-memory training on
     the whole set, to rounding. With a single block the block stays in memory and the step is
-    the in-memory one, bitwise.
+    the in-memory one on that block, which is read examples-contiguous: bitwise equal to
+    in-memory training on a Fortran-ordered ``X``; a C-ordered ``X`` in memory rounds its
+    products differently (1e-17 apart after 5 steps in a review's case).
 Mini-batches (``batch_size=B``), exactly
     Each epoch visits the blocks in the order ``rng.permutation(n_blocks)`` (no draw for a
     single block); each block, once read, is shuffled by ``rng.permutation(width)`` and cut
@@ -32,7 +36,7 @@ Mini-batches (``batch_size=B``), exactly
     epoch has ``ceil(m / B)`` steps, as in memory. A batch never mixes two blocks: store
     examples in random order (or choose large blocks) when the data are sorted, e.g. by class.
     Every :func:`fit` starts a new epoch; a fit of whole epochs continued by another equals
-    one long fit, bitwise. A data set that fits in one block trains exactly as in memory.
+    one long fit, bitwise. A data set that fits in one block trains bitwise as in memory.
 
 Course 2
     The optimizers (momentum, RMSprop, Adam), learning-rate decay and L2 work as in memory,
@@ -67,7 +71,7 @@ from .backends import get_backend, get_stepper
 from .model import predictions_of
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
 from .steppers.python import PythonStepper
-from .train import History, Schedule, not_learning, run
+from .train import History, Schedule, can_judge, not_learning, run
 
 if TYPE_CHECKING:
     from .network import DNN
@@ -268,7 +272,7 @@ class BadBlockError(ValueError):
 
 class Reader:
     """Reads blocks in a given order, the next one in a background thread while the caller
-    works on the current one: two blocks in memory at most."""
+    works on the current one (the current block, and the next being read)."""
 
     def __init__(self, data: BlockData):
         self.data = data
@@ -744,12 +748,24 @@ def _train(
             bar.close()
     sync()
     net.history_ = result
-    if result.stop_reason == "completed" and isinstance(data.Y.A, np.ndarray):
-        if not isinstance(data.Y.A, np.memmap):  # the verdict needs every label in memory
-            Y = v.check_Y(data.Y.A, net.layer_dims[-1], data.m, net.loss, net.dtype)
-            if why := not_learning(result, Y, net.loss):
+    A = data.Y.A
+    # The verdict needs every label in memory, and a run long enough to judge.
+    if result.stop_reason == "completed" and isinstance(A, np.ndarray) and can_judge(result):
+        if not isinstance(A, np.memmap):
+            if why := not_learning(result, _labels_for_verdict(net, A, data.m), net.loss):
                 warnings.warn(why, RuntimeWarning, stacklevel=3)
     return result
+
+
+def _labels_for_verdict(net: DNN, A: np.ndarray, m: int) -> np.ndarray:
+    """``Y`` for :func:`fastdnn.train.not_learning`. Class indices (softmax) become each
+    class's frequency, ``(n_y, 1)``: the verdict reads only the rows' means for this loss, and
+    a one-hot ``Y`` would be ``n_y`` times the labels' size (every block was checked)."""
+    n_y = net.layer_dims[-1]
+    if v.holds_class_indices(A.shape, n_y, net.loss, m):
+        counts = np.bincount(np.asarray(A).reshape(-1).astype(np.int64), minlength=n_y)
+        return (counts / m).reshape(n_y, 1)
+    return v.check_Y(A, n_y, m, net.loss, net.dtype)
 
 
 # ------------------------------------------------------------------------------ inference
@@ -792,6 +808,8 @@ def predict_proba(net: DNN, X, block_size: int | None = None) -> np.ndarray:
     Only ``X`` is out of core here: the output, ``n_y`` values per example, is one array.
     """
     n_x = net.layer_dims[0]
+    if block_size is not None:  # checked before X is opened (-1 read nothing: np.empty's bytes)
+        block_size = v.check_positive_int(block_size, "block_size")
     cols = Columns(X, "X")
     if len(cols.shape) != 2 or cols.shape[0] != n_x or cols.shape[1] == 0:
         raise ValueError(f"X must have shape (n_x, m) = ({n_x}, m >= 1); got {cols.shape}")
@@ -839,6 +857,8 @@ def moments(X, block_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     One pass over the blocks; blocks are merged with Chan's pairwise formula, stable where
     a sum of squares would cancel.
     """
+    if block_size is not None:
+        block_size = v.check_positive_int(block_size, "block_size")
     cols = Columns(X, "X")
     if len(cols.shape) != 2 or 0 in cols.shape:
         raise ValueError(f"X must be a non-empty 2-D array (n_x, m); got shape {cols.shape}")

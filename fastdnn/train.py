@@ -334,6 +334,12 @@ class _Loop:
             self._go_back()
 
 
+def can_judge(history: History) -> bool:
+    """Whether :func:`not_learning` can give a verdict on this run: a few steps on hard data
+    prove nothing (at least ``MIN_STEPS_FOR_VERDICT`` steps, three costs after the first)."""
+    return history.n_steps >= MIN_STEPS_FOR_VERDICT and len(history.costs) >= 4
+
+
 def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
     """Why training looks like it learned nothing, or None.
 
@@ -345,8 +351,7 @@ def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
     """
     iters = history.iterations[1:]
     costs = [float(c) for c in history.costs[1:]]
-    # A verdict needs a run of some length: a few steps on hard data prove nothing.
-    if history.n_steps < MIN_STEPS_FOR_VERDICT or len(costs) < 3:
+    if not can_judge(history):
         return None
     if not all(math.isfinite(c) for c in costs):
         return None

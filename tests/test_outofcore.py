@@ -309,6 +309,43 @@ def test_shape_and_type_errors_come_before_any_block_is_read(tmp_path):
     with pytest.raises(ValueError, match="mini-batch training needs epochs"):
         net.fit(memmap_of(tmp_path, X), Y, batch_size=10)
     assert np.array_equal(net._theta, before) and net.n_steps_ == 0
+    # Inference and moments check block_size too (-1 returned np.empty's bytes unread).
+    Xm = memmap_of(tmp_path, X)
+    for bad in (-1, 0, 2.5, "7", True):
+        for call, args in ((blocks.predict_proba, (net, Xm)), (blocks.predict, (net, Xm)),
+                           (blocks.moments, (Xm,))):  # fmt: skip
+            with pytest.raises((ValueError, TypeError), match="block_size must be a positive"):
+                call(*args, block_size=bad)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # but for the one expected below
+def test_class_indices_in_memory_get_the_verdict_without_a_one_hot_copy(tmp_path, monkeypatch):
+    """A softmax run by blocks with class indices in memory: the not-learning verdict, as in
+    memory, from the class frequencies (it one-hot coded the whole Y at the end: n_y times
+    the labels' size, for a verdict a short run never gives)."""
+    from fastdnn import _validation
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (4, 300))
+    y = rng.integers(0, 5, 300)
+    whole = []
+    check_Y = _validation.check_Y
+
+    def spy(Y, *args, **kwargs):
+        if np.shape(Y)[-1] == 300:
+            whole.append(np.shape(Y))
+        return check_Y(Y, *args, **kwargs)
+
+    monkeypatch.setattr(_validation, "check_Y", spy)
+    settings = {"learning_rate": 1e-12, "num_iterations": 120, "cost_every": 10}
+    nets = [DNN([4, 3, 5], output="softmax", seed=1) for _ in "ab"]
+    with pytest.warns(RuntimeWarning, match="no lower than that of predicting the class"):
+        nets[0].fit(X, y, **settings)  # in memory, Y is checked whole: that is its size
+    whole.clear()
+    with pytest.warns(RuntimeWarning, match="no lower than that of predicting the class"):
+        blocks.fit(nets[1], memmap_of(tmp_path, X), y, block_size=100, **settings)
+    assert whole == []
+    assert_same_params(nets[0], nets[1], rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("bad", ["nan-x", "label-2"])
