@@ -878,7 +878,14 @@ class DNN:
 
     def predict_proba(self, X) -> Array:
         """The network's output ``AL`` of shape (n_y, m): probabilities for a sigmoid output
-        (one per row), a probability vector per column for softmax."""
+        (one per row), a probability vector per column for softmax.
+
+        An ``X`` out of memory (memmap, h5py, zarr, dask: as :meth:`fit` takes it) is read by
+        blocks (:func:`fastdnn.blocks.predict_proba`), so that memory holds only the output
+        and a block of ``X``.
+        """
+        if _blocks.is_out_of_core(X):
+            return _blocks.predict_proba(self, X)
         return self._output(self._input(X))
 
     def predict(self, X, threshold: float = 0.5) -> Array:
@@ -908,7 +915,11 @@ class DNN:
         R^2 follows scikit-learn's ``r2_score``: computed per output row and averaged; a
         constant row of ``Y`` scores 1.0 when predicted exactly, else 0.0; with fewer than two
         examples R^2 is not defined: NaN, with a warning.
+
+        ``X`` or ``Y`` out of memory: both are read by blocks (:func:`fastdnn.blocks.score`).
         """
+        if _blocks.is_out_of_core(X) or _blocks.is_out_of_core(Y):
+            return _blocks.score(self, X, Y)
         X, Y = self._check_data(X, Y)
         return self._score_of(self._output(X), Y)
 

@@ -600,3 +600,28 @@ def test_ctrl_c_in_an_out_of_core_fit_leaves_the_model_a_fit_stopped_there_leave
     blocks.fit(net, Xm, Ym, num_iterations=20, **kw)
     blocks.fit(stopped_there, Xm, Ym, num_iterations=20, **kw)
     assert net._theta.tobytes() == stopped_there._theta.tobytes()
+
+
+def test_predict_and_score_read_an_out_of_core_x_by_blocks(tmp_path, monkeypatch):
+    """DNN.predict_proba / predict / score take an out-of-core X as fit does: by blocks (they
+    converted the whole X in memory first: 525 MiB for a 512 MiB memmap in a review)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (20, 20000)).astype(np.float32)  # a float64 model converts it
+    Y = (rng.random((1, 20000)) < 0.5).astype(np.float64)
+    Xm = memmap_of(tmp_path, X)
+    net = DNN([20, 8, 1], seed=0)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 64 * 1024)
+    net.predict_proba(Xm)  # compiled and warm
+    peaks = []
+    for source in (Xm, X):
+        tracemalloc.start()
+        net.predict_proba(source)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    whole = X.size * 8  # X in the model's dtype
+    assert peaks[0] < whole / 4 < whole < peaks[1]
+    assert_allclose(net.predict_proba(Xm), net.predict_proba(X), rtol=1e-12)
+    assert np.array_equal(net.predict(Xm), net.predict(X))
+    assert net.score(Xm, Y) == net.score(X, Y) == net.score(X, memmap_of(tmp_path, Y, "Y.npy"))
