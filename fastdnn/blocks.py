@@ -116,6 +116,12 @@ class Columns:
         if not is_out_of_core(A):
             A = np.asarray(A)
         self.A, self.name = A, name
+        shape = getattr(A, "shape", None)
+        if isinstance(shape, tuple) and any(isinstance(s, float) and s != s for s in shape):
+            raise ValueError(  # a dask array whose chunk sizes are unknown (NaN)
+                f"{name} has unknown chunk sizes (shape {shape}): call "
+                f"{name}.compute_chunk_sizes() first, or build it with known chunks"
+            )
         try:
             self.shape = tuple(int(s) for s in A.shape)
             self.dtype = np.dtype(A.dtype)

@@ -594,7 +594,9 @@ def _train(net, stepper, schedule, n_steps, lr, cost_every, print_cost, callback
 # ------------------------------------------------------------------------------ inference
 def predict_proba(net: DNN, X):
     """The network's output ``AL`` as a dask array ``(n_y, m)``, computed blockwise where the
-    blocks of ``X`` (a dask array ``(n_x, m)``) are. Nothing is computed until asked."""
+    blocks of ``X`` (a dask array ``(n_x, m)``) are. Nothing is computed until asked, and then
+    with the model as it is at that moment: compute before training the model further for the
+    outputs of the model as it is now."""
     X = _as_dask(X, "X")
     n_x, n_y = net.layer_dims[0], net.layer_dims[-1]
     if X.ndim != 2 or X.shape[0] != n_x:

@@ -309,6 +309,13 @@ def test_predict_and_score_blockwise_on_dask_arrays(client):
     soft = DNN([5, 4, 3], output="softmax", seed=0)
     labels = np.random.default_rng(2).integers(0, 3, 103)
     assert fdask.score(soft, Xd, labels) == soft.score(X, labels)
+    # Unknown chunk sizes (a boolean mask's result) are named, with the way out.
+    unknown = Xd[:, Xd[0] > -2]
+    for call in (net.predict, fastdnn.blocks.moments):
+        with pytest.raises(ValueError, match=r"X has unknown chunk sizes .*compute_chunk_sizes"):
+            call(unknown)
+    with pytest.raises(ValueError, match=r"X has unknown chunk sizes"):
+        net.fit(unknown, Y, num_iterations=1)
 
 
 # ------------------------------------------------------------------------- scikit-learn
