@@ -272,19 +272,25 @@ def cmd_demo(args) -> int:
         seconds = warmup(["float64"], hidden=["tanh"], outputs=["sigmoid"])
         if seconds > 1.0:  # a first run compiles; later ones load Numba's cache
             print(f"compiled the jit kernels in {seconds:.1f} s (once: they are cached on disk)")
+    from . import DivergenceError
+
     t0 = time.perf_counter()
-    history = net.fit(
-        X,
-        Y,
-        learning_rate=args.learning_rate,
-        num_iterations=args.iterations,
-        cost_every=1000,
-        print_cost=True,
-    )
+    try:
+        history = net.fit(
+            X,
+            Y,
+            learning_rate=args.learning_rate,
+            num_iterations=args.iterations,
+            cost_every=1000,
+            print_cost=True,
+        )
+    except DivergenceError as exc:
+        raise _diverged(exc, "--learning-rate", train=False) from None
     seconds = time.perf_counter() - t0
     accuracy = net.score(X, Y)
+    done = "interrupted after" if history.stop_reason == "interrupted" else "trained"
     print(
-        f"trained {history.n_steps} iterations on backend {args.backend!r} in {seconds:.2f} s"
+        f"{done} {history.n_steps} iterations on backend {args.backend!r} in {seconds:.2f} s"
         f"{_blas_threads()}"
     )
     print(f"accuracy: {100 * accuracy:.2f} %  (the course's 4-unit tanh net reaches 90 %)")
@@ -296,7 +302,19 @@ def cmd_demo(args) -> int:
         else:
             path = plot_decision_boundary(net, X, Y, path=args.plot)
             print(f"decision boundary saved to {path}")
+    if history.stop_reason == "interrupted":
+        return 130  # Ctrl-C: as train says it
     return 0 if np.isfinite(accuracy) else 1
+
+
+def _diverged(exc, lr_flag: str = "--lr", train: bool = True) -> UserError:
+    """The one line for a run that diverged: the library's reason, and what to change
+    (``train``: the command has --lambd and --standardize)."""
+    if exc.before_any_step:
+        advice = "scale the data (--standardize)" if train else "scale the data"
+    else:
+        advice = f"try a smaller {lr_flag}" + (" (or --lambd, or --standardize)" if train else "")
+    return UserError(f"training diverged ({exc}); {advice}")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -431,18 +449,53 @@ def _network_from_flags(args, layer_dims: list[int]):
 def _new_network(args, layer_dims: list[int], data, Y):
     """The network ``train`` makes for in-memory data (softmax class indices counted), named
     after the data's columns."""
-    label_names = data.label_names
     if args.output == "softmax" and Y.shape[0] == 1:
         layer_dims[-1] = _n_classes(Y, args.data)
-        label_names = None  # one label column, n_y outputs: predict takes --label NAME
         print(f"classes: 0..{layer_dims[-1] - 1} (one softmax output each)")
-    net = _network_from_flags(args, layer_dims)
+    return _named(_network_from_flags(args, layer_dims), args, data.feature_names, data.label_names)
+
+
+def _named(net, args, feature_names, label_names):
+    """``net`` with the data's column names, so that predict (and --resume) match a CSV's
+    columns by name. A softmax output trained on one column of class indices has n_y outputs
+    for that one column: no label names (predict then takes --label NAME)."""
+    if args.output == "softmax" and label_names is not None and len(label_names) == 1:
+        label_names = None
     try:
-        net.feature_names = data.feature_names
+        net.feature_names = feature_names
         net.label_names = label_names
     except ValueError as exc:
         raise UserError(f"the column names of '{args.data}': {exc}") from None
     return net
+
+
+def _read_training_data(path: str, label: str | None, resumed, resume_path: str | None):
+    """``read_data``'s result for ``train``; going on with a model (``resumed``), a CSV's
+    columns are matched by the names it was trained on, as predict does."""
+    from .datafiles import read_data
+
+    if resumed is None:
+        return read_data(path, label=label)
+    data = read_data(
+        path,
+        label=label,
+        n_x=resumed.layer_dims[0],
+        feature_names=resumed.feature_names,
+        label_names=resumed.label_names,
+        require_labels=False,
+    )
+    if data.Y is None:
+        raise UserError(
+            f"no labels found in '{path}' for the model '{resume_path}'"
+            + (
+                ", which knows its features' names but not its label column's (class "
+                "indices) or finds it missing"
+                if resumed.feature_names is not None
+                else ""
+            )
+            + ": give --label NAME"
+        )
+    return data
 
 
 def cmd_train(args) -> int:
@@ -486,30 +539,9 @@ def cmd_train(args) -> int:
         return _train_beyond_memory(args, hidden, resumed)
 
     from . import DivergenceError
-    from .datafiles import read_data
 
-    if resumed is None:
-        data = read_data(args.data, label=args.label)
-    else:  # a CSV's columns matched by name when the model knows them, as predict does
-        data = read_data(
-            args.data,
-            label=args.label,
-            n_x=resumed.layer_dims[0],
-            feature_names=resumed.feature_names,
-            label_names=resumed.label_names,
-            require_labels=False,
-        )
-        if data.Y is None:
-            raise UserError(
-                f"no labels found in '{args.data}' for the model '{args.resume}'"
-                + (
-                    ", which knows its features' names but not its label column's (class "
-                    "indices) or finds it missing"
-                    if resumed.feature_names is not None
-                    else ""
-                )
-                + ": give --label NAME"
-            )
+    data = _read_training_data(args.data, args.label, resumed, args.resume)
+    if resumed is not None:
         _check_data_fits_model(resumed, args.resume, args.data, data.X.shape, data.Y.shape)
     X, Y = data.X, data.Y
     m = X.shape[1]
@@ -584,7 +616,7 @@ def cmd_train(args) -> int:
             **course2,
         )
     except DivergenceError as exc:
-        raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
+        raise _diverged(exc) from None
     seconds = time.perf_counter() - t0
     if history.stop_reason == "interrupted":
         print(f"interrupted after {_plural(history.n_steps, 'iteration')}")
@@ -669,20 +701,20 @@ class _LargeData:
     HDF5 file's datasets, checked from their metadata (names, shapes, dtypes; for HDF5, no
     links or storage outside the file); or, for other files, read whole by ``read_data``."""
 
-    def __init__(self, path: str, label: str | None):
+    def __init__(self, path: str, label: str | None, resumed=None, resume_path=None):
         import numpy as np
 
         self.path, self.close, self.y_name = path, lambda: None, label or "Y"
+        self.feature_names = self.label_names = None  # a CSV's column names
         suffix = _suffix(path)
         if suffix == ".zarr":
             X, Y = self._zarr(path, label)
         elif suffix in (".h5", ".hdf5"):
             X, Y = self._h5(path, label)
-        else:
-            from .datafiles import read_data
-
-            data = read_data(path, label=label)
+        else:  # read whole, as in memory: a CSV's columns by name when going on with a model
+            data = _read_training_data(path, label, resumed, resume_path)
             X, Y = data.X, data.Y
+            self.feature_names, self.label_names = data.feature_names, data.label_names
         if len(X.shape) != 2 or 0 in X.shape or np.dtype(X.dtype).kind not in "biuf":
             raise UserError(
                 f"the inputs X in '{path}' must be a non-empty 2-D array of numbers (n_x, m), "
@@ -784,7 +816,7 @@ def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
     from . import DivergenceError, blocks
 
     client = _connect(args.scheduler) if args.scheduler is not None else None
-    data = _LargeData(args.data, args.label)
+    data = _LargeData(args.data, args.label, resumed, args.resume)
     try:
         X, Y = data.X, data.Y
         n_x, m = X.shape
@@ -827,7 +859,9 @@ def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
             net = resumed
             print(_resuming_line(net, args.resume))
         else:
-            net = _network_from_flags(args, layer_dims)
+            net = _named(
+                _network_from_flags(args, layer_dims), args, data.feature_names, data.label_names
+            )
         if args.standardize:
             mean, scale = blocks.moments(X, block_size)
             scale[scale == 0] = 1.0
@@ -865,7 +899,7 @@ def _train_beyond_memory(args, hidden: list[int], resumed) -> int:
                 )
                 score = blocks.score(net, X, Y, block_size)
         except DivergenceError as exc:
-            raise UserError(f"training diverged ({exc}); try a smaller --lr") from None
+            raise _diverged(exc) from None
         seconds = time.perf_counter() - t0
         if history.stop_reason == "interrupted":
             print(f"interrupted after {_plural(history.n_steps, 'iteration')}")

@@ -467,11 +467,16 @@ def test_bad_labels_are_refused_before_the_predictions_are_written(tmp_path, dat
 
 def _interrupted_train(tmp_path, data, out):
     """``fastdnn train`` stopped by Ctrl-C (SIGINT) once it has printed its first cost."""
+    return _interrupted(tmp_path, ["train", "--data", str(data / "train.npz"), "--layers", "16",
+                                   "--iterations", "100000000", "--cost-every", "1000",
+                                   "--out", out])  # fmt: skip
+
+
+def _interrupted(tmp_path, args):
+    """``fastdnn *args`` stopped by Ctrl-C (SIGINT) once it has printed its first cost."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "fastdnn", "train", "--data", str(data / "train.npz"),
-               "--layers", "16", "--iterations", "100000000", "--cost-every", "1000",
-               "--out", out]  # fmt: skip
+    command = [sys.executable, "-m", "fastdnn", *args]
     with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
         lines = []
@@ -492,6 +497,18 @@ def test_ctrl_c_never_replaces_an_existing_model(tmp_path, data):
     assert code == 130, (out, err)
     assert "'good.npz' exists and is left as it was" in out
     assert (tmp_path / "good.npz").read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT as Ctrl-C: POSIX")
+def test_ctrl_c_stops_the_demo_with_exit_130(tmp_path):
+    code, out, err = _interrupted(tmp_path, ["demo", "--iterations", "100000000"])
+    assert code == 130 and re.search(r"interrupted after \d+ iterations", out), (out, err)
+
+
+def test_a_diverging_demo_is_one_line_exit_2(tmp_path):
+    result = fastdnn("demo", "--learning-rate", "1e308", "--iterations", "2000", cwd=tmp_path)
+    _one_error_line(result, "demo", "training diverged", "try a smaller --learning-rate")
+    assert "--lambd" not in result.stderr  # the demo has no such flag
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT as Ctrl-C: POSIX")
@@ -665,7 +682,9 @@ def test_resume_continues_as_one_longer_run(tmp_path, data, capsys, options):
     assert resumed._theta.tobytes() == at_once._theta.tobytes()
 
 
-def test_resume_matches_csv_columns_by_name(tmp_path, data, capsys):
+@pytest.mark.parametrize("by_blocks", [[], ["--block-size", "50"]], ids=["memory", "blocks"])
+def test_resume_matches_csv_columns_by_name(tmp_path, data, capsys, by_blocks):
+    # By blocks too: that path saved no column names, and its resume took columns by position.
     from fastdnn.cli import main
 
     X, Y = np.load(data / "train.npz")["X"], np.load(data / "train.npz")["Y"]
@@ -673,9 +692,11 @@ def test_resume_matches_csv_columns_by_name(tmp_path, data, capsys):
             for (a, b, c, d), y in zip(X.T.tolist(), Y[0], strict=True)]  # fmt: skip
     (tmp_path / "shuffled.csv").write_text("label,f4,id,f2,f1,f3\n" + "".join(rows))
     first = ["train", "--data", str(data / "train.csv"), "--label", "label", "--layers", "3",
-             "--iterations", "5"]  # fmt: skip
+             "--iterations", "5", *by_blocks]  # fmt: skip
     assert main([*first, "--standardize", "--out", str(tmp_path / "first.npz")]) == 0
-    more = ["--resume", str(tmp_path / "first.npz"), "--iterations", "5"]
+    saved = DNN.load(tmp_path / "first.npz")
+    assert (saved.feature_names, saved.label_names) == (["f1", "f2", "f3", "f4"], ["label"])
+    more = ["--resume", str(tmp_path / "first.npz"), "--iterations", "5", *by_blocks]
     for name in ("train.csv", "shuffled.csv"):  # extra column 'id' ignored, as predict does
         source = data / name if name == "train.csv" else tmp_path / name
         out = str(tmp_path / f"from_{name}.npz")
