@@ -60,7 +60,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     ValueError
         ``path`` is a FIFO, a device or a socket.
     """
-    path = Path(os.fspath(path))
+    path = _file_path(path)
     target, mode = _checked_target(path)
     folder = target.parent
     try:
@@ -90,7 +90,16 @@ def check_writable(path: str | os.PathLike) -> Path:
     For a command that must refuse an output before it does any work. Raises what
     :func:`atomic_write` would raise before writing; returns the file that would be written
     (``path``, or the file a symbolic link points to)."""
-    return _checked_target(Path(os.fspath(path)))[0]
+    return _checked_target(_file_path(path))[0]
+
+
+def _file_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path; a name ending in a separator names a folder (``Path`` would drop
+    the separator, and ``out/`` would become a file ``out``)."""
+    raw = os.fspath(path)
+    if isinstance(raw, str) and raw.endswith(("/", os.sep)):
+        raise IsADirectoryError(f"cannot write '{raw}': it names a folder; give a file name")
+    return Path(raw)
 
 
 def _checked_target(path: Path) -> tuple[Path, int]:

@@ -348,6 +348,13 @@ def _check(args) -> tuple[list[Workload], list[str]]:
         raise ValueError(f"--threads must be >= 0 (0 keeps the default); got {args.threads}")
     if not args.steps_scale > 0:
         raise ValueError(f"--steps-scale must be positive; got {args.steps_scale}")
+    if args.json:  # before the benchmarks run, not after (a folder, a FIFO, no such folder)
+        from ._atomic import check_writable
+
+        try:
+            check_writable(args.json)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--json: {exc}") from None
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     return [WORKLOADS[k] for k in keys], dtypes
 
@@ -424,8 +431,10 @@ def run(args, out=None) -> int:
     )
     out.write("\n".join(lines) + "\n")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "repeats": args.repeats, "results": results}, f, indent=1)
+        from ._atomic import atomic_write
+
+        document = {"machine": info, "repeats": args.repeats, "results": results}
+        atomic_write(args.json, lambda f: f.write(json.dumps(document, indent=1).encode()))
     return 0
 
 

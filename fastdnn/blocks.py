@@ -16,7 +16,8 @@ the next block of the same pass is read by a background thread (the compiled ste
 GIL). Memory is bounded by the block size, not by the data size: besides those two blocks, a
 full-batch fit's steppers keep the first block of each width they were made for (the first
 block and a shorter last one), and a change of block keeps the previous one until the next
-good step: up to four blocks were seen alive at once (a review's count, with weak references). A memmap's pages are handed back to the kernel after each block
+good step: up to four blocks were seen alive at once (a review's count, with weak
+references). A memmap's pages are handed back to the kernel after each block
 (``madvise(MADV_DONTNEED)``; not for ``mode="c"``, whose private pages may hold the caller's
 edits), so that its resident size stays bounded too.
 

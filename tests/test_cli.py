@@ -306,6 +306,29 @@ def _one_error_line(result, command, *fragments):
 
 
 # ----------------------------------------------------------------------------- hostile input
+def test_an_output_name_ending_in_a_slash_is_a_folder(tmp_path, data):
+    # Path("new/") drops the slash: a file named "new" used to be written.
+    for command in (["train", "--data", str(data / "train.npz"), "--iterations", "2"],
+                    ["demo", "--iterations", "2", "--plot"]):  # fmt: skip
+        flag = "--plot" if command[0] == "demo" else "--out"
+        args = [*command, "new/"] if flag == "--plot" else [*command, "--out", "new/"]
+        result = fastdnn(*args, cwd=tmp_path)
+        _one_error_line(result, command[0], f"{flag}: cannot write 'new/': it names a folder")
+        assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_bench_json_is_checked_before_the_benchmarks_run(tmp_path):
+    os.mkfifo(tmp_path / "f.json")
+    (tmp_path / "folder").mkdir()
+    quick = ["--workloads", "W1", "--repeats", "1", "--steps-scale", "0.001"]
+    for target, why in (("f.json", "FIFO"), ("folder", "it is a folder"),
+                        ("missing/x.json", "does not exist")):  # fmt: skip
+        result = fastdnn("bench", "--json", target, *quick, cwd=tmp_path, timeout=120)
+        _one_error_line(result, "bench", "--json: cannot write", why)
+        assert result.stdout == ""  # nothing ran
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_a_fifo_as_data_is_refused_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "x.csv")
