@@ -1038,7 +1038,15 @@ def cmd_predict(args) -> int:
             Y = check_Y(Y, net.layer_dims[-1], X.shape[1], net.loss, net.dtype)
         except ValueError as exc:
             raise UserError(f"the labels in '{args.data}': {exc}") from None
-    AL = net._output(X)  # one forward pass: the predictions and the score
+    with np.errstate(over="ignore", invalid="ignore"):  # said below, in one line
+        AL = net._output(X)  # one forward pass: the predictions and the score
+    bad = ~np.isfinite(AL).all(axis=0)
+    if bad.any():  # "0,nan" rows would read as predictions
+        raise UserError(
+            f"the model '{args.model}' gives non-finite outputs for {int(bad.sum())} of "
+            f"{bad.size} examples of '{args.data}' (the first: example {int(np.argmax(bad))}): "
+            "its parameters or the data overflow; nothing written"
+        )
     score = None if Y is None else net._score_of(AL, Y)
     n_y = AL.shape[0]
     digits = "%.17g" if net.dtype == np.float64 else "%.9g"

@@ -605,9 +605,9 @@ def _read_state(archive: Archive, headers: dict[str, Header], meta: ModelMeta) -
 
 def _all_finite(a: np.ndarray) -> bool:
     # A sum allocates nothing; only a non-finite (or overflowing) sum pays for the mask.
-    return math.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) or bool(
-        np.isfinite(a).all()
-    )
+    with np.errstate(over="ignore"):  # finite values near 1e308 are valid parameters
+        total = np.add.reduce(a, axis=None, dtype=np.float64)
+    return math.isfinite(total) or bool(np.isfinite(a).all())
 
 
 def _check_finite(key: str, a: np.ndarray) -> None:

@@ -317,6 +317,19 @@ def test_an_output_name_ending_in_a_slash_is_a_folder(tmp_path, data):
         assert not (tmp_path / "new").exists()
 
 
+def test_predict_refuses_non_finite_outputs_and_writes_nothing(tmp_path, data):
+    # Finite parameters near 1e308 overflow the forward pass: "0,nan" rows used to be written.
+    huge = {"W1": np.full((3, 4), 1e308), "b1": np.zeros((3, 1)),
+            "W2": np.array([[1e308, -1e308, 1.0]]), "b2": np.zeros((1, 1))}  # fmt: skip
+    with np.errstate(over="ignore"):  # the finiteness check's sum of small arrays overflows
+        DNN.from_params(huge).save(tmp_path / "huge.npz")
+    result = fastdnn("predict", "--model", "huge.npz", "--data", str(data / "train.npz"),
+                     "--out", "p.csv", cwd=tmp_path)  # fmt: skip
+    _one_error_line(result, "predict", "the model 'huge.npz' gives non-finite outputs for",
+                    "nothing written")  # fmt: skip
+    assert not (tmp_path / "p.csv").exists()
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_bench_json_is_checked_before_the_benchmarks_run(tmp_path):
     os.mkfifo(tmp_path / "f.json")
