@@ -624,12 +624,7 @@ def _load_csv(path, f, label, n_x, feature_names, label_names) -> DataFile:
         text.detach()  # the binary file stays with its owner
     if data.shape[0] == 0:
         raise _data_error(path, "no examples below the header row")
-    if not np.isfinite(data).all():
-        i, j = (int(k) for k in np.argwhere(~np.isfinite(data))[0])
-        raise _data_error(
-            path, f"line {i + 2}, column {header[used[j]]!r}: {data[i, j]} is not a finite number"
-        )
-    n_features = len(features)
+    n_features = len(features)  # every value is finite (_read_csv_numbers names the line)
     X = np.ascontiguousarray(data[:, :n_features].T)
     names = [header[j] for j in features]
     if label_col is None:
@@ -740,8 +735,9 @@ def _read_csv_numbers(path: Path, text, header: list[str], used: list[int]) -> n
         data = None
     if data is not None and (data.shape[0] == 0 or data.shape[1] == len(used)):
         # NumPy reads the columns `used` of a row with extra cells without a word: an unquoted
-        # comma in an id shifts every later column. The cell-by-cell pass names such a line.
-        if _cell_counts_match(text, start, len(header)):
+        # comma in an id shifts every later column. The cell-by-cell pass names such a line,
+        # and the line of a NaN or inf (NumPy skips blank lines: row + 2 may not be it).
+        if _cell_counts_match(text, start, len(header)) and np.isfinite(data).all():
             return data.reshape(-1, len(used)) if data.size == 0 else data
     text.seek(start)
     values = []
@@ -756,7 +752,7 @@ def _read_csv_numbers(path: Path, text, header: list[str], used: list[int]) -> n
                     path,
                     f"line {line} has {len(row)} cells but the header has {len(header)} columns",
                 )
-            values.append([_cell(path, line, header[j], row[j]) for j in used])
+            values.append([_finite_cell(path, line, header[j], row[j]) for j in used])
     except csv.Error as exc:
         raise _data_error(
             path, f"line {reader.line_num + 1} cannot be read as CSV ({exc})"
@@ -774,6 +770,13 @@ def _cell_counts_match(text, start: int, n_cols: int) -> bool:
         if line.strip() and line.count(",") != n_cols - 1:
             return False
     return True
+
+
+def _finite_cell(path: Path, line: int, column: str, cell: str) -> float:
+    value = _cell(path, line, column, cell)
+    if not math.isfinite(value):
+        raise _data_error(path, f"line {line}, column {column!r}: {value} is not a finite number")
+    return value
 
 
 def _cell(path: Path, line: int, column: str, cell: str) -> float:

@@ -438,6 +438,10 @@ def test_load_data_csv_errors(tmp_path):
     path = _write_csv(tmp_path / "g.csv", ["a", "b", "y"], [[1, 2, 0], [3, "nan", 1]])
     with pytest.raises(ValueError, match="line 3, column 'b': nan is not a finite"):
         datafiles.load_data(path)
+    # NumPy's parser skips blank lines: the line is counted in the file, not in the rows
+    (tmp_path / "g2.csv").write_text("a,b,y\n1,2,0\n\n3,inf,1\n")
+    with pytest.raises(ValueError, match="line 4, column 'b': inf is not a finite"):
+        datafiles.load_data(tmp_path / "g2.csv")
     with pytest.raises(ValueError, match="unknown label column 'z'; the columns are: a, b, y"):
         datafiles.load_data(tmp_path / "d.csv", label="z")
     path = _write_csv(tmp_path / "h.csv", ["1", "2", "0"], [[3, 4, 1]])
