@@ -78,10 +78,9 @@ def _num_threads(environ: Mapping[str, str]) -> int | None:
     raw = environ.get("FASTDNN_NUM_THREADS", "")
     if not raw.strip():
         return None
-    try:
-        n = int(raw.strip())
-    except ValueError:
-        n = 0
+    text = raw.strip()
+    # ASCII digits only: int() also reads "2_0" and other scripts' digits ("\u0662")
+    n = int(text) if text.isascii() and text.isdigit() else 0
     if n < 1:
         raise ValueError(
             f"environment variable FASTDNN_NUM_THREADS={raw!r} is not valid: use a positive "

@@ -317,6 +317,26 @@ def _diverged(exc, lr_flag: str = "--lr", train: bool = True) -> UserError:
     return UserError(f"training diverged ({exc}); {advice}")
 
 
+def _threads_line() -> str:
+    """What training's BLAS threads will be, and why (``fastdnn info``)."""
+    from . import _env
+    from ._blas import BLAS_THREAD_VARIABLES, default_threads, usable_cores
+
+    n, cores = _env.SETTINGS.num_threads, usable_cores()
+    if n is not None:
+        clamped = f" (clamped to the {cores} usable cores)" if n > cores else ""
+        return f"training uses {min(n, cores)}: FASTDNN_NUM_THREADS={n}{clamped}"
+    chosen = [
+        f"{v}={os.environ[v]}" for v in BLAS_THREAD_VARIABLES if os.environ.get(v, "").strip()
+    ]
+    if chosen:
+        return f"training keeps the BLAS libraries' own setting: {', '.join(chosen)}"
+    return (
+        f"training uses {default_threads()} (half the {cores} usable cores): FASTDNN_NUM_THREADS "
+        f"unset, and {' / '.join(BLAS_THREAD_VARIABLES)} too"
+    )
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -1121,12 +1141,10 @@ def cmd_info(args) -> int:
 
     from . import __version__, _numba
     from ._blas import (
-        BLAS_THREAD_VARIABLES,
         _library_paths,
         blas_rule_summary,
         cpu_name,
         cpu_vendor,
-        default_threads,
     )
 
     print(f"fastdnn {__version__}")
@@ -1152,11 +1170,7 @@ def cmd_info(args) -> int:
     except ImportError:  # pragma: no cover
         print("blas    (install threadpoolctl to list BLAS libraries)")
     print(f"rule    {blas_rule_summary()}")
-    print(
-        f"threads FASTDNN_NUM_THREADS={os.environ.get('FASTDNN_NUM_THREADS', '(unset)')}; "
-        f"unset, training uses {default_threads()} (half the usable cores) unless "
-        f"{' / '.join(BLAS_THREAD_VARIABLES)} is set"
-    )
+    print(f"threads {_threads_line()}")
     cache_dir = numba.config.CACHE_DIR or "(next to each module, in __pycache__)"
     print(f"cache   numba cache {'on' if _numba.CACHE else 'off'}; directory: {cache_dir}")
     print(

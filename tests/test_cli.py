@@ -100,6 +100,26 @@ def test_info(tmp_path):
     assert cpu_name() in cpu and f"compiled code for {compile_target()}" in cpu
 
 
+def test_info_says_what_training_threads_will_be(monkeypatch):
+    # It printed "FASTDNN_NUM_THREADS=2; unset, training uses 1" with the variable set.
+    from fastdnn import _env, cli
+    from fastdnn._blas import BLAS_THREAD_VARIABLES, default_threads, usable_cores
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_env, "SETTINGS", _env.Settings())
+    assert cli._threads_line().startswith(f"training uses {default_threads()} (half the")
+    monkeypatch.setattr(_env, "SETTINGS", _env.Settings(num_threads=10**9))
+    cores = usable_cores()
+    assert cli._threads_line() == (
+        f"training uses {cores}: FASTDNN_NUM_THREADS=1000000000 (clamped to the {cores} "
+        "usable cores)"
+    )
+    monkeypatch.setattr(_env, "SETTINGS", _env.Settings())
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cli._threads_line().endswith("own setting: OMP_NUM_THREADS=3")
+
+
 def test_bench_is_wired(tmp_path):
     """``fastdnn bench`` takes its flags from fastdnn.bench (or says it is missing)."""
     result = fastdnn("bench", "--help", cwd=tmp_path)

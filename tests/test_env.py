@@ -46,6 +46,9 @@ def test_the_default_blas_rule_has_one_spelling():
         ("FASTDNN_NUM_THREADS", "abc", "a positive integer"),
         ("FASTDNN_NUM_THREADS", "0", "a positive integer"),
         ("FASTDNN_NUM_THREADS", "-2", "a positive integer"),
+        ("FASTDNN_NUM_THREADS", "2_0", "a positive integer"),
+        ("FASTDNN_NUM_THREADS", "\u0662", "a positive integer"),
+        ("FASTDNN_NUM_THREADS", "+2", "a positive integer"),
         ("FASTDNN_NUM_THREADS", "2.5", "a positive integer"),
     ],
 )
