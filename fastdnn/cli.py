@@ -83,6 +83,14 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    """A seed as fastdnn.DNN takes it: an integer in [0, 2**128)."""
+    value = _non_negative_int(text)
+    if value >= 2**128:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**128); got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -129,10 +137,8 @@ def _hidden_sizes(text: str) -> list[int]:
         return []
     sizes = []
     for part in text.split(","):
-        try:
-            n = int(part.strip())
-        except ValueError:
-            n = 0
+        part = part.strip()
+        n = int(part) if part.isascii() and part.isdigit() else 0  # not "2_0", not "\u0662"
         if n <= 0:
             raise argparse.ArgumentTypeError(
                 f"must be hidden-layer sizes as positive integers separated by commas, like "
@@ -345,6 +351,11 @@ def _hidden_layers(args) -> list[int]:
     """``--layers 20,7,5`` and ``--layers 20 7 5`` alike (each word is a list of sizes)."""
     if args.layers is None:
         return [20, 7, 5]
+    if len(args.layers) > 1 and [] in args.layers:  # "20 none 5" meant something else
+        raise UserError(
+            "--layers: 'none' (logistic regression, no hidden layer) stands alone; got "
+            f"{len(args.layers)} words with it"
+        )
     return [n for word in args.layers for n in word]
 
 
@@ -999,6 +1010,12 @@ def _n_classes(Y, path: str) -> int:
     n = int(labels.max()) + 1
     if n < 2:
         raise UserError(f"the labels in '{path}' hold one class only (0); softmax needs two")
+    absent = n - np.unique(labels).size
+    if absent:  # labels 1, 2, 3 make 4 classes; 0 and 1000000 a million
+        print(
+            f"note: {absent} of the classes 0..{n - 1} never appear in the labels (an output "
+            "each all the same): softmax labels are class indices counted from 0"
+        )
     return n
 
 
@@ -1313,7 +1330,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=_seed,
         default=2,
         help="seed of the initialization (default 2, as the course)",
     )
@@ -1431,7 +1448,7 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=_seed,
         default=None,
         help=f"seed of the initialization and the shuffling (default "
         f"{DEFAULT_SEED}: two runs give the same model)",

@@ -566,6 +566,10 @@ def _load_h5(path: Path, f: BinaryIO, label: str | None):
         )
         x_orig, y = xe.read(), ye.read()
     X = flatten_images(x_orig)  # the course: reshape(m, -1).T / 255
+    if y.ndim > 2 or (y.ndim == 2 and 1 not in y.shape):  # (m,), (1, m) or (m, 1): one label each
+        raise _data_error(
+            path, f"{y_key} must hold one label per image, shape (m,) or (1, m); got {y.shape}"
+        )
     y = y.reshape(1, -1)
     if y.shape[1] != X.shape[1]:
         raise _data_error(path, f"{y_key} holds {y.shape[1]} labels for {X.shape[1]} images")

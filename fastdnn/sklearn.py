@@ -516,6 +516,9 @@ class _DNNBase(BaseEstimator):
                 X.T, Y, batch_size=batch, print_cost=bool(self.verbose), **kwargs
             )
         except DivergenceError as exc:
+            # The model keeps its last good step (a continuing fit is not undone): n_iter_
+            # counts the epochs it completed, as it would had the fit stopped there.
+            self.n_iter_ += (self.model_.n_steps_ - start) // steps_per_epoch
             advice = "Scale X" if exc.before_any_step else "Lower learning_rate_init, and scale X"
             raise DivergenceError(
                 f"{exc} {advice} (e.g. StandardScaler in a Pipeline).",

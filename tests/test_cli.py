@@ -217,6 +217,12 @@ def _mistakes(data, model3, tmp):
                                 data / "train.npz"], "--model: file not found"),
         "bad --layers": ([*train, "--layers", "20,x,5"], "argument --layers"),
         "zero in --layers": ([*train, "--layers", "20,0"], "argument --layers"),
+        "none among --layers": ([*train, "--layers", "20", "none", "5"],
+                                "--layers: 'none' (logistic regression, no hidden layer) "
+                                "stands alone"),
+        "odd digits in --layers": ([*train, "--layers", "2_0"], "argument --layers"),
+        "huge --seed": ([*train, "--seed", str(2**128)], "argument --seed: must be an integer "
+                        "in [0, 2**128)"),
         "negative --lr": ([*train, "--lr", "-0.1"], "argument --lr: must be a positive"),
         "text --lr": ([*train, "--lr", "fast"], "argument --lr"),
         "bad --iterations": ([*train, "--iterations", "0"], "argument --iterations"),
@@ -669,6 +675,7 @@ def test_train_softmax_with_adam_then_predict(tmp_path, classes3):
                      "--out", "m.npz", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "classes: 0..2 (one softmax output each)" in result.stdout
+    assert "never appear" not in result.stdout
     assert "with optimizer=adam, lambd=0.01" in result.stdout
     assert _accuracy(result.stdout, "training accuracy") > 90.0
     net = DNN.load(tmp_path / "m.npz")
@@ -683,6 +690,16 @@ def test_train_softmax_with_adam_then_predict(tmp_path, classes3):
     np.testing.assert_allclose(table[:, 1:].sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_array_equal(table[:, 0], table[:, 1:].argmax(axis=1))
     assert _accuracy(result.stdout, "accuracy on .*c3.csv") > 90.0
+
+
+def test_softmax_classes_that_never_appear_are_noted(tmp_path):
+    # Labels 1 and 3 (not counted from 0) make four outputs: two of them for no example.
+    rows = "".join(f"{i / 10},{1 + 2 * (i % 2)}\n" for i in range(10))
+    (tmp_path / "c.csv").write_text("f,cls\n" + rows)
+    result = fastdnn("train", "--data", "c.csv", "--output", "softmax", "--layers", "none",
+                     "--iterations", "2", "--out", "m.npz", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "note: 2 of the classes 0..3 never appear in the labels" in result.stdout
 
 
 def test_softmax_labels_must_be_class_indices(tmp_path, classes3):

@@ -320,3 +320,20 @@ def test_npz_entries_with_other_dtypes_are_refused_from_the_header(tmp_path):
 def test_available_memory_is_a_positive_number_of_bytes():
     available = datafiles.available_memory()
     assert available is None or (isinstance(available, int) and available > 0)
+
+
+def test_course_style_image_labels_are_one_per_image(tmp_path):
+    # A (2, 5) label set for 10 images was flattened into 10 labels without a word.
+    images = np.random.default_rng(0).integers(0, 256, (10, 2, 2, 3), dtype=np.uint8)
+    labels = np.arange(10) % 2
+    for shape, ok in (((10,), True), ((1, 10), True), ((10, 1), True), ((2, 5), False)):
+        path = tmp_path / f"cats{len(shape)}{shape[0]}.h5"
+        with h5py.File(path, "w") as f:
+            f["train_set_x"] = images
+            f["train_set_y"] = labels.reshape(shape)
+        if ok:
+            X, Y = datafiles.load_data(path)
+            assert X.shape == (12, 10) and np.array_equal(Y, labels.reshape(1, 10))
+        else:
+            with pytest.raises(ValueError, match=r"train_set_y must hold one label per image"):
+                datafiles.load_data(path)

@@ -778,3 +778,16 @@ def test_mlp_fitted_attributes(task):
     if task != "regression":
         assert_allclose(np.exp(dnn.predict_log_proba(X)), dnn.predict_proba(X), rtol=1e-12)
     assert not hasattr(ours(), "coefs_")  # unfitted
+
+
+def test_a_diverging_warm_start_counts_the_epochs_its_model_kept():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+    reg = DNNRegressor((8,), max_iter=3, batch_size=10, normalize_y=False, warm_start=True,
+                       random_state=0).fit(X, y)  # fmt: skip
+    reg.set_params(learning_rate_init=50.0, max_iter=50)
+    with pytest.raises(DivergenceError):
+        reg.fit(X * 100, y * 1e6)
+    # the model keeps its last good step; n_iter_ counts the whole epochs among its steps
+    assert reg.model_.n_steps_ > 30 and reg.n_iter_ == reg.model_.n_steps_ // 10
