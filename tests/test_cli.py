@@ -539,8 +539,15 @@ def _interrupted(tmp_path, args):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "fastdnn", *args]
+
+    def ctrl_c_as_a_terminal_sends_it():
+        # A test run started in the background (a CI job, `cmd &`) ignores SIGINT, and a child
+        # would inherit that: Python then never raises KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
+                          stderr=subprocess.PIPE, text=True,
+                          preexec_fn=ctrl_c_as_a_terminal_sends_it) as proc:  # fmt: skip
         lines = []
         for line in proc.stdout:
             lines.append(line)
