@@ -327,13 +327,13 @@ def _shaped_Y(Y, net, m: int):
     return Y, indices
 
 
-def _y_problem(Y, n_y: int, loss: str, dtype, name: str) -> np.ndarray:
-    """Why a block of ``Y`` cannot be scored, as a one-element object array ('' if it can)."""
+def _y_problem(Y, n_y: int, loss: str, dtype, name: str) -> str | None:
+    """Why a block of ``Y`` cannot be scored, or None."""
     try:
         v.check_Y(Y, n_y, Y.shape[-1], loss, dtype, name)
     except (ValueError, TypeError) as exc:
-        return np.array([str(exc)], dtype=object)
-    return np.array([""], dtype=object)
+        return str(exc)
+    return None
 
 
 def _ordered_futures(A) -> list:
@@ -645,8 +645,8 @@ def score(net: DNN, X, Y) -> float:
         )
     *values, problems = dask.compute(*values, problems)
     for problem in problems:
-        if problem[0]:
-            raise ValueError(problem[0])
+        if problem is not None:
+            raise ValueError(problem)
     if net.output != "linear":
         return float(values[0])
     ss_res, ss_tot = values
