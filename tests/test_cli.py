@@ -102,22 +102,23 @@ def test_info(tmp_path):
 
 def test_info_says_what_training_threads_will_be(monkeypatch):
     # It printed "FASTDNN_NUM_THREADS=2; unset, training uses 1" with the variable set.
-    from fastdnn import _env, cli
+    from fastdnn import _env
     from fastdnn._blas import BLAS_THREAD_VARIABLES, default_threads, usable_cores
+    from fastdnn.cli import _info
 
     for name in BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(_env, "SETTINGS", _env.Settings())
-    assert cli._threads_line().startswith(f"training uses {default_threads()} (half the")
+    assert _info._threads_line().startswith(f"training uses {default_threads()} (half the")
     monkeypatch.setattr(_env, "SETTINGS", _env.Settings(num_threads=10**9))
     cores = usable_cores()
-    assert cli._threads_line() == (
+    assert _info._threads_line() == (
         f"training uses {cores}: FASTDNN_NUM_THREADS=1000000000 (clamped to the {cores} "
         "usable cores)"
     )
     monkeypatch.setattr(_env, "SETTINGS", _env.Settings())
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert cli._threads_line().endswith("own setting: OMP_NUM_THREADS=3")
+    assert _info._threads_line().endswith("own setting: OMP_NUM_THREADS=3")
 
 
 def test_bench_is_wired(tmp_path):
@@ -388,11 +389,12 @@ def test_a_network_too_big_for_the_memory_is_refused_before_allocating(tmp_path,
                                    RecursionError("maximum recursion depth exceeded")])  # fmt: skip
 def test_library_errors_are_one_line_and_exit_2(monkeypatch, capsys, error):
     from fastdnn import cli
+    from fastdnn.cli import _parser
 
     def fail(args):
         raise error
 
-    monkeypatch.setattr(cli, "cmd_info", fail)
+    monkeypatch.setattr(_parser, "cmd_info", fail)  # the parser binds it when it is built
     assert cli.main(["info"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("fastdnn info: error: "), err
