@@ -72,7 +72,16 @@ from .backends import get_backend, get_stepper
 from .model import predictions_of
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
 from .steppers.python import PythonStepper
-from .train import History, Schedule, can_judge, not_learning, run
+from .train import (
+    History,
+    ModelSync,
+    Schedule,
+    can_judge,
+    cost_reporter,
+    not_learning,
+    progress_bar,
+    run,
+)
 
 if TYPE_CHECKING:
     from .network import DNN
@@ -705,9 +714,7 @@ def _train(
     train,
     schedule,
 ) -> History:
-    from .network import ModelSync, _progress_bar, cost_reporter
-
-    bar = _progress_bar(n_steps) if progress else None
+    bar = progress_bar(n_steps) if progress else None
     _blas.apply_env_threads()
     # What a failed fit puts back: a block with bad values is found only when it is read.
     theta0, steps0, rng0 = net._theta.copy(), net.n_steps_, net._rng.bit_generator.state

@@ -56,7 +56,7 @@ from .backends import get_stepper
 from .blocks import ReducedUpdate, course2_settings
 from .model import predictions_of
 from .steppers import NetSpec, OptimizerState, Stepper, Train, Workspace
-from .train import History, Schedule, run
+from .train import History, ModelSync, Schedule, cost_reporter, run
 
 if TYPE_CHECKING:
     from .network import DNN
@@ -569,8 +569,6 @@ def fit(
 
 
 def _train(net, stepper, schedule, n_steps, lr, cost_every, print_cost, callbacks, on_divergence):
-    from .network import ModelSync, cost_reporter
-
     sync = ModelSync(net, stepper, stepper.optimizer, schedule)
     on_cost = cost_reporter(net, sync, callbacks, print_cost)
 

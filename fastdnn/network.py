@@ -34,7 +34,15 @@ from .io import (
 from .model import compute_cost, initialize_parameters, predictions_of
 from .steppers import NetSpec, OptimizerState, Train, Workspace
 from .steppers.gram import GramOverflowError, check_wide_input
-from .train import History, Schedule, not_learning, run
+from .train import (
+    History,
+    ModelSync,
+    Schedule,
+    cost_reporter,
+    not_learning,
+    progress_bar,
+    run,
+)
 
 PREDICT_CHUNK = 8192  # columns per forward pass in predict: bounds memory for large m
 
@@ -759,7 +767,7 @@ class DNN:
 
     def _train(self, plan: _FitPlan, print_cost: bool, progress: bool) -> History:
         m = plan.X.shape[1]
-        bar = _progress_bar(plan.n_steps) if progress else None
+        bar = progress_bar(plan.n_steps) if progress else None
         _blas.apply_env_threads()
         minibatch = plan.batch_size is not None
         X = plan.X
@@ -1057,44 +1065,6 @@ class DNN:
         )
 
 
-class ModelSync:
-    """Brings a model's step count, epochs and optimizer state in line with its parameters
-    while a stepper trains it (``sync()``): before each callback, and when the fit ends,
-    however it ends. The stepper advances the parameters in place; the rest lives in the
-    stepper until handed back (Adam's ``t`` in its clock, the steps in its counter). The fit's
-    ``epochs`` (:mod:`fastdnn._epochs`) become the model's once it has taken a step: a fit
-    that took none leaves the model's as they were."""
-
-    def __init__(self, net: DNN, stepper, optimizer: OptimizerState | None, epochs):
-        self.net, self.stepper, self.optimizer = net, stepper, optimizer
-        self.start = net.n_steps_
-        self.epochs, self.epochs_before = epochs, net._epochs
-
-    def __call__(self) -> None:
-        self.net._n_steps = self.start + int(self.stepper.counter[0])
-        self.net._epochs = self.epochs if self.net._n_steps != self.start else self.epochs_before
-        if self.optimizer is not None:
-            self.stepper.finish()  # hands the optimizer its step count; idempotent
-            self.net._optimizer = self.optimizer
-
-
-def cost_reporter(net: DNN, sync: ModelSync, callbacks, print_cost: bool):
-    """``on_cost`` for :func:`fastdnn.train.run`: prints the cost when asked and calls every
-    callback (a stop asked by any one stops training) on the model as it is, so that a
-    checkpoint a callback saves resumes where it was, bitwise."""
-
-    def on_cost(iteration: int, cost: float) -> bool:
-        if print_cost:
-            print(f"Cost after iteration {iteration}: {cost}")
-        if not callbacks:
-            return False
-        sync()
-        return any([bool(cb(iteration, cost, net)) for cb in callbacks])  # call every one
-
-    on_cost.reads_generator = bool(callbacks)  # (a callback may save the model)
-    return on_cost
-
-
 def _r2_score(Y, AL) -> float:
     """scikit-learn's ``r2_score(Y.T, AL.T)`` (uniform average over outputs, finite)."""
     if Y.shape[1] < 2:
@@ -1181,16 +1151,6 @@ def _memory_mapped(X) -> bool:
             return True
         a = getattr(a, "base", None)
     return False
-
-
-def _progress_bar(total):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ImportError(
-            "progress=True needs tqdm: pip install 'fastdnn[progress]' (or pip install tqdm)"
-        ) from None
-    return tqdm(total=total, unit="step")
 
 
 def warmup(

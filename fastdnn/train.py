@@ -18,10 +18,14 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .steppers import Stepper
+
+if TYPE_CHECKING:
+    from .steppers import OptimizerState
 
 CHUNK_SECONDS = 0.1
 #: :func:`not_learning` says nothing about shorter runs.
@@ -189,6 +193,55 @@ def run(
     history.n_steps = loop.done
     history.wall_time = time.perf_counter() - t_start
     return history
+
+
+class ModelSync:
+    """Brings a model's step count, epochs and optimizer state in line with its parameters
+    while a stepper trains it (``sync()``): before each callback, and when the fit ends,
+    however it ends. The stepper advances the parameters in place; the rest lives in the
+    stepper until handed back (Adam's ``t`` in its clock, the steps in its counter). The fit's
+    ``epochs`` (:mod:`fastdnn._epochs`) become the model's once it has taken a step: a fit
+    that took none leaves the model's as they were. ``net``: the :class:`fastdnn.DNN` trained."""
+
+    def __init__(self, net, stepper, optimizer: OptimizerState | None, epochs):
+        self.net, self.stepper, self.optimizer = net, stepper, optimizer
+        self.start = net.n_steps_
+        self.epochs, self.epochs_before = epochs, net._epochs
+
+    def __call__(self) -> None:
+        self.net._n_steps = self.start + int(self.stepper.counter[0])
+        self.net._epochs = self.epochs if self.net._n_steps != self.start else self.epochs_before
+        if self.optimizer is not None:
+            self.stepper.finish()  # hands the optimizer its step count; idempotent
+            self.net._optimizer = self.optimizer
+
+
+def cost_reporter(net, sync: ModelSync, callbacks, print_cost: bool):
+    """``on_cost`` for :func:`fastdnn.train.run`: prints the cost when asked and calls every
+    callback (a stop asked by any one stops training) on the model as it is, so that a
+    checkpoint a callback saves resumes where it was, bitwise."""
+
+    def on_cost(iteration: int, cost: float) -> bool:
+        if print_cost:
+            print(f"Cost after iteration {iteration}: {cost}")
+        if not callbacks:
+            return False
+        sync()
+        return any([bool(cb(iteration, cost, net)) for cb in callbacks])  # call every one
+
+    on_cost.reads_generator = bool(callbacks)  # (a callback may save the model)
+    return on_cost
+
+
+def progress_bar(total: int):
+    """A tqdm bar of ``total`` steps (``progress=True``), or ImportError saying how to get tqdm."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            "progress=True needs tqdm: pip install 'fastdnn[progress]' (or pip install tqdm)"
+        ) from None
+    return tqdm(total=total, unit="step")
 
 
 class _Loop:
