@@ -17,12 +17,6 @@ from ._types import OPTIMIZERS, Opt, OptimizerName
 from .steppers import Train
 
 
-def _check_flag(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
-
-
 @dataclass(frozen=True)
 class Course2Options:
     """:meth:`fastdnn.DNN.fit`'s Course-2 options (optimizers, decay, L2, dropout, early
@@ -84,7 +78,7 @@ class Course2Options:
     def __post_init__(self) -> None:
         # In the order DNN.fit has always checked them: the first bad one is the one named.
         checked = {
-            "shuffle": _check_flag(self.shuffle, "shuffle"),
+            "shuffle": v.check_flag(self.shuffle, "shuffle"),
             "optimizer": v.check_choice(self.optimizer, "optimizer", OPTIMIZERS),
             "beta": v.check_unit_interval(self.beta, "beta"),
             "beta1": v.check_unit_interval(self.beta1, "beta1"),
@@ -98,7 +92,7 @@ class Course2Options:
             ),
             "lambd": v.check_non_negative_finite(self.lambd, "lambd"),
             "keep_prob": v.check_probability(self.keep_prob, "keep_prob"),
-            "early_stopping": _check_flag(self.early_stopping, "early_stopping"),
+            "early_stopping": v.check_flag(self.early_stopping, "early_stopping"),
         }
         if checked["early_stopping"]:
             checked["patience"] = v.check_positive_int(self.patience, "patience")

@@ -13,7 +13,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -153,6 +153,55 @@ def check_positive_int(value, name: str, maximum: int = INT64_MAX) -> int:
     if value > maximum:
         raise ValueError(f"{name} must be a positive integer <= {maximum}; got {_show(value)}")
     return int(value)
+
+
+def check_flag(value, name: str) -> bool:
+    """``True`` or ``False`` (NumPy's bool too): a string like ``"no"`` is refused, not read
+    as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {_show(value)}")
+    return bool(value)
+
+
+def check_step_counts(num_iterations, epochs) -> tuple[int | None, int | None]:
+    """``fit``'s ``num_iterations`` and ``epochs``, each checked when given (when both are,
+    ``num_iterations`` decides, but a bad ``epochs`` is still a mistake to report)."""
+    if num_iterations is not None:
+        num_iterations = check_positive_int(num_iterations, "num_iterations")
+    if epochs is not None:
+        epochs = check_positive_int(epochs, "epochs")
+    return num_iterations, epochs
+
+
+def check_callbacks(callbacks) -> list:
+    """``fit``'s ``callbacks``: a sequence of callables ``(iteration, cost, model)``; None is
+    none."""
+    what = "callbacks must be a list of callables f(iteration, cost, model)"
+    if callbacks is None:
+        return []
+    if callable(callbacks):
+        raise TypeError(f"{what}; got one callable, {_show(callbacks)}: pass [it]")
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"{what}; got {type(callbacks).__name__} {_show(callbacks)}")
+    callbacks = list(callbacks)
+    for i, c in enumerate(callbacks):
+        if not callable(c):
+            raise TypeError(f"{what}; callbacks[{i}] is {type(c).__name__} {_show(c)}")
+    return callbacks
+
+
+def check_validation_data(validation_data) -> tuple:
+    """``fit``'s ``validation_data``, a pair ``(X_val, Y_val)`` (its arrays are checked with
+    the model)."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        got = (
+            f"a {type(validation_data).__name__} of length {len(validation_data)}"
+            if isinstance(validation_data, (tuple, list))
+            else f"{type(validation_data).__name__}"
+            + (f" of shape {validation_data.shape}" if hasattr(validation_data, "shape") else "")
+        )
+        raise TypeError(f"validation_data must be a pair (X_val, Y_val); got {got}")
+    return tuple(validation_data)
 
 
 def check_layer_dims(layer_dims) -> list[int]:

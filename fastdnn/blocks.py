@@ -646,6 +646,8 @@ def fit_with_options(
         lr = v.check_positive_finite(learning_rate, "learning_rate")
         cost_every = v.check_positive_int(cost_every, "cost_every")
         v.check_choice(on_divergence, "on_divergence", ("raise", "warn"))
+        print_cost = v.check_flag(print_cost, "print_cost")
+        progress = v.check_flag(progress, "progress")
         if batch_size is not None:
             batch_size = v.check_positive_int(batch_size, "batch_size")
         data = BlockData(net, X, Y, block_size, batch_size)
@@ -659,16 +661,18 @@ def fit_with_options(
         # Each fit draws its own order of the blocks: it starts an epoch (fastdnn._epochs).
         fit = EpochSchedule("blocks", m, batch_size, per_epoch, batch_size is not None)
         schedule = schedule_for_fit(net._epochs, net.n_steps_, fit, n_steps)
-        train = course2_settings(net, course2, batch_size, schedule, "by blocks")
+        where = "by blocks"
+        if isinstance(X, np.memmap):  # the user may not know that a memmap is read by blocks
+            where += (
+                " (X is a NumPy memmap, which fit reads by blocks: np.array(X) trains in memory)"
+            )
+        train = course2_settings(net, course2, batch_size, schedule, where)
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("validation_data must be a tuple (X_val, Y_val)")
+            validation_data = v.check_validation_data(validation_data)
             names = ("validation_data[0]", "validation_data[1]")
             val = BlockData(net, *validation_data, block_size, None, names=names)
-        callbacks = list(callbacks or [])
-        if not all(callable(c) for c in callbacks):
-            raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
+        callbacks = v.check_callbacks(callbacks)
         return _train(
             net,
             data,
@@ -687,10 +691,10 @@ def fit_with_options(
 
 
 def _n_steps(data: BlockData, num_iterations, epochs, batch_size) -> int:
+    num_iterations, epochs = v.check_step_counts(num_iterations, epochs)
     if num_iterations is not None:
-        return v.check_positive_int(num_iterations, "num_iterations")
+        return num_iterations
     if epochs is not None:
-        epochs = v.check_positive_int(epochs, "epochs")
         if batch_size is None:
             return epochs
         return epochs * sum(-(-(e - s) // batch_size) for s, e in data.bounds)

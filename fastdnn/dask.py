@@ -525,14 +525,10 @@ def fit(
     v.check_choice(on_divergence, "on_divergence", ("raise", "warn"))
     if batch_size is not None:
         batch_size = v.check_positive_int(batch_size, "batch_size")
-    callbacks = list(callbacks or [])
-    if not all(callable(c) for c in callbacks):
-        raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
-    if num_iterations is not None:
-        num_iterations = v.check_positive_int(num_iterations, "num_iterations")
-    elif epochs is not None:
-        epochs = v.check_positive_int(epochs, "epochs")
-    elif batch_size is not None:
+    print_cost = v.check_flag(print_cost, "print_cost")
+    callbacks = v.check_callbacks(callbacks)
+    num_iterations, epochs = v.check_step_counts(num_iterations, epochs)
+    if num_iterations is None and epochs is None and batch_size is not None:
         raise ValueError("large-batch training needs epochs=... (or num_iterations=...)")
     with net._training():
         shape = _as_dask(X, "X").shape

@@ -55,6 +55,7 @@ class _FitPlan:
     Y: np.ndarray
     learning_rate: float
     n_steps: int
+    n_epochs: int | None  #: epochs asked for (n_steps counts them), None: num_iterations
     batch_size: int | None
     cost_every: int
     callbacks: list
@@ -479,8 +480,11 @@ class DNN:
         Parameters
         ----------
         X : array_like of shape (n_x, m)
-            Inputs, examples as columns. C- or Fortran-ordered arrays (and memory maps) are
-            used without a copy when already in the model's dtype.
+            Inputs, examples as columns. C- or Fortran-ordered arrays are used without a
+            copy when already in the model's dtype. A NumPy memmap, an h5py dataset, a zarr
+            or a dask array is read by blocks (:func:`fastdnn.blocks.fit`: memory bounded by
+            a block; dropout, early stopping and ``shuffle=False`` are refused there): pass
+            ``np.array(X)`` to train a small memmap in memory.
         Y : array_like of shape (n_y, m)
             Targets: 0/1 labels for a sigmoid output; for softmax, one-hot columns (as in the
             course) or class indices ``0 .. n_y-1`` of shape (m,) or (1, m); for linear, any
@@ -490,7 +494,8 @@ class DNN:
             Number of gradient steps. Default: 2500 for full batch; for mini-batches, give
             ``epochs`` instead (or both: steps take precedence).
         epochs : int, optional
-            Passes over the data (mini-batch). Full batch: same as ``num_iterations``.
+            Passes over the data (mini-batch). Full batch: same as ``num_iterations``. With
+            early stopping on a ``validation_fraction``, passes over the examples trained on.
         batch_size : int, optional
             Mini-batch size; None (default) trains on the full batch, as the course does.
             Examples are reshuffled every epoch; a ``batch_size`` above m is clamped to m.
@@ -579,6 +584,8 @@ class DNN:
         DivergenceError
             See ``on_divergence``.
         """
+        print_cost = v.check_flag(print_cost, "print_cost")
+        progress = v.check_flag(progress, "progress")
         # The one check of the Course-2 options, before any data are read.
         course2 = Course2Options(
             optimizer=optimizer,
@@ -703,10 +710,10 @@ class DNN:
         m = X.shape[1]
         if batch_size is not None:
             batch_size = min(v.check_positive_int(batch_size, "batch_size"), m)
+        num_iterations, epochs = v.check_step_counts(num_iterations, epochs)
         if num_iterations is not None:
-            n_steps = v.check_positive_int(num_iterations, "num_iterations")
+            n_steps, epochs = num_iterations, None
         elif epochs is not None:
-            epochs = v.check_positive_int(epochs, "epochs")
             n_steps = epochs * (1 if batch_size is None else -(-m // batch_size))
         elif batch_size is None:
             n_steps = 2500
@@ -714,13 +721,12 @@ class DNN:
             raise ValueError("mini-batch training needs epochs=... (or num_iterations=...)")
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("validation_data must be a tuple (X_val, Y_val)")
+            validation_data = v.check_validation_data(validation_data)
             val = self._check_data(*validation_data, "validation_data[0]", "validation_data[1]")
-        callbacks = list(callbacks or [])
-        if not all(callable(c) for c in callbacks):
-            raise TypeError("callbacks must be a sequence of callables(iteration, cost, model)")
-        return _FitPlan(X, Y, lr, n_steps, batch_size, cost_every, callbacks, val, on_divergence)
+        callbacks = v.check_callbacks(callbacks)
+        return _FitPlan(
+            X, Y, lr, n_steps, epochs, batch_size, cost_every, callbacks, val, on_divergence
+        )
 
     def _course2(
         self, plan: _FitPlan, course2: Course2Options
@@ -734,6 +740,8 @@ class DNN:
                 plan.X, plan.Y, plan.validation = self._hold_out(plan.X, plan.Y, fraction)
                 if plan.batch_size is not None:
                     plan.batch_size = min(plan.batch_size, plan.X.shape[1])
+                    if plan.n_epochs is not None:  # epochs of the examples trained on
+                        plan.n_steps = plan.n_epochs * -(-plan.X.shape[1] // plan.batch_size)
             stopping = _EarlyStopping(course2.patience, course2.tol)
         m = plan.X.shape[1]
         nb = 1 if plan.batch_size is None else -(-m // plan.batch_size)

@@ -319,6 +319,23 @@ def test_early_stopping_goes_back_to_the_best_validation_cost():
     assert_allclose(net._cost(X[:, held_out], np.eye(2)[:, y[held_out]]), h.val_costs[best])
 
 
+@pytest.mark.parametrize("backend", ["numpy", "jit"])
+def test_epochs_count_the_examples_trained_on_when_a_validation_fraction_is_held_out(backend):
+    """epochs=10 over the 50 examples left after holding out half of 100: 50 batches of 10,
+    as with the same split given as validation_data (it counted the 100: 100 steps)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 100))
+    y = (X[0] > 0).astype(float).reshape(1, -1)
+    kw = dict(learning_rate=0.1, epochs=10, batch_size=10, early_stopping=True, patience=1000)
+    net = DNN([5, 4, 1], seed=0, backend=backend)
+    h = net.fit(X, y, validation_fraction=0.5, **kw)
+    assert h.n_steps == net.n_steps_ == 50
+    Xt, yt, (Xv, yv) = DNN([5, 4, 1], seed=0)._hold_out(X, y, 0.5)  # the model's split
+    ref = DNN([5, 4, 1], seed=0, backend=backend)
+    ref.fit(Xt, yt, validation_data=(Xv, yv), **kw)
+    assert np.array_equal(net._theta, ref._theta) and ref.n_steps_ == 50
+
+
 @pytest.mark.parametrize(
     ("options", "batch_size"),
     [

@@ -246,6 +246,12 @@ def test_bad_input_is_refused_before_any_step(client):
         fdask.fit(net, Xd, Y[:, :9], client=client, num_iterations=3)
     with pytest.raises(ValueError, match="large-batch training needs epochs"):
         fdask.fit(net, Xd, Y, client=client, batch_size=10)
+    with pytest.raises(TypeError, match=r"callbacks must be a list .*; callbacks\[0\] is int"):
+        fdask.fit(net, Xd, Y, client=client, num_iterations=3, callbacks=[1])
+    with pytest.raises(TypeError, match=r"epochs must be a positive integer; got 2.5"):
+        fdask.fit(net, Xd, Y, client=client, num_iterations=3, epochs=2.5)
+    with pytest.raises(TypeError, match=r"print_cost must be True or False; got 'yes'"):
+        fdask.fit(net, Xd, Y, client=client, num_iterations=3, print_cost="yes")
     with pytest.raises(TypeError, match="client must be a distributed.Client; got str"):
         fdask.fit(net, Xd, Y, client="tcp://localhost:8786", num_iterations=3)
     assert np.array_equal(net._theta, before) and net.n_steps_ == 0

@@ -220,11 +220,11 @@ def test_softmax_by_blocks_with_class_indices(tmp_path):
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ({"keep_prob": 0.8}, r"keep_prob must be 1.0 \(no dropout\) when training by blocks; "
-                             r"got 0.8"),
+        ({"keep_prob": 0.8}, r"keep_prob must be 1.0 \(no dropout\) when training by blocks "
+                             r"\(X is a NumPy memmap, .*np.array\(X\) trains in memory\); got 0.8"),
         ({"early_stopping": True}, "early_stopping must be False when training by blocks"),
         ({"shuffle": False, "batch_size": 10, "epochs": 1},
-         "shuffle must be True for mini-batches when training by blocks; got False"),
+         "shuffle must be True for mini-batches when training by blocks .*; got False"),
         ({"lambd": -1.0}, "lambd"),
     ],
     ids=["dropout", "early-stopping", "no-shuffle", "bad-lambd"],
@@ -237,6 +237,25 @@ def test_what_blocks_cannot_do_is_refused_before_any_block_is_read(tmp_path, opt
     with pytest.raises(ValueError, match=message):
         net.fit(memmap_of(tmp_path, X), Y, learning_rate=0.1, **kw)
     assert np.array_equal(net._theta, before) and net.n_steps_ == 0 and net._optimizer is None
+
+
+@pytest.mark.parametrize(
+    ("option", "error", "message"),
+    [
+        ({"callbacks": print}, TypeError, r"callbacks must be a list .*; got one callable"),
+        ({"epochs": "ten"}, TypeError, r"epochs must be a positive integer; got 'ten'"),
+        ({"print_cost": "no"}, TypeError, r"print_cost must be True or False; got 'no'"),
+        ({"progress": 1}, TypeError, r"progress must be True or False; got 1"),
+        ({"validation_data": np.ones((5, 3))}, TypeError, r"validation_data must be a pair"),
+    ],
+)
+def test_fit_arguments_by_blocks_are_checked_as_in_memory(tmp_path, option, error, message):
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    before = net._theta.copy()
+    with pytest.raises(error, match=message):
+        net.fit(memmap_of(tmp_path, X), Y, learning_rate=0.1, num_iterations=2, **option)
+    assert np.array_equal(net._theta, before) and net.n_steps_ == 0
 
 
 def test_data_in_one_block_trains_exactly_as_in_memory(tmp_path):

@@ -205,8 +205,25 @@ def test_batch_size_larger_than_m_is_clamped():
             ValueError,
             r"on_divergence must be one of \['raise', 'warn'\]",
         ),
-        ({"validation_data": np.ones((6, 3))}, TypeError, r"validation_data must be a tuple"),
-        ({"callbacks": [1]}, TypeError, r"callbacks must be a sequence of callables"),
+        (
+            {"validation_data": np.ones((6, 3))},
+            TypeError,
+            r"validation_data must be a pair \(X_val, Y_val\); got ndarray of shape \(6, 3\)",
+        ),
+        (
+            {"validation_data": (np.ones((6, 3)),)},
+            TypeError,
+            r"validation_data must be a pair .*; got a tuple of length 1",
+        ),
+        ({"callbacks": [1]}, TypeError, r"callbacks must be a list of .*; callbacks\[0\] is int 1"),
+        ({"callbacks": print}, TypeError, r"callbacks must be a list .*; got one callable.*: pass"),
+        ({"callbacks": 3}, TypeError, r"callbacks must be a list of callables .*; got int 3"),
+        ({"callbacks": "f"}, TypeError, r"callbacks must be a list of callables .*; got str 'f'"),
+        # epochs is checked even when num_iterations (which decides) is given
+        ({"epochs": "ten"}, TypeError, r"epochs must be a positive integer; got 'ten'"),
+        ({"epochs": -1}, ValueError, r"epochs must be a positive integer; got -1"),
+        ({"print_cost": "no"}, TypeError, r"print_cost must be True or False; got 'no'"),
+        ({"progress": 1}, TypeError, r"progress must be True or False; got 1"),
     ],
 )
 def test_bad_fit_arguments_fail_before_training(kwargs, error, match):
