@@ -160,6 +160,9 @@ class Archive:
         The file.
     max_entries : int
         More entries than this are refused before any is looked at.
+    file : binary file, optional
+        ``path`` already opened (a regular file, by the caller's checks); the caller closes
+        it. Default: opened here, and closed by :meth:`close`.
 
     Attributes
     ----------
@@ -167,20 +170,23 @@ class Archive:
         Entry names without their ``.npy`` suffix, in directory order.
     """
 
-    def __init__(self, path: Path, max_entries: int):
+    def __init__(self, path: Path, max_entries: int, file=None):
         self.path = path
-        self._file = open_regular(path)
+        self._owns_file = file is None
+        self._file = open_regular(path) if file is None else file
         try:
             self._zip = self._open_zip()
             self._entries = self._check_directory(max_entries)
         except BaseException:
-            self._file.close()
+            if self._owns_file:
+                self._file.close()
             raise
         self.names = list(self._entries)
 
     def close(self) -> None:
         self._zip.close()
-        self._file.close()
+        if self._owns_file:
+            self._file.close()
 
     def __enter__(self) -> Archive:
         return self

@@ -60,7 +60,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     ValueError
         ``path`` is a FIFO, a device or a socket.
     """
-    path = _file_path(path)
+    path = file_path(path)
     target, mode = _checked_target(path)
     folder = target.parent
     try:
@@ -90,14 +90,15 @@ def check_writable(path: str | os.PathLike) -> Path:
     For a command that must refuse an output before it does any work. Raises what
     :func:`atomic_write` would raise before writing; returns the file that would be written
     (``path``, or the file a symbolic link points to)."""
-    return _checked_target(_file_path(path))[0]
+    return _checked_target(file_path(path))[0]
 
 
-def _file_path(path: str | os.PathLike) -> Path:
-    """``path`` as a Path; a name ending in a separator names a folder (``Path`` would drop
-    the separator, and ``out/`` would become a file ``out``)."""
-    raw = os.fspath(path)
-    if isinstance(raw, str) and raw.endswith(("/", os.sep)):
+def file_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, for a file to write. A name ending in a separator, ``.`` or
+    ``..`` names a folder: ``Path`` would drop the separator or the dot, and ``out/`` or
+    ``model.npz/.`` would become the file ``out`` or ``model.npz``, replacing it."""
+    raw = os.fsdecode(os.fspath(path))
+    if os.path.basename(raw) in ("", ".", ".."):
         raise IsADirectoryError(f"cannot write '{raw}': it names a folder; give a file name")
     return Path(raw)
 
@@ -107,6 +108,8 @@ def _checked_target(path: Path) -> tuple[Path, int]:
     target = _resolve(path)
     folder = target.parent
     if not folder.is_dir():
+        if folder.exists():
+            raise NotADirectoryError(f"cannot write '{path}': '{folder}' is not a folder")
         raise FileNotFoundError(f"cannot write '{path}': the folder '{folder}' does not exist")
     mode = _check_target(path, target)
     _check_folder(path, folder)

@@ -13,9 +13,11 @@ Data files are untrusted input. Before any payload is read:
   with ``fstat`` on the open descriptor, so neither the check nor a swap after it can block;
 - a CSV line (the header included) may not exceed :data:`MAX_LINE_BYTES`, and the memory its
   numbers need (rows x columns, from one scan of the file) must be available;
-- an npz is read from its zip directory and each ``.npy`` header: the dtype must be numbers
-  (object arrays are pickles and are never loaded), the shape must agree with the size the
-  directory declares, and that size must fit in the memory available;
+- an npz is read as model files are (:mod:`fastdnn._archive`): its zip directory first (only
+  stored or deflated entries, sizes deflate can produce), then each ``.npy`` header through a
+  reader that serves numpy a few kilobytes at most: the dtype must be numbers (object arrays
+  are pickles and are never loaded), the shape must agree with the size the directory
+  declares, and that size must fit in the memory available;
 - an HDF5 file with a soft or external link at the top level, or a dataset with external
   storage or a virtual layout, is refused (they make the loader read other files); a dataset's
   declared size (shape x itemsize) must fit in the memory available.
@@ -31,19 +33,18 @@ import math
 import os
 import stat
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from ._archive import READ_ERRORS
+from ._archive import READ_ERRORS, Archive, ArchiveError
 
 DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
 #: The longest CSV line (header included) read, in bytes: 16 MiB holds ~800,000 numbers.
 MAX_LINE_BYTES = 16 * 2**20
-_NPY_MAX_HEADER = 10_000  # numpy's own default bound on a .npy header
+_NPZ_MAX_ENTRIES = 1024  # a data npz's arrays: more are refused from its zip directory
 _SCAN_CHUNK = 2**20
 
 
@@ -319,69 +320,33 @@ def _check_budget(path: Path, what: str, nbytes: int) -> None:
 
 # --------------------------------------------------------------------------------- arrays
 class _NpyEntry:
-    """One ``.npy`` member of an npz: its header read and checked first, its data on demand."""
+    """One ``.npy`` member of an npz, read through :class:`fastdnn._archive.Archive` (as model
+    files are): its header first, at most a few kilobytes, its data on demand."""
 
-    def __init__(self, path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
-        self.path, self.zf, self.info, self.name = path, zf, info, name
+    def __init__(self, path: Path, archive: Archive, name: str):
+        self.path, self.archive, self.name = path, archive, name
         try:
-            with zf.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version == (1, 0):
-                    header = np.lib.format.read_array_header_1_0
-                elif version == (2, 0):
-                    header = np.lib.format.read_array_header_2_0
-                else:
-                    raise ValueError(f".npy format version {version} is not read here")
-                self.shape, _, self.dtype = header(member, max_header_size=_NPY_MAX_HEADER)
-                offset = member.tell()
-        except READ_ERRORS as exc:
-            raise _data_error(
-                path, f"array {name!r} has no readable .npy header ({type(exc).__name__}: {exc})"
-            ) from None
-        if self.dtype.hasobject:
-            raise _data_error(
-                path,
-                f"array {name!r} holds pickled Python objects (dtype object), which are "
-                "never loaded",
-            )
-        self.nbytes = math.prod(self.shape) * self.dtype.itemsize
-        if offset + self.nbytes != info.file_size:
-            raise _data_error(
-                path,
-                f"array {name!r} declares shape {self.shape} of {self.dtype} "
-                f"({self.nbytes} bytes of data) but its archive entry holds "
-                f"{info.file_size - offset}; the file is damaged or inconsistent",
-            )
+            self.header = archive.header(name)  # refuses pickles and non-numbers
+        except ArchiveError as exc:
+            raise _data_error(path, str(exc)) from None
+        header = self.header
+        self.shape, self.dtype, self.nbytes = header.shape, header.dtype, header.nbytes
 
     def read(self) -> np.ndarray:
-        try:
-            with self.zf.open(self.info) as member:
-                return np.lib.format.read_array(
-                    member, allow_pickle=False, max_header_size=_NPY_MAX_HEADER
-                )
-        except READ_ERRORS as exc:
-            raise _data_error(
-                self.path, f"array {self.name!r} cannot be read ({type(exc).__name__}: {exc})"
-            ) from None
+        try:  # in the stored dtype, in native byte order
+            return self.archive.read(self.name, self.header, self.dtype.newbyteorder("="))
+        except ArchiveError as exc:
+            raise _data_error(self.path, str(exc)) from None
 
 
 def _npz_entries(path: Path, f: BinaryIO) -> dict:
-    """The arrays of an npz, by name, from its zip directory and .npy headers only."""
+    """The arrays of an npz, by name, from its zip directory (entry names, compression
+    methods and sizes checked first) and, for those used, their .npy headers."""
     try:
-        zf = zipfile.ZipFile(f)
-        infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
-        raise _data_error(path, f"not a valid .npz (zip) archive ({exc})") from None
-    except READ_ERRORS as exc:
-        raise _data_error(path, f"damaged or unreadable ({type(exc).__name__}: {exc})") from None
-    names = [info.filename.removesuffix(".npy") for info in infos]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise _data_error(path, f"the archive holds {twice} more than once")
-    return {
-        name: _Lazy(lambda i=info, n=name: _NpyEntry(path, zf, i, n))
-        for info, name in zip(infos, names, strict=True)
-    }
+        archive = Archive(path, _NPZ_MAX_ENTRIES, file=f)
+    except ArchiveError as exc:
+        raise _data_error(path, str(exc)) from None
+    return {name: _Lazy(lambda n=name: _NpyEntry(path, archive, n)) for name in archive.names}
 
 
 class _Lazy:

@@ -113,7 +113,7 @@ import numpy as np
 
 from . import _validation as v
 from ._archive import READ_ERRORS, Archive, ArchiveError, Header, clip, clip_name
-from ._atomic import atomic_write
+from ._atomic import atomic_write, file_path
 from ._layout import n_parameters, param_views
 from ._metadata import (
     FORMAT_NAME,
@@ -354,7 +354,7 @@ def write_model(
     """
     from . import __version__  # here: the package imports this module before defining it
 
-    path = Path(os.fspath(path))
+    path = file_path(path)  # refuses 'model.npz/.' (Path would make it model.npz)
     arrays = dict(arrays or {})
 
     def refuse(what: str) -> ValueError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +15,7 @@ import numpy as np
 from . import _blas
 from . import _validation as v
 from . import blocks as _blocks  # issue 13: out-of-core data
+from ._atomic import file_path
 from ._course2_options import Course2Options
 from ._epochs import MAX_STEP, EpochSchedule, schedule_for_fit
 from ._layout import n_parameters, param_views
@@ -958,7 +958,7 @@ class DNN:
         replaced, the link stays). See :mod:`fastdnn.io` for the format.
         """
         self._not_training_elsewhere("save")
-        path = Path(os.fspath(path))
+        path = file_path(path)  # refuses 'model.npz/.' (Path would make it model.npz)
         arrays = {}
         if self._input_mean is not None:
             arrays = {"input_mean": self._input_mean, "input_scale": self._input_scale}

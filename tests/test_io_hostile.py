@@ -32,7 +32,7 @@ HEADROOM = 512 << 20
 
 _LOADER = """
 import json, resource, sys
-from fastdnn import io as fio
+from fastdnn import datafiles, io as fio
 
 def address_space():
     with open("/proc/self/status") as f:
@@ -43,7 +43,7 @@ def address_space():
 cap = address_space() + int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 try:
-    fio.load_model(sys.argv[1])
+    (fio.load_model if sys.argv[3] == "model" else datafiles.read_data)(sys.argv[1])
 except ValueError as exc:
     print(json.dumps({"error": "ValueError", "message": str(exc)}))
 else:
@@ -51,10 +51,11 @@ else:
 """
 
 
-def _load_capped(path, timeout=60):
-    """Load ``path`` in a capped subprocess; return its ValueError message (or fail)."""
+def _load_capped(path, timeout=60, kind="model"):
+    """Load ``path`` (a model, or with ``kind="data"`` a data file) in a capped subprocess;
+    return its ValueError message (or fail)."""
     proc = subprocess.run(
-        [sys.executable, "-c", _LOADER, str(path), str(HEADROOM)],
+        [sys.executable, "-c", _LOADER, str(path), str(HEADROOM), kind],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -212,6 +213,25 @@ def test_npy_header_length_bomb_is_refused(tmp_path, model_entries):
     path = _raw_zip(tmp_path / "m.npz", _with(model_entries, {"W1.npy": bomb}))
     message = _load_capped(path)
     assert "entry 'W1' has a damaged or oversized .npy header" in message
+
+
+@linux_only
+def test_data_files_are_read_as_model_files_are(tmp_path):
+    """A data npz (fastdnn train --data) went through numpy's header reader and zipfile's
+    bzip2 without a bound: a 1 MB file cost 2.2 GB before it was refused."""
+    y = _stored("Y.npy", _npy(np.zeros((1, 5))))
+    prefix = b"\x93NUMPY\x02\x00" + struct.pack("<I", GIB)
+    data, size = _deflate_bomb(prefix, 1024)
+    header_bomb = ("X.npy", data, zipfile.ZIP_DEFLATED, _zeros_crc(prefix, 1024), size)
+    size = len(_npy_header((2**27, 1))) + GIB
+    crc = _zeros_crc(_npy_header((2**27, 1)), 1024)
+    bzip2_bomb = ("X.npy", _BZIP2_BOMB, zipfile.ZIP_BZIP2, crc, size)
+    for bomb, message in [
+        (header_bomb, "entry 'X' has a damaged or oversized .npy header"),
+        (bzip2_bomb, "entry 'X.npy' is compressed with bzip2"),
+    ]:
+        path = _raw_zip(tmp_path / "d.npz", [bomb, y])
+        assert message in _load_capped(path, kind="data")
 
 
 @linux_only

@@ -105,6 +105,30 @@ def test_a_symlink_loop_is_an_error_naming_the_target(tmp_path, net):
         net.save(tmp_path / "a.npz")
 
 
+@pytest.mark.parametrize("suffix", ["/", "/.", "/..", os.sep + "." + os.sep])
+@pytest.mark.parametrize("save", ["DNN.save", "write_model", "bytes"])
+def test_a_name_ending_in_a_separator_or_dot_is_a_folder_and_the_file_is_kept(
+    tmp_path, net, suffix, save
+):
+    """Path('keep.npz/.') is Path('keep.npz'): the file the user kept there was replaced."""
+    meta = fio.read_model(net.save(tmp_path / "saved.npz")).meta
+    keep = tmp_path / "keep.npz"
+    keep.write_bytes(b"precious")
+    target = str(keep) + suffix
+    with pytest.raises(IsADirectoryError, match="it names a folder; give a file name"):
+        if save == "write_model":
+            fio.write_model(target, meta, net._theta)
+        else:
+            net.save(os.fsencode(target) if save == "bytes" else target)
+    assert keep.read_bytes() == b"precious" and _listing(tmp_path) == ["keep.npz", "saved.npz"]
+
+
+def test_a_file_where_a_folder_should_be_is_named_as_such(tmp_path, net):
+    (tmp_path / "keep.npz").write_bytes(b"precious")
+    with pytest.raises(NotADirectoryError, match=r"keep.npz' is not a folder"):
+        net.save(tmp_path / "keep.npz" / "m.npz")
+
+
 def test_a_250_character_name_saves(tmp_path, net):
     name = "m" * 246 + ".npz"  # 250 characters: NAME_MAX is 255
     net.save(tmp_path / name)

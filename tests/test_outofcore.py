@@ -537,6 +537,16 @@ def test_cli_refuses_bad_large_data_in_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "m.npz").exists()
+    # An output inside the data's store would change the data (it wrote over X's metadata).
+    store = tmp_path / "ok.zarr"
+    files = {f: f.read_bytes() for f in store.rglob("*") if f.is_file()}
+    for out in (sorted(files)[0], store / "m.npz", tmp_path / "ln" / "m.npz"):
+        (tmp_path / "ln").unlink(missing_ok=True)
+        (tmp_path / "ln").symlink_to(store)
+        assert main(["train", "--data", str(store), "--iterations", "1", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "lies inside the --data folder" in err, err
+    assert {f: f.read_bytes() for f in store.rglob("*") if f.is_file()} == files
 
 
 # Runs `fastdnn train` on argv[1:] with the address space capped at 200 MiB above the

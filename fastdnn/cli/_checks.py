@@ -58,12 +58,25 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _inside(path: str, folder: str) -> bool:
+    """True if ``path`` lies inside the folder ``folder`` (through symlinks and ``..``)."""
+    if not os.path.isdir(folder):
+        return False
+    inner, outer = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([inner, outer]) == outer
+
+
 def _refuse_overwriting_inputs(out: str, flag: str, inputs: dict[str, str]) -> None:
     for input_flag, path in inputs.items():
         if _same_file(out, path):
             raise UserError(
                 f"{flag} '{out}' is the {input_flag} file '{path}'; writing there would "
                 f"destroy it: give {flag} another name"
+            )
+        if _inside(out, path):  # a zarr store is a folder: its files are the data
+            raise UserError(
+                f"{flag} '{out}' lies inside the {input_flag} folder '{path}'; writing there "
+                f"would change the data: give {flag} a path outside it"
             )
 
 
