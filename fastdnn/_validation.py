@@ -57,6 +57,17 @@ def check_output(value) -> str:
     return check_choice(value, "output", OUTPUT_LOSS)
 
 
+def check_output_units(output: str, n_y: int, where: str) -> None:
+    """A softmax output needs two units or more: one unit's softmax is 1 whatever its input,
+    so its cost is 0 and its gradients too (it could learn nothing, and a gradient check would
+    compare nothing). ``where`` names what has ``n_y`` outputs."""
+    if output == "softmax" and n_y < 2:
+        raise ValueError(
+            f"output='softmax' needs at least 2 output units; {where} has {n_y} (two classes: "
+            "output='sigmoid' with one unit, or two softmax units)"
+        )
+
+
 def check_loss(value) -> str:
     """A loss name."""
     return check_choice(value, "loss", LOSSES)
@@ -291,6 +302,19 @@ def check_network_memory(layer_dims: Sequence[int], dtype: np.dtype, copies: int
     )
 
 
+def as_array(a, name: str) -> np.ndarray:
+    """``np.asarray(a)``, refusing a masked array with masked entries: ``np.asarray`` would
+    hand over the values under the mask as if they were data."""
+    if isinstance(a, np.ma.MaskedArray) and np.ma.is_masked(a):
+        n = int(np.ma.count_masked(a))
+        raise TypeError(
+            f"{name} is a masked array with {n} masked {'entry' if n == 1 else 'entries'}; "
+            f"fastdnn has no missing values: fill them ({name}.filled(value)) or drop those "
+            "examples, then pass a plain array"
+        )
+    return np.asarray(a)
+
+
 def as_float_array(
     a, name: str, dtype: np.dtype, ndim: int = 2, *, finite: bool = True
 ) -> np.ndarray:
@@ -301,8 +325,10 @@ def as_float_array(
     ``ValueError``.
     """
     try:
-        arr = np.asarray(a)
+        arr = as_array(a, name)
     except (ValueError, TypeError) as exc:  # ragged nested lists, and the like
+        if isinstance(a, np.ma.MaskedArray):
+            raise
         raise ValueError(
             f"{name} must be a {ndim}-D array of numbers; NumPy cannot make an array of it ({exc})"
         ) from None
@@ -393,7 +419,7 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
     sum to 1 -- or class indices in ``0 .. n_y-1`` of shape ``(m,)`` or ``(1, m)``, which are
     turned into one-hot columns.
     """
-    arr = np.asarray(Y)
+    arr = as_array(Y, name)
     if holds_class_indices(arr.shape, n_y, loss):  # their count is checked by _one_hot
         return _one_hot(arr.reshape(-1), n_y, m, dtype, name)
     if arr.ndim == 1 and n_y == 1:
@@ -524,7 +550,7 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
     dims = []
     for l in range(1, L + 1):
         W = as_float_array(params[f"W{l}"], f"params['W{l}']", dtype)
-        b = np.asarray(params[f"b{l}"])
+        b = as_array(params[f"b{l}"], f"params['b{l}']")
         if b.ndim == 1:
             b = b.reshape(-1, 1)
         b = as_float_array(b, f"params['b{l}']", dtype)

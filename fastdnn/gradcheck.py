@@ -84,7 +84,7 @@ def gradient_check(
     """
     params, dims, _ = v.check_params(params, np.dtype(np.float64))
     v.check_activation("hidden", hidden)
-    v.check_output(output)
+    v.check_output_units(v.check_output(output), dims[-1], f"params (layers {dims})")
     stepper_class = get_stepper(v.check_backend(backend))
     lambd = v.check_non_negative_finite(lambd, "lambd")
     epsilon = v.check_positive_finite(epsilon, "epsilon")
@@ -98,20 +98,13 @@ def gradient_check(
     for key, view in param_views(theta, dims).items():
         view[...] = params[key]
     grad = np.zeros_like(theta)
+    # The training step's own code: its gradient, then its L2 (not a second implementation)
     stepper = stepper_class(
-        spec, theta, grad, X, Y, None, Workspace(dims, m, dtype, False), train=Train()
+        spec, theta, grad, X, Y, None, Workspace(dims, m, dtype, False), train=Train(lambd=lambd)
     )
-    weights = [view for key, view in param_views(theta, dims).items() if key.startswith("W")]
 
     def cost_and_gradient() -> float:
-        cost = stepper.gradient(X, Y, 1.0 / m)
-        if lambd:
-            squares = 0.0
-            for W, dW in zip(weights, _weight_grads(grad, dims), strict=True):
-                dW += lambd / m * W
-                squares += float(np.sum(W * W))
-            cost += lambd / (2 * m) * squares
-        return cost
+        return stepper.gradient(X, Y, 1.0 / m) + stepper.regularise(m)
 
     cost_and_gradient()
     backprop = grad.copy()
@@ -125,13 +118,14 @@ def gradient_check(
         theta[i] = keep
         approx[i] = (plus - minus) / (2 * epsilon)
     norm = np.linalg.norm(backprop) + np.linalg.norm(approx)
-    difference = float(np.linalg.norm(backprop - approx) / norm) if norm else 0.0
+    if not norm:  # 0/0: nothing was compared, which must not read as a pass
+        raise ValueError(
+            "both gradients are zero, so the check compares nothing: the cost does not depend "
+            "on the parameters at this point (e.g. every relu unit inactive for these X)"
+        )
+    difference = float(np.linalg.norm(backprop - approx) / norm)
     return (difference, backprop, approx) if return_gradients else difference
 
 
 def _loss_name(output: str) -> str:
     return OUTPUT_LOSS[output]
-
-
-def _weight_grads(grad, dims):
-    return [view for key, view in param_views(grad, dims, prefix="d").items() if "W" in key]

@@ -161,6 +161,29 @@ def initialize_parameters(
     return params
 
 
+class _ForwardCaches(list):
+    """The list of caches :func:`model_forward` returns, remembering the activations and
+    slope that made it: :func:`model_backward` refuses others, whose gradients would silently
+    be another network's. A plain list (a slice, a copy) is taken as it is."""
+
+    def __init__(self, caches, hidden: str, output: str, slope: float):
+        super().__init__(caches)
+        self.hidden, self.output, self.slope = hidden, output, slope
+
+    def check_made_by(self, hidden: str, output: str, slope: float) -> None:
+        leaky = hidden == "leaky_relu" and slope != self.slope
+        if hidden != self.hidden or output != self.output or leaky:
+            made = f"hidden={self.hidden!r}, output={self.output!r}"
+            given = f"hidden={hidden!r}, output={output!r}"
+            if leaky or self.hidden == "leaky_relu":
+                made, given = made + f", slope={self.slope}", given + f", slope={slope}"
+            raise ValueError(
+                f"these caches were made by model_forward with {made}, but model_backward got "
+                f"{given}: pass model_backward the forward pass's activations (the gradients "
+                "would be another network's)"
+            )
+
+
 def _act_codes(hidden: str, output: str) -> tuple[int, int]:
     v.check_activation("hidden", hidden)
     v.check_output(output)
@@ -226,8 +249,10 @@ def model_forward(
     hidden_code, output_code = _act_codes(hidden, output)
     slope = v.check_positive_finite(slope, "slope")
     params, dims, dtype = v.check_params(params)
+    v.check_output_units(output, dims[-1], f"params (layers {dims})")
     X = v.check_X(X, dims[0], dtype)
-    return _forward(X, params, len(dims) - 1, hidden_code, output_code, slope, kernels)
+    AL, caches = _forward(X, params, len(dims) - 1, hidden_code, output_code, slope, kernels)
+    return AL, _ForwardCaches(caches, hidden, output, slope)
 
 
 def compute_cost(AL, Y, loss: LossName = "bce") -> float:
@@ -264,8 +289,11 @@ def compute_cost(AL, Y, loss: LossName = "bce") -> float:
     from scipy.special import xlogy
 
     v.check_loss(loss)
-    AL = v.as_float_array(AL, "AL", np.result_type(np.asarray(AL).dtype, np.float32))
+    AL = v.as_array(AL, "AL")
+    AL = v.as_float_array(AL, "AL", v.common_dtype([AL]))  # float32 stays; others: float64
     n_y, m = AL.shape
+    if loss == "cce" and n_y < 2:  # one row's softmax is 1: a cost of 0 whatever Y says
+        raise ValueError(f"loss='cce' needs AL with a row per class, 2 or more; got {n_y}")
     Y = v.check_Y(Y, n_y, m, loss, AL.dtype)
     AL64 = AL.astype(np.float64, copy=False)
     if loss in ("bce", "cce"):
@@ -316,11 +344,14 @@ def model_backward(
     kernels = get_backend(v.check_backend(backend))
     hidden_code, _ = _act_codes(hidden, output)
     slope = v.check_positive_finite(slope, "slope")
+    if isinstance(caches, _ForwardCaches):
+        caches.check_made_by(hidden, output, slope)
     # Every array reaches a kernel, and the jit kernels index without bounds checks: all
     # shapes, dtypes and layouts are checked here (a wrong b once wrote past a buffer).
     checked, dtype = v.check_caches(caches, unchanged=_ForwardCache)
     L = len(checked)
     last_A = checked[-1][3]
+    v.check_output_units(output, last_A.shape[0], "the last cache's output")
     AL = v.as_float_array(AL, "AL", dtype)
     if AL.shape != last_A.shape:
         raise ValueError(

@@ -272,13 +272,7 @@ class DNN:
     @output.setter
     def output(self, value: str) -> None:
         value = v.check_output(value)
-        if value == "softmax" and self._layer_dims[-1] < 2:
-            # One unit's softmax is 1 whatever the input: it could learn nothing.
-            raise ValueError(
-                f"output='softmax' needs at least 2 output units; layer_dims[-1] is "
-                f"{self._layer_dims[-1]} (two classes: output='sigmoid' with one unit, or two "
-                "softmax units)"
-            )
+        v.check_output_units(value, self._layer_dims[-1], f"layer_dims {self._layer_dims}")
         self._output_name = value
 
     @property
@@ -1095,7 +1089,7 @@ def _r2_score(Y, AL) -> float:
 
 def _as_training_array(X, name, dtype, n_x):
     """Checked X without copying a C- or F-contiguous array that already has ``dtype``."""
-    arr = np.asarray(X)
+    arr = v.as_array(X, name)
     if arr.dtype == dtype and arr.ndim == 2 and (arr.flags.c_contiguous or arr.flags.f_contiguous):
         if arr.size == 0 or arr.shape[0] != n_x:
             return v.check_X(arr, n_x, dtype, name)  # raises the full message
@@ -1106,7 +1100,7 @@ def _as_training_array(X, name, dtype, n_x):
 
 def _standardized(X, name, dtype, mean, scale):
     """``(X - mean) / scale`` in ``dtype``: one new array, after the checks any X gets."""
-    arr = np.asarray(X)
+    arr = v.as_array(X, name)
     n_x = mean.shape[0]
     if arr.dtype.kind not in "biuf" or arr.ndim != 2 or arr.size == 0 or arr.shape[0] != n_x:
         arr = v.check_X(arr, n_x, dtype, name)  # raises the full message

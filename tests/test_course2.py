@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose
 import fastdnn
 from fastdnn import DNN
 from fastdnn._dropout import key as dropout_key
+from fastdnn._layout import param_views
 from fastdnn._types import Act, Loss
 from fastdnn.kernels import jit, naive, vectorized
 from fastdnn.steppers import Train, learning_rate_at
@@ -232,6 +233,54 @@ def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
 
     monkeypatch.setattr(vectorized, "output_backward", buggy)
     assert fastdnn.gradient_check(p, X, Y, "tanh") > 1e-3
+
+
+def test_gradient_check_checks_the_training_steps_own_l2(monkeypatch):
+    """It added its own lambd/m W: a training L2 twice too strong passed (3.9e-9)."""
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(4, 9)), rng.integers(0, 3, 9)
+    p = fastdnn.initialize_parameters([4, 5, 3], init="he", seed=1)
+    kw = dict(hidden="tanh", output="softmax", lambd=0.5, backend="numpy")
+    assert fastdnn.gradient_check(p, X, Y, **kw) < 1e-7
+    right = vectorized.add_l2
+    monkeypatch.setattr(vectorized, "add_l2", lambda W, dW, s: right(W, dW, 2 * s))
+    assert fastdnn.gradient_check(p, X, Y, **kw) > 1e-3
+
+
+@pytest.mark.parametrize("backend", ["naive", "numpy", "jit"])
+def test_the_l2_a_gradient_check_runs_is_the_training_steps(backend):
+    """Stepper.regularise (what gradient_check adds) is the L2 a fit's step applies."""
+    from fastdnn.backends import get_stepper
+    from fastdnn.steppers import NetSpec, Train, Workspace
+
+    dims, m, lambd = [4, 5, 3, 2], 9, 0.3
+    spec = NetSpec(tuple(dims), "tanh", "sigmoid", 0.01, np.dtype(np.float64))
+    net = DNN(dims, hidden="tanh", seed=3)
+    grad = np.random.default_rng(4).normal(size=net._theta.size)
+    stepper = get_stepper(backend)(
+        spec, net._theta.copy(), grad.copy(), np.ones((4, m)), np.ones((2, m)), None,
+        Workspace(dims, m, spec.dtype, False), train=Train(lambd=lambd),
+    )  # fmt: skip
+    term = stepper.regularise(m)
+    W = [net.params[f"W{l}"] for l in (1, 2, 3)]
+    assert_allclose(term, lambd / (2 * m) * sum(float(np.sum(w * w)) for w in W), rtol=1e-12)
+    expected = grad.copy()
+    for key, view in param_views(expected, dims, prefix="d").items():
+        if "W" in key:
+            view += lambd / m * net.params[key[1:]]
+    assert_allclose(stepper.grad, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_gradient_check_refuses_what_compares_nothing():
+    X = np.random.default_rng(0).normal(size=(3, 10))
+    p = fastdnn.initialize_parameters([3, 4, 1], seed=0)
+    # a single softmax unit is 1 whatever the parameters: it said 0.0, a pass
+    with pytest.raises(ValueError, match=r"output='softmax' needs at least 2 output units"):
+        fastdnn.gradient_check(p, X, np.ones((1, 10)), output="softmax")
+    dead = {k: np.zeros_like(v) for k, v in p.items()} | {"b1": -np.ones((4, 1))}
+    dead["W2"][...] = 1.0  # every relu unit inactive, the output a constant
+    with pytest.raises(ValueError, match="both gradients are zero"):
+        fastdnn.gradient_check(dead, X, np.zeros((1, 10)), output="linear")
 
 
 # ---------------------------------------------------------------- the model

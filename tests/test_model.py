@@ -145,6 +145,40 @@ def test_softmax_needs_two_output_units():
     with pytest.raises(ValueError, match="needs at least 2 output units"):
         net.output = "softmax"
     assert net.output == "sigmoid"
+    # the functional API too: its gradients were all zero, silently
+    params, X = fastdnn.initialize_parameters([3, 4, 1], seed=0), np.ones((3, 5))
+    with pytest.raises(ValueError, match=r"softmax' needs at least 2 output units; params"):
+        fastdnn.model_forward(X, params, output="softmax")
+    AL, caches = fastdnn.model_forward(X, params)
+    with pytest.raises(ValueError, match="needs at least 2 output units; the last cache's"):
+        fastdnn.model_backward(AL, np.ones((1, 5)), list(caches), output="softmax")
+    with pytest.raises(ValueError, match=r"loss='cce' needs AL with a row per class"):
+        fastdnn.compute_cost(np.ones((1, 5)), np.zeros(5, dtype=int), "cce")
+
+
+def test_compute_cost_of_other_float_widths_is_computed_in_float64():
+    # longdouble reached scipy's xlogy, which has no loop for it (a raw TypeError)
+    for dtype in (np.longdouble, np.float16):
+        cost = fastdnn.compute_cost(np.array([[0.5, 0.25]], dtype=dtype), np.array([[1, 0]]))
+        assert_allclose(cost, (np.log(2) - np.log(0.75)) / 2, rtol=1e-3)
+
+
+@pytest.mark.parametrize("backend", ["naive", "numpy", "jit"])
+def test_model_backward_refuses_activations_the_caches_were_not_made_with(backend):
+    """A forgotten hidden="tanh" gave relu's gradients of a tanh net: dW1 off by 67%."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(2, 30)), (rng.random((1, 30)) > 0.5).astype(float)
+    params = fastdnn.initialize_parameters([2, 4, 1], seed=0)
+    AL, caches = fastdnn.model_forward(X, params, hidden="tanh", backend=backend)
+    for given, made in [({}, "hidden='tanh', output='sigmoid'"),
+                        ({"hidden": "tanh", "output": "linear"}, "hidden='tanh'")]:  # fmt: skip
+        with pytest.raises(ValueError, match=f"made by model_forward with {made}"):
+            fastdnn.model_backward(AL, Y, caches, backend=backend, **given)
+    AL, caches = fastdnn.model_forward(X, params, hidden="leaky_relu", slope=0.2)
+    with pytest.raises(ValueError, match=r"slope=0.2, but model_backward got .*slope=0.01"):
+        fastdnn.model_backward(AL, Y, caches, hidden="leaky_relu", backend=backend)
+    grads = fastdnn.model_backward(AL, Y, caches, "leaky_relu", slope=0.2, backend=backend)
+    assert sorted(grads) == ["dW1", "dW2", "db1", "db2"]
 
 
 def test_predict_gives_class_indices_for_softmax_as_the_network_does(backend):

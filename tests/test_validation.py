@@ -1,5 +1,6 @@
 """Bad input is refused before any work, with the argument, the expected and the actual."""
 
+import re
 import subprocess
 import sys
 import warnings
@@ -324,3 +325,32 @@ def test_networks_too_large_for_memory_are_refused_before_allocating():
     assert "(what RLIMIT_AS (ulimit -v) leaves)" in lines[1]
     assert lines[2].startswith("ValueError initialize_parameters with layer_dims [30000, 30000]")
     assert lines[3:] == ["small ok"]
+
+
+def test_masked_arrays_with_masked_entries_are_refused_never_unmasked():
+    """np.asarray drops a mask: the value under it (a sentinel, say) was used as data."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 20))
+    Y = (X[:1] > 0).astype(float)
+    net = fastdnn.DNN([3, 4, 1], seed=0)
+    Xm = np.ma.masked_array(X.copy(), mask=False)
+    Xm[0, 0] = np.ma.masked
+    Xm.data[0, 0] = 1e6
+    Ym = np.ma.masked_invalid(np.where(Y > 0, np.nan, 0.0))
+    params = net.params | {"W1": np.ma.masked_array(net.params["W1"], mask=True)}
+    for call, name in [
+        (lambda: net.fit(Xm, Y, num_iterations=2), "X"),
+        (lambda: net.fit(X, Ym, num_iterations=2), "Y"),
+        (lambda: net.predict_proba(Xm), "X"),
+        (lambda: net.score(Xm, Y), "X"),
+        (lambda: fastdnn.model_forward(Xm, net.params), "X"),
+        (lambda: fastdnn.compute_cost(np.ma.masked_array(Y * 0.5, mask=Y > 0), Y), "AL"),
+        (lambda: fastdnn.DNN.from_params(params), "params['W1']"),
+    ]:
+        with pytest.raises(TypeError, match=rf"{re.escape(name)} is a masked array with \d+ "
+                           r"masked entr(y|ies); fastdnn has no missing values"):  # fmt: skip
+            call()
+    assert net.n_steps_ == 0
+    # nothing masked: the values are the data
+    plain = np.ma.masked_array(X, mask=False)
+    np.testing.assert_array_equal(net.predict_proba(plain), net.predict_proba(X))

@@ -286,6 +286,11 @@ class Stepper:
     def gradient(self, X, Y, scale: float) -> float:
         raise NotImplementedError
 
+    def regularise(self, m: int) -> float:
+        """L2 on the gradient in ``grad``, the engine's own code: ``dW += lambd/m W`` for
+        every layer; returns the cost's term ``lambd/2m sum ||W||^2`` (0.0 without L2)."""
+        raise NotImplementedError
+
     @classmethod
     def forward(cls, spec: NetSpec, theta, X, AL_out) -> None:
         raise NotImplementedError

@@ -532,6 +532,13 @@ def block_gradient(data, net, work, train, st, scale):
 
 
 @njit
+def regularise(net, train, st, m):
+    """The training step's L2 on the gradient in ``st.grad`` (``dW += lambd/m W``), alone:
+    for :func:`fastdnn.gradient_check`. Returns ``lambd/2m sum ||W||^2``."""
+    return _l2_term(st.theta, st.grad, net.table, train, m)
+
+
+@njit
 def forward(data, theta, net, work, train, AL_out):
     """The network's output for ``data.X`` into ``AL_out`` (inference: give ``plain()``
     settings, so no dropout)."""

@@ -118,6 +118,9 @@ class JitStepper(Stepper):
             _data(X, Y), self.net, self.work, self.settings, self.state, float(scale)
         )
 
+    def regularise(self, m):
+        return loop.regularise(self.net, self.settings, self.state, float(m))
+
     @classmethod
     def forward(cls, spec, theta, X, AL_out):
         m = X.shape[1]

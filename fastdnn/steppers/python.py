@@ -153,9 +153,12 @@ class PythonStepper(Stepper):
         the step count ``clock[STEP]`` is the caller's to advance. Overflow is not guarded:
         callers that judge divergence afterwards wrap it in ``np.errstate``.
         """
-        l2 = self._regularise(m) if self.train.lambd > 0.0 else 0.0
+        l2 = self.regularise(m)
         self._update(learning_rate)
         return l2
+
+    def regularise(self, m):
+        return self._regularise(m) if self.train.lambd > 0.0 else 0.0
 
     def _step(self, X, Y, learning_rate: float, want_cost: bool) -> float:
         # Overflow is not warned about: divergence is detected after the chunk.
