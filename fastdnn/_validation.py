@@ -551,7 +551,7 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
     for l in range(1, L + 1):
         W = as_float_array(params[f"W{l}"], f"params['W{l}']", dtype)
         b = as_array(params[f"b{l}"], f"params['b{l}']")
-        if b.ndim == 1:
+        if b.ndim <= 1:  # (n,), or a number for one unit (the course's logistic b)
             b = b.reshape(-1, 1)
         b = as_float_array(b, f"params['b{l}']", dtype)
         n, n_prev = W.shape
@@ -561,8 +561,17 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
                 f"{dims[-1]} rows of params['W{l - 1}']"
             )
         if b.shape != (n, 1):
+            hint = ""
+            if b.shape == (n_prev, 1) and n != n_prev:
+                hint = f" (is W{l} transposed? W[l] is (n[l], n[l-1])" + (
+                    "; the course's logistic regression keeps w as a column (n_x, 1): pass "
+                    "W1 = w.T, b1 = b)"
+                    if n_prev == 1
+                    else ")"
+                )
             raise ValueError(
-                f"params['b{l}'] must have shape ({n}, 1) to match W{l}; got {b.shape}"
+                f"params['b{l}'] must have shape ({n}, 1) to match W{l} of shape {W.shape}; "
+                f"got {b.shape}{hint}"
             )
         if l == 1:
             dims.append(n_prev)

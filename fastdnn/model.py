@@ -17,7 +17,7 @@ flat, preallocated arrays; this module allocates its results on every call.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -184,6 +184,17 @@ class _ForwardCaches(list):
             )
 
 
+def _check_argument_order(params, hidden, function: str) -> None:
+    """The course's ``predict(X, y, parameters)`` puts the labels second: called so, a
+    function of ours would blame ``hidden`` for holding the parameters."""
+    if not isinstance(params, Mapping) and isinstance(hidden, Mapping):
+        raise TypeError(
+            f"{function} takes (X, params, hidden, ...): it got a {type(params).__name__} where "
+            "params goes and the dict of parameters where hidden goes. The course's "
+            f"predict(X, y, parameters) takes the labels second; call {function}(X, parameters)"
+        )
+
+
 def _act_codes(hidden: str, output: str) -> tuple[int, int]:
     v.check_activation("hidden", hidden)
     v.check_output(output)
@@ -245,6 +256,7 @@ def model_forward(
     >>> AL.shape, len(caches)
     ((1, 5), 2)
     """
+    _check_argument_order(params, hidden, "model_forward")
     kernels = get_backend(v.check_backend(backend))
     hidden_code, output_code = _act_codes(hidden, output)
     slope = v.check_positive_finite(slope, "slope")
@@ -449,6 +461,7 @@ def predict(
         ``predict`` returns them; softmax: the class index of each example (``argmax`` of its
         column), int64 of shape (1, m); linear: ``AL`` itself.
     """
+    _check_argument_order(params, hidden, "predict")
     threshold = v.check_open_unit_interval(threshold, "threshold")
     AL, _ = model_forward(X, params, hidden, output, backend, slope=slope)
     return predictions_of(AL, output, threshold)

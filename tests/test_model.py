@@ -196,3 +196,27 @@ def test_one_example_and_width_one_layers(backend):
     AL, caches = fastdnn.model_forward(np.array([[0.5]]), p, backend=backend)
     grads = fastdnn.model_backward(AL, np.array([[1]]), caches, backend=backend)
     assert AL.shape == (1, 1) and all(np.isfinite(g).all() for g in grads.values())
+
+
+def test_the_courses_predict_argument_order_is_named():
+    """predict(X, y, parameters), the course's order, blamed hidden for holding the params."""
+    X, Y = np.ones((2, 4)), np.ones((1, 4))
+    params = fastdnn.initialize_parameters([2, 3, 1], seed=0)
+    for function in (fastdnn.predict, fastdnn.model_forward):
+        name = function.__name__
+        message = rf"{name} takes \(X, params, hidden, ...\): it got a ndarray where params"
+        with pytest.raises(TypeError, match=message + rf".*call {name}\(X, parameters\)"):
+            function(X, Y, params)
+
+
+def test_the_courses_logistic_regression_parameters_move_in():
+    """w is a column (n_x, 1) and b a number in the course's week 2: the error blamed b1."""
+    w, b = np.arange(4.0).reshape(4, 1), 0.5
+    message = r"b1'\] must have shape \(4, 1\) to match W1 of shape \(4, 1\); got \(1, 1\)"
+    with pytest.raises(ValueError, match=message + r" \(is W1 transposed\?.*W1 = w.T, b1 = b"):
+        fastdnn.DNN.from_params({"W1": w, "b1": np.array([[b]])})
+    net = fastdnn.DNN.from_params({"W1": w.T, "b1": b})  # a number for one unit, as (n,) is
+    X = np.random.default_rng(0).normal(size=(4, 6))
+    assert_allclose(net.predict_proba(X), 1 / (1 + np.exp(-(w.T @ X + b))), rtol=1e-14)
+    with pytest.raises(ValueError, match=r"b1'\] must have shape \(3, 1\) to match W1"):
+        fastdnn.DNN.from_params({"W1": np.ones((3, 2)), "b1": 0.5})  # a number for 3 units

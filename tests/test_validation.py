@@ -159,7 +159,9 @@ def test_bad_params():
     ):
         fastdnn.model_forward(np.ones((3, 1)), {**P, "W2": np.ones((1, 4))})
     with pytest.raises(
-        ValueError, match=r"params\['b1'\] must have shape \(2, 1\) to match W1; got \(3, 1\)"
+        ValueError,
+        match=r"params\['b1'\] must have shape \(2, 1\) to match W1 of shape \(2, 3\); "
+        r"got \(3, 1\) \(is W1 transposed\? W\[l\] is \(n\[l\], n\[l-1\]\)\)",
     ):
         fastdnn.model_forward(np.ones((3, 1)), {**P, "b1": np.ones((3, 1))})
     with pytest.raises(TypeError, match=r"params must be a dict"):
