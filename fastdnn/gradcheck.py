@@ -13,6 +13,11 @@ dropout off, in float64:
 where ``g`` is the backpropagated gradient of the cost ``J`` (with its L2 term) over every
 parameter ``W1, b1, ..., WL, bL`` flattened in that order. The course reads the result as: below
 ``1e-7``, backpropagation is right; above ``1e-3``, it is almost certainly wrong.
+
+``g`` and ``J`` are the training step's own (its backward pass and its L2, on the chosen
+backend), and ``J`` comes from the logits, more precisely than the course's ``np.log(AL)``: on
+the course's ``gradient_check_n`` test case the difference is about 1.8e-9, where the course's
+notebook shows 1.2e-7.
 """
 
 from __future__ import annotations

@@ -344,7 +344,9 @@ def model_backward(
     Y : array_like of shape (n_y, m)
         Targets.
     caches : list of LayerCache
-        From :func:`model_forward`.
+        From :func:`model_forward`, whose activations it remembers (others are refused).
+        Their arrays were checked for NaN when they were made and are not summed again
+        (that would cost a pass over ``X`` a step): change none of them in place.
     hidden, output, backend, slope
         As given to :func:`model_forward`.
 

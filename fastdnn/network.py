@@ -558,7 +558,10 @@ class DNN:
             after the last step), taken right there whatever the chunks of steps, so where
             training stops does not depend on timing; the parameters the fit started from are
             recorded but not a candidate. The validation set is ``validation_data``, or else
-            a random ``validation_fraction`` of the examples, held out from training.
+            a random ``validation_fraction`` of the examples, held out from training: drawn
+            from the model's seed, the same examples at every fit (with ``seed=None``, a new
+            draw each fit, as scikit-learn's MLP makes with ``random_state=None``: give a seed,
+            or ``validation_data``, to keep one validation set across fits).
         validation_fraction : float, default 0.1
         patience : int, default 10
         tol : float, default 1e-4
