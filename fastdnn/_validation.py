@@ -344,6 +344,12 @@ def as_float_array(
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
     source = None
     if arr.dtype != dtype or not arr.flags.c_contiguous:
+        # A view (np.broadcast_to, a strided slice) can stand for far more than memory holds.
+        check_memory(
+            arr.size * np.dtype(dtype).itemsize,
+            f"a C-contiguous {np.dtype(dtype).name} copy of {name} (shape {arr.shape})",
+            f"pass a smaller {name}",
+        )
         if kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
             # Narrowing (float64 -> float32): a finite value beyond the range becomes inf; the
             # check below says so in words, not in NumPy's "overflow encountered in cast".

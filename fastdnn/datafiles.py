@@ -606,10 +606,14 @@ def _csv_header(path: Path, text) -> list[str]:
     line = text.readline()
     if not line.strip():
         raise _data_error(path, "empty; expected a header row of column names, then examples")
-    try:
-        header = [cell.strip() for cell in next(csv.reader([line]))]
+    try:  # strict: a quote left open (a name with a line break in it) is an error
+        header = [cell.strip() for cell in next(csv.reader([line], strict=True))]
     except csv.Error as exc:
-        raise _data_error(path, f"the header row cannot be read as CSV ({exc})") from None
+        raise _data_error(
+            path,
+            f"the header row cannot be read as CSV ({exc}): it must be one line of column "
+            "names, none with a line break or an unclosed quote",
+        ) from None
     if all(_is_number(cell) for cell in header):
         raise _data_error(
             path,

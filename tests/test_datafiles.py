@@ -103,6 +103,14 @@ def test_a_csv_without_newlines_is_refused_after_one_line(tmp_path):
              headroom=256 * 2**20)  # fmt: skip
 
 
+def test_a_header_name_with_a_line_break_is_named(tmp_path):
+    # '"a<newline>b",c,y' read as one column 'a': "only one column ('a')"
+    path = tmp_path / "h.csv"
+    path.write_text('"a\nb",c,y\n1,2,0\n')
+    with pytest.raises(ValueError, match="unexpected end of data.*none with a line break"):
+        datafiles.load_data(path)
+
+
 def test_a_header_over_the_csv_field_limit_is_a_value_error(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text("a" * 140_000 + ",y\n1,0\n")  # csv's field limit is 131,072 characters

@@ -356,3 +356,17 @@ def test_masked_arrays_with_masked_entries_are_refused_never_unmasked():
     # nothing masked: the values are the data
     plain = np.ma.masked_array(X, mask=False)
     np.testing.assert_array_equal(net.predict_proba(plain), net.predict_proba(X))
+
+
+def test_a_view_too_large_to_copy_is_refused_before_the_copy():
+    """np.broadcast_to stands for 2.2 TiB in a few bytes: numpy's MemoryError named no
+    argument."""
+    net = fastdnn.DNN([3, 2, 1], seed=0)
+    X = np.broadcast_to(0.5, (3, 10**11))
+    Y = np.broadcast_to(1.0, (1, 10**11))
+    message = r"a C-contiguous float64 copy of X \(shape \(3, 100000000000\)\) would need about"
+    for call in (lambda: net.predict(X), lambda: net.fit(X, Y, num_iterations=1),
+                 lambda: fastdnn.model_forward(X, net.params)):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert net.n_steps_ == 0
