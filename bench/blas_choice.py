@@ -21,7 +21,8 @@ import statistics
 import time
 
 from fastdnn import DNN, _blas, _env, set_num_threads
-from fastdnn.bench import WORKLOADS, workload_data, workload_params
+from fastdnn.bench import WORKLOADS, workload_data, workload_keys, workload_params
+from fastdnn.cli._flags import _positive_int
 
 RULES = ("numpy", "mkl")
 STEPS = {"W1": 2000, "W2": 20, "W3": 3, "W4": 938, "W5": 469}
@@ -61,9 +62,9 @@ def time_workload(key: str, dtype: str, rounds: int, gram: bool) -> dict[str, fl
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--workloads", default="W1,W2,W3,W4")
+    parser.add_argument("--threads", type=_positive_int, default=1)
+    parser.add_argument("--rounds", type=_positive_int, default=7)
+    parser.add_argument("--workloads", type=workload_keys, default="W1,W2,W3,W4")
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
     parser.add_argument("--gram", action="store_true", help="W2 on the Gram path")
     args = parser.parse_args(argv)
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     print(f"BLAS threads {args.threads}; CPU vendor {_blas.cpu_vendor()}; medians of {args.rounds}")
     print(f"{'workload':10s} {'dtype':8s} {'OpenBLAS':>12s} {'MKL':>12s} {'OpenBLAS/MKL':>13s}")
-    for key in args.workloads.split(","):
+    for key in args.workloads:
         for dtype in dtypes:
             med = time_workload(key, dtype, args.rounds, args.gram)
             name = key + ("-gram" if args.gram and key == "W2" else "")

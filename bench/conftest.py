@@ -4,9 +4,10 @@ Run once, untimed, as a smoke test (the repo's ``addopts`` has ``--benchmark-dis
 
     pytest bench
 
-Real timing, then the ratio table::
+Real timing, then the ratio table (``--dist no``: the ``addopts`` ``--dist loadfile`` of the
+tests makes pytest-xdist active, and pytest-benchmark then disables itself)::
 
-    pytest bench --benchmark-enable --benchmark-json=b.json
+    pytest bench --benchmark-enable --dist no --benchmark-json=b.json
     python bench/ratios.py b.json
 """
 
@@ -73,6 +74,16 @@ def label(benchmark):
             benchmark.extra_info["steps"] = int(steps)
 
     return _label
+
+
+def pytest_configure(config):
+    # pytest-benchmark disables itself, with a warning that scrolls away, when pytest-xdist
+    # is active: a timed run would write no times (and ratios.py then had no file to read).
+    if config.getoption("benchmark_enable", False) and config.getoption("dist", "no") != "no":
+        raise pytest.UsageError(
+            "--benchmark-enable needs --dist no: the tests' addopts has --dist loadfile, and "
+            "pytest-benchmark times nothing under pytest-xdist"
+        )
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

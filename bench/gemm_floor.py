@@ -27,7 +27,8 @@ import numpy as np
 
 from fastdnn import DNN, _blas, set_num_threads
 from fastdnn._numba import njit
-from fastdnn.bench import IDLE_GAP, WORKLOADS, workload_data, workload_params
+from fastdnn.bench import IDLE_GAP, WORKLOADS, workload_data, workload_keys, workload_params
+from fastdnn.cli._flags import _non_negative_int, _positive_int
 
 NAMES = {
     _blas.USE_NUMPY_BLAS: "numpy",
@@ -82,10 +83,10 @@ def product_times(products, dtype, rounds, gap=0.0):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="W1,W2,W3,W4")
+    parser.add_argument("--workloads", type=workload_keys, default="W1,W2,W3,W4")
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=_non_negative_int, default=1)
+    parser.add_argument("--rounds", type=_positive_int, default=5)
     parser.add_argument(
         "--epoch",
         action="store_true",
@@ -102,25 +103,26 @@ def main(argv=None) -> int:
           f"medians of {args.rounds} rounds; seconds per step")  # fmt: skip
     print(f"{'workload':38s} {'dtype':8s} {'floor':>10s} {'rule':>10s} {'jit':>10s} "
           f"{'jit/floor':>9s} {'jit/rule':>8s}  libraries (rule)")  # fmt: skip
-    for key in args.workloads.split(","):
+    for key in args.workloads:
         w = WORKLOADS[key]
         for dtype in dtypes:
             X, Y = workload_data(w, dtype)
             params = workload_params(w, dtype)
             products = _blas.step_products(w.layer_dims, w.batch_size or w.m)
             rule = _blas.choose(w.layer_dims, w.batch_size or w.m, dtype)
-            net = DNN(w.layer_dims, hidden=w.hidden, dtype=dtype, seed=w.seed)
+            net = DNN(w.layer_dims, hidden=w.hidden, output=w.output, dtype=dtype, seed=w.seed)
             steps = -(-w.m // w.batch_size) if args.epoch and w.batch_size else w.shortened
+            fit = dict(batch_size=w.batch_size, cost_every=steps, optimizer=w.optimizer)
             net.set_params(params)
-            net.fit(X, Y, w.learning_rate, num_iterations=2, batch_size=w.batch_size)  # compile
+            # compile, at the timed length: it picks the path (W2: the Gram path)
+            net.fit(X, Y, w.learning_rate, num_iterations=steps, **fit)
             jit_times = []
             per_lib = {}
             for _ in range(args.rounds):
                 net.set_params(params)
                 time.sleep(gap)
                 t0 = time.perf_counter()
-                net.fit(X, Y, w.learning_rate, num_iterations=steps, batch_size=w.batch_size,
-                        cost_every=steps)  # fmt: skip
+                net.fit(X, Y, w.learning_rate, num_iterations=steps, **fit)
                 jit_times.append((time.perf_counter() - t0) / steps)
                 for c, ts in product_times(products, dtype, 1, gap).items():
                     per_lib.setdefault(c, []).append(ts)

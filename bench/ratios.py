@@ -2,7 +2,7 @@
 
 Usage::
 
-    pytest bench --benchmark-enable --benchmark-json=b.json
+    pytest bench --benchmark-enable --dist no --benchmark-json=b.json
     python bench/ratios.py b.json [--baseline jit] [-o ratios.md]
 
 One row per benchmark group (``kernel|shape|dtype``, set by ``bench/conftest.py``); one column
@@ -117,10 +117,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="jit", help="contender the ratios divide by")
     parser.add_argument("-o", "--output", type=Path, help="write the table here too")
     args = parser.parse_args(argv)
-    text = ratio_table(json.loads(args.json.read_text()), args.baseline)
+    if args.output:  # before any work: a folder, a missing folder, a read-only file
+        from fastdnn._atomic import check_writable
+
+        try:
+            check_writable(args.output)
+        except (OSError, ValueError) as exc:
+            parser.error(f"-o: {exc}")
+    try:
+        data = json.loads(args.json.read_text())
+        table, _ = medians(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parser.error(
+            f"'{args.json}' is not a pytest-benchmark JSON file ({type(exc).__name__}: {exc}); "
+            "write one with pytest bench --benchmark-enable --dist no --benchmark-json FILE"
+        )
+    present = sorted({c for row in table.values() for c in row})
+    if args.baseline not in present:
+        parser.error(
+            f"--baseline must be one of the file's contenders {present}; got {args.baseline!r}"
+        )
+    text = ratio_table(data, args.baseline)
     sys.stdout.write(text)
     if args.output:
-        args.output.write_text(text)
+        from fastdnn._atomic import atomic_write
+
+        atomic_write(args.output, lambda f: f.write(text.encode()))
     return 0
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -25,6 +26,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+
+from .cli._flags import _non_negative_int, _positive_float, _positive_int
 
 CONTENDERS = ("naive", "numpy", "jit", "course-numpy", "torch", "sklearn-mlp")
 
@@ -189,8 +192,10 @@ IDLE_GAP = 0.2
 def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list[float]]:
     """Seconds per step of each runner (``steps[name]`` steps per run): ``repeats`` rounds,
     round-robin within each round, so load from elsewhere hits every contender alike."""
-    for run in runners.values():
-        run(1)  # compile, choose BLAS, allocate: outside the timing
+    for name, run in runners.items():
+        # Compile, choose BLAS, allocate, outside the timing: a run of the timed length, since
+        # the step count picks jit's path (W2's 50 steps take the Gram path, 1 step does not).
+        run(steps[name])
     per_step: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
@@ -310,20 +315,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="float64")
     parser.add_argument(
         "--repeats",
-        type=int,
+        type=_positive_int,
         default=3,
         help="interleaved runs per contender; the median is reported",
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_non_negative_int,
         default=1,
-        help="BLAS and torch threads (default 1: stable on a shared machine; "
-        "0 keeps the libraries' own setting)",
+        help="BLAS and torch threads (default 1: stable on a shared machine; at most the "
+        "usable cores; 0: what a fit would use, see 'fastdnn info')",
     )
     parser.add_argument(
         "--steps-scale",
-        type=float,
+        type=_positive_float,
         default=1.0,
         help="multiply every workload's shortened step count by this",
     )
@@ -335,19 +340,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def workload_keys(text: str) -> list[str]:
+    """An argparse type for ``--workloads``: ``"W1,w3"`` -> ``["W1", "W3"]``, or argparse's
+    one-line error naming the known keys (for ``fastdnn bench`` and the scripts of ``bench/``)."""
+    keys = [k.strip().upper() for k in str(text).split(",") if k.strip()]
+    if not keys or any(k not in WORKLOADS for k in keys):
+        raise argparse.ArgumentTypeError(f"must be keys among {list(WORKLOADS)}; got {text!r}")
+    return keys
+
+
 def _check(args) -> tuple[list[Workload], list[str]]:
-    keys = [k.strip().upper() for k in str(args.workloads).split(",") if k.strip()]
-    unknown = [k for k in keys if k not in WORKLOADS]
-    if unknown or not keys:
-        raise ValueError(
-            f"--workloads must be keys among {list(WORKLOADS)}; got {args.workloads!r}"
-        )
+    try:
+        keys = workload_keys(args.workloads)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"--workloads {exc}") from None
     if args.repeats < 1:
         raise ValueError(f"--repeats must be a positive integer; got {args.repeats}")
     if args.threads < 0:
         raise ValueError(f"--threads must be >= 0 (0 keeps the default); got {args.threads}")
-    if not args.steps_scale > 0:
-        raise ValueError(f"--steps-scale must be positive; got {args.steps_scale}")
+    if not (math.isfinite(args.steps_scale) and args.steps_scale > 0):
+        raise ValueError(f"--steps-scale must be a positive finite number; got {args.steps_scale}")
     if args.json:  # before the benchmarks run, not after (a folder, a FIFO, no such folder)
         from ._atomic import check_writable
 
@@ -369,12 +381,14 @@ def run(args, out=None) -> int:
     """
     out = out or sys.stdout
     workloads, dtypes = _check(args)
-    from ._blas import set_num_threads
+    from ._blas import apply_env_threads, set_num_threads
     from ._references import blas_threads, sklearn_available, torch_available
 
     if args.threads:
-        set_num_threads(args.threads)
-    threads = args.threads or blas_threads()
+        set_num_threads(args.threads)  # clamped to the usable cores, with a warning
+    else:
+        apply_env_threads()  # what a fit would use (as its first call sets it)
+    threads = blas_threads()  # what runs: fastdnn's contenders, and PyTorch's count
     available = {"torch": torch_available(), "sklearn-mlp": sklearn_available()}
     contenders = [c for c in CONTENDERS if available.get(c, True)]
     info = machine_info(threads)

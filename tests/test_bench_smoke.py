@@ -227,6 +227,37 @@ def test_fastdnn_bench_rejects_unknown_workload():
     assert "W9" in proc.stderr and "W1" in proc.stderr
 
 
+def test_fastdnn_bench_warms_each_contender_up_with_a_timed_length_run():
+    """The step count picks jit's path (W2's 50 steps: the Gram path, 1 step: not): a 1-step
+    warm-up left the timed run to compile it (193 ms a step on an empty cache, not 1.5)."""
+    calls = []
+    runners = {"a": lambda n: calls.append(("a", n)), "b": lambda n: calls.append(("b", n))}
+    per_step = fastdnn_bench._time_contenders(runners, {"a": 50, "b": 7}, repeats=1)
+    assert calls[:2] == [("a", 50), ("b", 7)]  # the untimed warm-up, before any timing
+    assert calls[2:] == [("a", 1), ("a", 50), ("b", 1), ("b", 7)]
+    assert set(per_step) == {"a", "b"}
+
+
+def test_fastdnn_bench_reports_the_threads_that_ran(tmp_path):
+    from fastdnn._blas import usable_cores
+
+    out_json = tmp_path / "bench.json"
+    threads = usable_cores() + 1  # clamped, with one warning
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastdnn", "bench", "--workloads", "W1", "--repeats", "1",
+         "--steps-scale", "0.01", "--threads", str(threads), "--json", str(out_json)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("warning") == 1 and "using" in proc.stderr, proc.stderr
+    assert f"BLAS threads {usable_cores()} " in proc.stdout
+    assert json.loads(out_json.read_text())["machine"]["blas_threads"] == usable_cores()
+    for flag, value in (("--threads", "-1"), ("--steps-scale", "inf"), ("--repeats", "0")):
+        proc = subprocess.run([sys.executable, "-m", "fastdnn", "bench", flag, value],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 2 and f"argument {flag}: must be" in proc.stderr, proc.stderr
+
+
 def test_softmax_workload_data(common):
     """W5's recipe (X uniform, Y random one-hot), the same in common.py and its mirror; built
     for 300 examples (the recipe depends on m only through the draws' length)."""

@@ -48,7 +48,9 @@ class Fit:
         self.optimizer = {} if w.optimizer == "gd" else {"optimizer": w.optimizer}
         self.net = fastdnn.DNN(w.layer_dims, hidden=w.hidden, backend=backend, dtype=dtype,
                                seed=w.seed, **self.output)  # fmt: skip
-        self._fit(1)  # compile, choose a BLAS per product, allocate the workspace
+        # Compile, choose a BLAS per product, allocate the workspace: at the timed length,
+        # which picks jit's path (W2's steps take the Gram path, one step does not).
+        self._fit(1 if backend == "naive" else self.steps)
 
     def _fit(self, n):
         self.net.set_params(self.params0)  # every call starts from the same parameters

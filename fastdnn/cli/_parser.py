@@ -92,7 +92,8 @@ def _add_threads(parser) -> None:
 
 
 def _apply_threads(args) -> None:
-    if getattr(args, "threads", None):
+    # bench sets its threads itself (and reports what ran): once, so one clamp warning
+    if getattr(args, "threads", None) and args.command != "bench":
         from .. import set_num_threads
 
         set_num_threads(args.threads)
