@@ -62,7 +62,25 @@ def _axes(path, ax, figsize=(6.4, 4.8)):
     if ax is not None:
         _require_matplotlib()
         return ax
-    return _new_figure(path, figsize).add_subplot()
+    fig = _new_figure(path, figsize)
+    if path is not None and not hasattr(path, "write"):
+        _format_of(path, fig)  # an unknown suffix is refused before any drawing
+    return fig.add_subplot()
+
+
+def _format_of(path, fig) -> str:
+    """The figure format that ``path``'s suffix names (no suffix: PNG). Another suffix is
+    refused: ``model.npz`` or ``data.csv`` is someone's file, not a figure to write over."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    supported = fig.canvas.get_supported_filetypes()
+    if not suffix:
+        return "png"
+    if suffix not in supported:
+        raise ValueError(
+            f"path {os.fspath(path)!r}: a figure cannot be saved as '.{suffix}'; give a name "
+            f"ending in one of {', '.join('.' + s for s in sorted(supported))}"
+        )
+    return suffix
 
 
 def _finish(ax, path, fig=None):
@@ -72,8 +90,7 @@ def _finish(ax, path, fig=None):
     if hasattr(path, "write"):  # a file object: the caller's own
         fig.savefig(path, dpi=100, bbox_inches="tight")
         return path
-    suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
-    fmt = suffix if suffix in fig.canvas.get_supported_filetypes() else "png"
+    fmt = _format_of(path, fig)
     # Written whole or not at all, with the same refusals as a model file (read-only,
     # FIFO, device): an existing figure is never left half-written.
     atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100, bbox_inches="tight"))
@@ -90,9 +107,11 @@ def plot_costs(history_or_costs, path=None, ax=None, learning_rate=None):
         iteration numbers, against "iterations". A plain sequence of costs (the course's
         ``costs`` list, one every hundred iterations): drawn against its index, labelled
         "iterations (per hundreds)" as in the course. A fitted ``DNN`` (its ``history_``) or
-        a fitted :mod:`fastdnn.sklearn` estimator (its ``loss_curve_``) also works.
+        a fitted :mod:`fastdnn.sklearn` estimator (its ``loss_curve_``, against the epoch of
+        each record) also works.
     path : str or path-like or file object, optional
-        Save the figure there (format from the suffix, e.g. ``.png``) and return ``path``.
+        Save the figure there (format from the suffix, e.g. ``.png``; no suffix: PNG; a
+        suffix that is no figure format, like ``.npz``, is refused) and return ``path``.
     ax : matplotlib.axes.Axes, optional
         Draw on this Axes instead of a new figure.
     learning_rate : float, optional
@@ -143,9 +162,11 @@ def _cost_series(obj):
     lr = None
     if hasattr(obj, "loss_curve_"):  # a fitted fastdnn.sklearn estimator
         lr = getattr(obj, "learning_rate_init", None)
-        every = getattr(obj, "cost_every", 1)
         costs = np.asarray(obj.loss_curve_, dtype=float)
-        return np.arange(len(costs)) * every, costs, "iterations", lr
+        epochs = getattr(obj, "_loss_epochs", None)  # (records are every cost_every epochs,
+        if epochs is not None and len(epochs) == costs.size:  # every epoch, one a partial_fit)
+            return np.asarray(epochs), costs, "epochs", lr
+        return np.arange(costs.size), costs, "records of loss_curve_", lr
     if hasattr(obj, "history_") and not hasattr(obj, "iterations"):  # a fitted DNN
         if obj.history_ is None:
             raise ValueError("the model has not been trained: it has no history_ to plot")
@@ -224,10 +245,24 @@ def plot_decision_boundary(
     if X.ndim != 2 or X.shape[0] != 2:
         hint = " (did you pass X.T?)" if X.ndim == 2 and X.shape[1] == 2 else ""
         raise ValueError(f"X must be (2, m), examples as columns; got shape {X.shape}{hint}")
-    labels = np.asarray(Y).ravel()
+    labels = np.asarray(Y)
+    if labels.ndim == 2 and labels.shape[0] > 1 and labels.shape[1] == X.shape[1]:
+        raise ValueError(
+            f"Y must be one label per column of X, (1, m) or (m,); got shape {labels.shape} "
+            "(one-hot columns? pass Y.argmax(axis=0))"
+        )
+    labels = labels.ravel()
     if labels.shape[0] != X.shape[1]:
         raise ValueError(
             f"Y must hold {X.shape[1]} labels, one per column of X; got {labels.shape[0]}"
+        )
+    n_in = getattr(model, "n_features_in_", None)
+    if n_in is None and hasattr(model, "layer_dims"):
+        n_in = model.layer_dims[0]
+    if n_in is not None and n_in != 2:
+        raise ValueError(
+            f"a decision boundary is drawn in the plane: the model must take 2 inputs; it "
+            f"takes {n_in}"
         )
     predict = _grid_predictor(model)
     x_min, x_max = X[0].min() - margin, X[0].max() + margin
@@ -358,6 +393,16 @@ def plot_mislabeled(
             f"{p.shape[0]}"
         )
     names = [_label_name(c) for c in (("non-cat", "cat") if classes is None else classes)]
+    for what, labels in (("Y", y), ("predictions", p)):
+        bad = labels[~np.isin(labels, np.arange(len(names)))]
+        if bad.size:  # a probability 0.9 would be read as label 0; a 2 has no name
+            raise ValueError(
+                f"{what} must hold labels 0..{len(names) - 1} (one per class name); found "
+                f"{bad.tolist()[0]!r} (predictions are labels, e.g. model.predict(X), not "
+                "probabilities)"
+            )
+    if int(max_images) < 1:
+        raise ValueError(f"max_images must be a positive integer; got {max_images!r}")
     # The course finds mistakes as p + y == 1; this is the same for 0/1 labels.
     wrong = np.flatnonzero(p.astype(int) != y.astype(int))
     if wrong.size == 0:
@@ -366,6 +411,8 @@ def plot_mislabeled(
     ncols = max(1, min(int(ncols), wrong.size))
     nrows = -(-wrong.size // ncols)
     fig = _new_figure(path, figsize=(2.2 * ncols, 2.5 * nrows))
+    if path is not None and not hasattr(path, "write"):
+        _format_of(path, fig)  # an unknown suffix is refused before any drawing
     scale = _display_scale(X)
     for k, i in enumerate(wrong):
         ax = fig.add_subplot(nrows, ncols, k + 1)

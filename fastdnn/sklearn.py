@@ -525,10 +525,16 @@ class _DNNBase(BaseEstimator):
                 before_any_step=exc.before_any_step,
             ) from exc
         if epochs_only:
-            self.n_iter_ += 1
             if history.costs:
                 self.loss_curve_.append(float(np.mean(history.costs)))
+                self._loss_epochs.append(self.n_iter_)
+            self.n_iter_ += 1
             return self
+        # the epoch of each record (they are every cost_every epochs, or every epoch, or one
+        # a partial_fit): what fastdnn.plot.plot_costs draws them against
+        self._loss_epochs.extend(
+            self.n_iter_ + (i - start) // steps_per_epoch for i in history.iterations
+        )
         self.n_iter_ += history.n_steps // steps_per_epoch
         self.loss_curve_.extend(history.costs)
         if early:
@@ -586,6 +592,7 @@ class _DNNBase(BaseEstimator):
             self.model_ = self._new_model(X.shape[1], Y.shape[0])
             self.n_iter_ = 0
             self.loss_curve_ = []
+            self._loss_epochs = []  # the epoch of each record of loss_curve_
             self.validation_loss_curve_ = self.best_validation_loss_ = None
         return self._train(X, Y, y, epochs_only=incremental)
 

@@ -175,3 +175,59 @@ def test_import_error_names_the_extra(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match=r"fastdnn\[plot\]"):
         fplot.plot_mislabeled(np.zeros((3, 2)), [0, 1], [1, 1], path=tmp_path / "m.png",
                               image_shape=(1, 1, 3))  # fmt: skip
+
+
+def test_an_estimators_costs_are_drawn_at_their_epochs(mpl):
+    """x was the record index times cost_every: wrong with early stopping (every epoch) and
+    partial_fit (one a call)."""
+    pytest.importorskip("sklearn")
+    from matplotlib.figure import Figure
+
+    from fastdnn.sklearn import DNNClassifier
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DNNClassifier(hidden_layer_sizes=(4,), max_iter=30, cost_every=10, random_state=0)
+    clf.fit(X, y)
+    for _ in range(3):
+        clf.partial_fit(X, y)
+    early = DNNClassifier(hidden_layer_sizes=(4,), max_iter=12, early_stopping=True,
+                          n_iter_no_change=50, random_state=0).fit(X, y)  # fmt: skip
+    for model, epochs in ((clf, [0, 10, 20, 30, 31, 32]), (early, list(range(12)))):
+        ax = Figure().add_subplot()
+        fplot.plot_costs(model, ax=ax)
+        assert ax.get_xlabel() == "epochs"
+        np.testing.assert_array_equal(ax.lines[0].get_xdata(), epochs)
+        np.testing.assert_array_equal(ax.lines[0].get_ydata(), model.loss_curve_)
+
+
+def test_a_path_whose_suffix_is_not_a_figure_is_refused_and_kept(mpl, planar_net, tmp_path):
+    """model.npz was replaced by a PNG."""
+    net, history, X, Y = planar_net
+    model = tmp_path / "model.npz"
+    net.save(model)
+    saved = model.read_bytes()
+    for call in (lambda: fplot.plot_costs(history, model),
+                 lambda: fplot.plot_decision_boundary(net, X, Y, model),
+                 lambda: fplot.plot_mislabeled(np.ones((12, 2)), [0, 1], [1, 1], path=model,
+                                               image_shape=(2, 2, 3))):  # fmt: skip
+        with pytest.raises(ValueError, match=r"a figure cannot be saved as '\.npz'; .*\.png"):
+            call()
+    assert model.read_bytes() == saved
+    assert_png(fplot.plot_costs(history, tmp_path / "costs"))  # no suffix: PNG
+
+
+def test_plot_errors_name_the_real_problem(mpl, planar_net):
+    _, _, X, Y = planar_net
+    with pytest.raises(ValueError, match="the model must take 2 inputs; it takes 5"):
+        fplot.plot_decision_boundary(DNN([5, 3, 1]), X, Y)
+    onehot = np.vstack([1 - Y, Y])
+    with pytest.raises(ValueError, match=r"one-hot columns\? pass Y.argmax\(axis=0\)"):
+        fplot.plot_decision_boundary(DNN([2, 3, 2], output="softmax"), X, onehot)
+    images = np.ones((12, 3))
+    with pytest.raises(ValueError, match=r"predictions must hold labels 0..1 .*found 0.9"):
+        fplot.plot_mislabeled(images, [0, 1, 1], [0.9, 1, 0], image_shape=(2, 2, 3))
+    with pytest.raises(ValueError, match=r"predictions must hold labels 0..1 .*found 2"):
+        fplot.plot_mislabeled(images, [0, 1, 1], [2, 1, 0], image_shape=(2, 2, 3))
+    with pytest.raises(ValueError, match="max_images must be a positive integer; got 0"):
+        fplot.plot_mislabeled(images, [0, 1, 1], [1, 1, 0], image_shape=(2, 2, 3), max_images=0)
