@@ -63,8 +63,8 @@ def make_parser(
         metavar="N",
         type=int,
         default=None,
-        help="BLAS threads (fastdnn.set_num_threads); on a busy shared machine 1 is often "
-        "faster (default: the BLAS default, one per core)",
+        help="BLAS threads (fastdnn.set_num_threads) for every contender; on a busy shared "
+        "machine 1 is often faster (default: what fastdnn's fit uses, see 'fastdnn info')",
     )
     return parser
 
@@ -87,7 +87,13 @@ def parse_backends(parser: argparse.ArgumentParser, text: str, allowed=ALL_BACKE
 
 
 def apply_threads(parser: argparse.ArgumentParser, threads: int | None) -> None:
+    """Set the BLAS threads before anything is timed, so the course's code and fastdnn run
+    on the same count (a fit sets fastdnn's default at its first call otherwise: the course's
+    code, timed before it, would have had the BLAS's own, one per core)."""
     if threads is None:
+        from fastdnn._blas import apply_env_threads
+
+        apply_env_threads()
         return
     if threads < 1:
         parser.error("--threads must be a positive integer")
@@ -107,6 +113,8 @@ def plot_dir(path: str | None):
         raise MissingDataError(
             "--plot needs matplotlib: pip install 'fastdnn[plot]' (or pip install matplotlib)"
         ) from None
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise MissingDataError(f"--plot: '{path}' is a file, not a folder; give a folder")
     os.makedirs(path, exist_ok=True)
     return path
 

@@ -1,6 +1,6 @@
 """``fastdnn bench``: the three backends and two references side by side, in seconds.
 
-Trains each named workload (``DESIGN.md``, "Named workloads") for a shortened number of steps
+Trains each named workload (``../shared/DESIGN.md`` beside the checkout, "Named workloads") for a shortened number of steps
 with every contender: the backends ``naive`` (W1 only), ``numpy`` and ``jit``, the course's own
 NumPy code (``course-numpy``, sigmoid and gradient descent: not W5), PyTorch eager (``torch``,
 when installed; on W5 with ``torch.optim.Adam``) and, on W5, scikit-learn's ``MLPClassifier``

@@ -131,7 +131,7 @@ def test_package_mirror_matches_common(common):
 
 
 def test_workloads_follow_design(common):
-    """The DESIGN.md table, as data: dims, activation, m, steps, learning rate."""
+    """../shared/DESIGN.md's table, as data: dims, activation, m, steps, learning rate."""
     expected = {
         "W1": ((2, 4, 1), "tanh", 400, 10_000, 1.2, None),
         "W2": ((12288, 20, 7, 5, 1), "relu", 209, 2500, 0.0075, None),

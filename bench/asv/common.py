@@ -8,10 +8,11 @@ lived in the package would change silently from one commit to the next.
 THIS FILE IS APPEND-ONLY. Do not change an existing workload, shape, seed or data recipe: that
 would make every stored result incomparable with new ones. Add new entries with new ids.
 
-The workloads are the table in ``DESIGN.md`` ("Named workloads"). Data: ``X`` uniform in
-[0, 1), ``Y`` random 0/1 (a softmax workload: random one-hot columns), both from the entry's
-seed; ``W[l] = randn / sqrt(n[l-1])`` and ``b[l] = 0`` from ``seed + 1``. float32 data are the
-float64 draws rounded, so the two dtypes train the same problem.
+The workloads are the table in the team's ``../shared/DESIGN.md`` ("Named workloads").
+Data: ``X`` uniform in [0, 1), ``Y`` random 0/1 (a softmax workload: random one-hot columns),
+both from the entry's seed; ``W[l] = randn / sqrt(n[l-1])`` and ``b[l] = 0`` from
+``seed + 1``. float32 data are the float64 draws rounded, so the two dtypes train the same
+problem.
 
 ``fastdnn/bench.py`` (the ``fastdnn bench`` command) is installed without ``bench/`` and keeps a
 mirror of the workload table; ``tests/test_bench_smoke.py`` checks that the two agree.
@@ -27,7 +28,7 @@ import numpy as np
 BACKENDS = ["naive", "numpy", "jit"]
 DTYPES = ["float64", "float32"]
 #: Contenders that are not fastdnn backends (see ``fastdnn/_references.py``).
-REFERENCES = ["course-numpy", "torch"]
+REFERENCES = ["course-numpy", "torch", "sklearn-mlp"]
 
 #: naive runs only where one forward pass has at most this many multiply-adds
 #: (``m * sum(n[l] * n[l-1])``): it is Python loops, about 1 us per multiply-add.
@@ -49,7 +50,7 @@ class Workload:
         Readable id used in benchmark names, ``"W1_planar_2-4-1_m400"``.
     layer_dims : tuple of int
     hidden : str
-        Activation of the hidden layers (the output is sigmoid).
+        Activation of the hidden layers (the output: ``output``, sigmoid unless given).
     m : int
         Number of training examples.
     steps : int
@@ -96,7 +97,7 @@ def _dims_id(dims) -> str:
     return "-".join(str(n) for n in dims)
 
 
-# ---- append-only: the DESIGN.md table ------------------------------------------------------
+# ---- append-only: ../shared/DESIGN.md's table --------------------------------------------
 WORKLOADS: dict[str, Workload] = {
     w.key: w
     for w in [
