@@ -35,6 +35,8 @@ import time
 
 import numpy as np
 
+from fastdnn.cli._flags import _positive_int
+
 DIMS = (784, 128, 64, 1)
 M_DEFAULT = (1_000, 3_000, 10_000, 30_000, 100_000, 200_000)
 
@@ -114,10 +116,17 @@ def time_on_cluster(client, m: int, workers: int, steps: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--m", type=int, nargs="+", default=list(M_DEFAULT))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--m", type=_positive_int, nargs="+", default=list(M_DEFAULT))
+    parser.add_argument("--repeats", type=_positive_int, default=3)
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.json:  # before minutes of benchmarks, not after
+        from fastdnn._atomic import check_writable
+
+        try:
+            check_writable(args.json)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--json: {exc}")
 
     import distributed
 
@@ -183,8 +192,9 @@ def main(argv=None) -> int:
     print(f"\ntheta: {n_params:,} parameters, {8 * n_params / 1e6:.2f} MB in float64; "
           f"load average {os.getloadavg()}")  # fmt: skip
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        from fastdnn._atomic import atomic_write
+
+        atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1).encode()))
     return 0
 
 
