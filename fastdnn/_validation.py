@@ -305,6 +305,8 @@ def check_network_memory(layer_dims: Sequence[int], dtype: np.dtype, copies: int
 def as_array(a, name: str) -> np.ndarray:
     """``np.asarray(a)``, refusing a masked array with masked entries: ``np.asarray`` would
     hand over the values under the mask as if they were data."""
+    if type(a) is np.ndarray:  # the usual case, first: a functional-API step makes ~20 calls
+        return a
     if isinstance(a, np.ma.MaskedArray) and np.ma.is_masked(a):
         n = int(np.ma.count_masked(a))
         raise TypeError(
@@ -325,7 +327,7 @@ def as_float_array(
     ``ValueError``.
     """
     try:
-        arr = as_array(a, name)
+        arr = a if type(a) is np.ndarray else as_array(a, name)
     except (ValueError, TypeError) as exc:  # ragged nested lists, and the like
         if isinstance(a, np.ma.MaskedArray):
             raise
@@ -345,11 +347,13 @@ def as_float_array(
     source = None
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         # A view (np.broadcast_to, a strided slice) can stand for far more than memory holds.
-        check_memory(
-            arr.size * np.dtype(dtype).itemsize,
-            f"a C-contiguous {np.dtype(dtype).name} copy of {name} (shape {arr.shape})",
-            f"pass a smaller {name}",
-        )
+        nbytes = arr.size * np.dtype(dtype).itemsize
+        if nbytes >= _SMALL_ALLOCATION:  # (the message only then: dtype.name is slow)
+            check_memory(
+                nbytes,
+                f"a C-contiguous {np.dtype(dtype).name} copy of {name} (shape {arr.shape})",
+                f"pass a smaller {name}",
+            )
         if kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
             # Narrowing (float64 -> float32): a finite value beyond the range becomes inf; the
             # check below says so in words, not in NumPy's "overflow encountered in cast".

@@ -1,12 +1,13 @@
 """``fastdnn bench``: the three backends and two references side by side, in seconds.
 
-Trains each named workload (``../shared/DESIGN.md`` beside the checkout, "Named workloads") for a shortened number of steps
-with every contender: the backends ``naive`` (W1 only), ``numpy`` and ``jit``, the course's own
-NumPy code (``course-numpy``, sigmoid and gradient descent: not W5), PyTorch eager (``torch``,
-when installed; on W5 with ``torch.optim.Adam``) and, on W5, scikit-learn's ``MLPClassifier``
-(``sklearn-mlp``, when installed). The contenders run
-round-robin, one run each per repeat, so a burst of load from elsewhere hits all of them alike;
-the table gives the median time per step and each contender's ratio to ``jit``.
+Trains each named workload (``../shared/DESIGN.md`` beside the checkout, "Named
+workloads") for a shortened number of steps with every contender: the backends ``naive`` (W1
+only), ``numpy`` and ``jit``, the course's own NumPy code (``course-numpy``, sigmoid and
+gradient descent: not W5), PyTorch eager (``torch``, when installed; on W5 with
+``torch.optim.Adam``) and, on W5, scikit-learn's ``MLPClassifier`` (``sklearn-mlp``, when
+installed). The contenders run round-robin, one run each per repeat, so a burst of load from
+elsewhere hits all of them alike; the table gives the median time per step and each
+contender's ratio to ``jit``.
 
 Also runnable as ``python -m fastdnn.bench``. For tracked numbers use the benchmark suites in
 ``bench/`` (pytest-benchmark and asv); this command answers "how fast is it here, now".
