@@ -22,6 +22,7 @@ takes a noticeable part of it).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -70,9 +71,25 @@ def commands(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def run(command: list[str], cwd: Path) -> float:
+def child_env(folder: Path) -> dict[str, str]:
+    """The contenders' environment: this one, with Python's bytecode caching on and its files
+    kept under ``folder``.
+
+    An installed package has its modules' bytecode (pip writes it); with
+    ``PYTHONDONTWRITEBYTECODE`` set, as on some CI machines and containers, an editable
+    install compiles every module from source in every process, which is not what a user's
+    cold start costs. ``PYTHONPYCACHEPREFIX`` keeps the bytecode the first (untimed) round
+    writes out of the installed packages' folders.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    return env
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(command, check=True, cwd=cwd, capture_output=True)
+    subprocess.run(command, check=True, cwd=cwd, env=env, capture_output=True)
     return time.perf_counter() - t0
 
 
@@ -85,12 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fastdnn-cold-") as tmp:
         folder = Path(tmp)
         contenders = commands(folder)
-        for command in contenders.values():  # fill the caches, untimed
-            run(command, folder)
+        env = child_env(folder)
+        for command in contenders.values():  # fill the caches (Numba's, bytecode), untimed
+            run(command, folder, env)
         times: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(args.rounds):
             for name, command in contenders.items():
-                times[name].append(run(command, folder))
+                times[name].append(run(command, folder, env))
     from fastdnn._blas import cpu_name
 
     print(f"CPU {cpu_name()}; Python {sys.version.split()[0]}; medians of {args.rounds}")

@@ -298,3 +298,22 @@ def test_mlp_reference_runs_one_epoch_of_the_steps():
     mlp = _references.train_mlp(rows, labels, (8, 4), 0.001, steps=4, batch_size=16)
     assert mlp.n_iter_ == 1 and mlp.t_ == 4 * 16  # 4 batches of 16 examples
     assert [c.shape for c in mlp.coefs_] == [(6, 8), (8, 4), (4, 3)]
+
+
+def test_cold_start_keeps_bytecode_out_of_the_source_folders(tmp_path, monkeypatch):
+    # A user's installed package has its bytecode; a machine that sets PYTHONDONTWRITEBYTECODE
+    # made every timed process compile fastdnn from source. The tool's processes keep bytecode,
+    # in its own temporary folder, never beside anyone's sources.
+    cold_start = _load("fastdnn_bench_cold_start_smoke", "bench/cold_start.py")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "some_module.py").write_text("VALUE = 1\n")
+    folder = tmp_path / "tool"
+    folder.mkdir()
+    env = cold_start.child_env(folder)
+    env["PYTHONPATH"] = str(source)
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    cold_start.run([sys.executable, "-c", "import some_module"], folder, env)
+    assert not (source / "__pycache__").exists()
+    assert list((folder / "pycache").rglob("some_module*.pyc"))
