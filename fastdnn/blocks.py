@@ -69,7 +69,7 @@ from . import _validation as v
 from ._course2_options import Course2Options
 from ._epochs import EpochSchedule, schedule_for_fit
 from .backends import get_backend, get_stepper
-from .model import predictions_of
+from .model import correct_examples, predictions_of
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
 from .steppers.python import PythonStepper
 from .train import (
@@ -811,13 +811,9 @@ def cost_of(net, data: BlockData) -> float:
 
 def _accuracy(net, data: BlockData) -> float:
     hits = 0
-    if net.output == "softmax":  # the class of the largest output, as DNN.score
-        for AL, Y in _outputs(net, data):
-            hits += int(np.sum(AL.argmax(axis=0) == Y.argmax(axis=0)))
-        return hits / data.m
     for AL, Y in _outputs(net, data):
-        hits += int(np.sum((AL > 0.5) == (Y > 0.5)))
-    return hits / (data.m * net.layer_dims[-1])
+        hits += int(np.sum(correct_examples(AL, Y, net.output)))
+    return hits / data.m
 
 
 def predict_proba(net: DNN, X, block_size: int | None = None) -> np.ndarray:

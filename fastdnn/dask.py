@@ -54,7 +54,7 @@ from ._course2_options import Course2Options
 from ._epochs import EpochSchedule, schedule_for_fit
 from .backends import get_stepper
 from .blocks import ReducedUpdate, course2_settings
-from .model import predictions_of
+from .model import correct_examples, predictions_of
 from .steppers import NetSpec, OptimizerState, Stepper, Train, Workspace
 from .train import History, ModelSync, Schedule, cost_reporter, run
 
@@ -626,11 +626,10 @@ def score(net: DNN, X, Y) -> float:
         for k, block in enumerate(Y.to_delayed().ravel())
     ]
     Y = Y.astype(np.float64)
-    if net.output == "softmax":
-        classes = Y[0] if Y.shape[0] == 1 < net.layer_dims[-1] else Y.argmax(axis=0)
-        values = ((AL.argmax(axis=0) == classes).mean(),)
-    elif net.output == "sigmoid":
-        values = (((AL > 0.5) == (Y > 0.5)).mean(),)
+    if net.output == "softmax" and Y.shape[0] == 1 < net.layer_dims[-1]:  # class indices
+        values = ((AL.argmax(axis=0) == Y[0]).mean(),)
+    elif net.output != "linear":
+        values = (correct_examples(AL, Y, net.output).mean(),)
     else:
         AL = AL.astype(np.float64)
         values = (

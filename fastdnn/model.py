@@ -470,6 +470,19 @@ def predict(
     return predictions_of(AL, output, threshold)
 
 
+def correct_examples(AL, Y, output: str):
+    """Which examples (columns) a classifier's output ``AL`` gets right, for every ``score``
+    (NumPy or Dask arrays; ``Y`` one-hot for softmax).
+
+    Softmax: the largest output is the class. Sigmoid: every output on the same side of 0.5 as
+    its label; with several sigmoid outputs (multi-label) an example counts only when all its
+    labels are right, as scikit-learn's ``accuracy_score`` counts (subset accuracy).
+    """
+    if output == "softmax":
+        return AL.argmax(axis=0) == Y.argmax(axis=0)
+    return ((AL > 0.5) == (Y > 0.5)).all(axis=0)
+
+
 def predictions_of(AL, output: str, threshold: float):
     """What every ``predict`` returns for the network output ``AL`` (a NumPy or Dask array):
     labels 0/1 in ``AL``'s dtype (sigmoid), the class index of each column, ``(1, m)``

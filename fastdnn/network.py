@@ -31,7 +31,7 @@ from .io import (
     read_model,
     write_model,
 )
-from .model import compute_cost, initialize_parameters, predictions_of
+from .model import compute_cost, correct_examples, initialize_parameters, predictions_of
 from .steppers import NetSpec, OptimizerState, Train, Workspace
 from .steppers.gram import GramOverflowError, check_wide_input
 from .train import (
@@ -916,14 +916,17 @@ class DNN:
 
     def _score_of(self, AL, Y) -> float:
         """:meth:`score` of the output ``AL`` already computed, for a checked ``Y``."""
-        if self.output == "softmax":
-            return float(np.mean(AL.argmax(axis=0) == Y.argmax(axis=0)))
-        if self.output == "sigmoid":
-            return float(np.mean((AL > 0.5) == (Y > 0.5)))
-        return _r2_score(Y, AL)
+        if self.output == "linear":
+            return _r2_score(Y, AL)
+        return float(np.mean(correct_examples(AL, Y, self.output)))
 
     def score(self, X, Y) -> float:
         """Accuracy (sigmoid, softmax) or the coefficient of determination R^2 (linear output).
+
+        Accuracy is the fraction of examples classified right: for softmax, the largest output
+        is the class; for sigmoid, the output is above 0.5 where the label is 1. With several
+        sigmoid outputs (multi-label) an example counts only when all its labels are right,
+        as scikit-learn's ``accuracy_score`` counts (subset accuracy).
 
         R^2 follows scikit-learn's ``r2_score``: computed per output row and averaged; a
         constant row of ``Y`` scores 1.0 when predicted exactly, else 0.0; with fewer than two

@@ -315,6 +315,11 @@ def test_predict_and_score_blockwise_on_dask_arrays(client):
     soft = DNN([5, 4, 3], output="softmax", seed=0)
     labels = np.random.default_rng(2).integers(0, 3, 103)
     assert fdask.score(soft, Xd, labels) == soft.score(X, labels)
+    assert fdask.score(soft, Xd, np.eye(3)[labels].T) == soft.score(X, labels)
+    multi = DNN([5, 4, 3], seed=0)  # multi-label: subset accuracy, as DNN.score
+    Ym = (np.random.default_rng(3).random((3, 103)) > 0.5).astype(np.float64)
+    multi.fit(X, Ym, learning_rate=0.3, num_iterations=20)
+    assert fdask.score(multi, Xd, Ym) == multi.score(X, Ym)
     # Unknown chunk sizes (a boolean mask's result) are named, with the way out.
     unknown = Xd[:, Xd[0] > -2]
     for call in (net.predict, fastdnn.blocks.moments):

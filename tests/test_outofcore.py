@@ -403,6 +403,10 @@ def test_predict_score_and_moments_by_blocks(tmp_path):
     Yr = np.random.default_rng(1).normal(size=(2, 100))
     reg.fit(X, Yr, learning_rate=0.1, num_iterations=20)
     assert_allclose(blocks.score(reg, Xm, Yr, block_size=30), reg.score(X, Yr), rtol=1e-10)
+    multi = DNN([5, 4, 3], seed=0)  # multi-label: subset accuracy, as DNN.score
+    Ym = (np.random.default_rng(3).random((3, 100)) > 0.5).astype(np.float64)
+    multi.fit(X, Ym, learning_rate=0.3, num_iterations=20)
+    assert blocks.score(multi, Xm, Ym, block_size=30) == multi.score(X, Ym)
     mean, std = blocks.moments(Xm, block_size=7)
     assert_allclose(mean, X.mean(axis=1, keepdims=True), rtol=1e-12)
     assert_allclose(std, X.std(axis=1, keepdims=True), rtol=1e-12)

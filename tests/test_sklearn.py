@@ -466,6 +466,21 @@ def test_dnn_score_for_regression_follows_sklearn_r2_score():
         assert np.isnan(net.score(X[:, :1], Y[:, :1]))
 
 
+def test_dnn_score_for_several_sigmoid_outputs_is_subset_accuracy():
+    # Multi-label: an example counts when all its labels are right, as scikit-learn's
+    # accuracy_score (it was the fraction of right labels: 0.875, then 0.75 here).
+    from sklearn.metrics import accuracy_score
+
+    W = np.eye(2)
+    net = DNN.from_params({"W1": W, "b1": np.zeros((2, 1))})
+    X = np.array([[1.0, 1.0, -1.0, -1.0], [1.0, -1.0, 1.0, -1.0]])
+    Y = np.array([[1.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]])  # example 3 wrong only in row 0
+    assert net.score(X, Y) == 0.75 == accuracy_score(Y.T, net.predict(X).T)
+    Y[1, 1] = 1.0  # example 2 now wrong in row 1: two of four examples right, six of 8 labels
+    assert net.score(X, Y) == 0.5 == accuracy_score(Y.T, net.predict(X).T)
+    assert net._score_of(net.predict_proba(X), Y) == 0.5  # History.val_accuracy, fastdnn predict
+
+
 # ------------------------------------------------------------------ scikit-learn parity
 def _course_params(coefs, intercepts):
     """scikit-learn's ``coefs_`` (n_in, n_out) and ``intercepts_`` as the course's dict."""
