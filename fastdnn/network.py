@@ -376,11 +376,40 @@ class DNN:
     # ----------------------------------------------------------------- parameters
     @property
     def params(self) -> Params:
+        """The parameters as the course lays them out, ``{"W1", "b1", ..., "WL", "bL"}``.
+
+        Read-only views of the model's own buffer (they change when the model trains; copy
+        them to keep a snapshot). With input scaling (:meth:`set_input_scaling`, ``fastdnn
+        train --standardize``) they expect standardised inputs: for code that feeds the raw
+        ``X``, such as the course's forward pass or :meth:`from_params`, use
+        :meth:`folded_params`.
+        """
         self._not_training_elsewhere("reading params")
         views = param_views(self._theta, self.layer_dims)
         for a in views.values():
             a.flags.writeable = False
         return views
+
+    def folded_params(self) -> Params:
+        """The parameters with the model's input scaling folded into the first layer.
+
+        ``W1 / input_scale`` (column by column) and ``b1 - (W1 / input_scale) @ input_mean``:
+        on the raw ``X`` they give the outputs the model gives (to rounding), so the course's
+        forward pass or ``DNN.from_params(net.folded_params())`` reproduce ``net``'s
+        predictions without the scaling. Without input scaling, a copy of :attr:`params`.
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            New, writable arrays in the model's dtype (computed in float64).
+        """
+        self._not_training_elsewhere("reading params")
+        folded = {k: np.array(a) for k, a in param_views(self._theta, self.layer_dims).items()}
+        if self._input_mean is not None:
+            W1 = folded["W1"].astype(np.float64) / self._input_scale.T  # both (n_x, 1)
+            b1 = folded["b1"].astype(np.float64) - W1 @ self._input_mean
+            folded["W1"], folded["b1"] = W1.astype(self.dtype), b1.astype(self.dtype)
+        return folded
 
     def set_params(self, params: Params) -> DNN:
         """Copy a course-style dict ``{"W1", "b1", ...}`` into the model (shapes must match)."""
@@ -1067,9 +1096,12 @@ class DNN:
         self._fit_thread = None
 
     def __repr__(self) -> str:
+        # The scaling shows: without it, params alone give other predictions (folded_params).
+        scaled = ", input_scaling=True" if self._input_mean is not None else ""
         return (
             f"DNN(layer_dims={self.layer_dims}, hidden={self.hidden!r}, output={self.output!r}, "
-            f"backend={self.backend!r}, dtype={self.dtype.name!r}, n_steps_={self.n_steps_})"
+            f"backend={self.backend!r}, dtype={self.dtype.name!r}, n_steps_={self.n_steps_}"
+            f"{scaled})"
         )
 
 
