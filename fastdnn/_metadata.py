@@ -238,6 +238,27 @@ def check_names(names, what: str, n: int, unit: str = "input") -> tuple[str, ...
     return tuple(str(name) for name in names)
 
 
+def check_label_names(names, n_y: int, output: str) -> tuple[str, ...] | None:
+    """:func:`check_names` for ``label_names``: one name per output, or, for a softmax output
+    of several classes, one name: the column of class indices the model was trained on (a
+    CSV's label column), which ``fastdnn predict`` reads its labels from."""
+    one_column = (
+        output == "softmax"
+        and n_y > 1
+        and isinstance(names, (Sequence, np.ndarray))
+        and not isinstance(names, (str, bytes))
+        and len(names) == 1
+    )
+    if one_column:
+        return check_names(names, "label_names", 1, "column of class indices")
+    try:
+        return check_names(names, "label_names", n_y, "output")
+    except ValueError as exc:
+        if output == "softmax" and n_y > 1 and str(exc).startswith("label_names must hold one"):
+            raise ValueError(f"{exc} (or one: the column of class indices)") from None
+        raise
+
+
 def check_input_scaling(mean, scale, n_x: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Float64 ``(n_x, 1)`` read-only copies of ``mean`` and ``scale`` (or both None).
 
@@ -332,7 +353,7 @@ def parse_metadata(obj) -> ModelMeta:
         history=None if obj.get("history") is None else _history(obj["history"]),
         rng_state=None if obj.get("rng") is None else _rng_state(obj["rng"]),
         feature_names=_names(obj.get("feature_names"), "feature_names", dims[0], "input"),
-        label_names=_names(obj.get("label_names"), "label_names", dims[-1], "output"),
+        label_names=_label_names(obj.get("label_names"), dims[-1], obj["output"]),
         arrays=_arrays(obj.get("arrays"), dims, dtype),
         dropout_seed=None
         if obj.get("dropout_seed") is None
@@ -366,6 +387,12 @@ def _names(names, key: str, n: int, unit: str):
     if names is not None and not isinstance(names, list):
         raise ValueError(f"{key} must be a list of strings or null; got {_show(names)}")
     return check_names(names, key, n, unit)
+
+
+def _label_names(names, n_y: int, output: str):
+    if names is not None and not isinstance(names, list):
+        raise ValueError(f"label_names must be a list of strings or null; got {_show(names)}")
+    return check_label_names(names, n_y, output)
 
 
 def _arrays(listing, dims, dtype) -> tuple[str, ...]:

@@ -45,7 +45,8 @@ key                  type                            meaning
                                                      ``uinteger``), so training continues
                                                      after ``load`` exactly as it would have
 ``feature_names``    list of str (optional)          one name per input feature
-``label_names``      list of str (optional)          one name per output
+``label_names``      list of str (optional)          one name per output (softmax: or one,
+                                                     its column of class indices)
 ``arrays``           object (optional)               every entry beside ``W1, b1, ...`` and the
                                                      metadata: ``{name: {"shape": [...],
                                                      "dtype": "..."}}``

@@ -19,6 +19,7 @@ from ._atomic import file_path
 from ._course2_options import Course2Options
 from ._epochs import MAX_STEP, EpochSchedule, schedule_for_fit
 from ._layout import n_parameters, param_views
+from ._metadata import check_label_names
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
 from .io import (
@@ -156,7 +157,9 @@ class DNN:
         names; None (default) when unknown. Saved with the model; checked when set (unique,
         non-empty strings of at most 1024 characters).
     label_names : list of str or None
-        One name per output (``layer_dims[-1]`` of them), or None. Same rules.
+        One name per output (``layer_dims[-1]`` of them), or None. Same rules. A softmax
+        output may instead have one name: the column of class indices it was trained on
+        (``fastdnn train`` on a CSV keeps it, and ``fastdnn predict`` reads labels from it).
     input_mean, input_scale : ndarray of shape (n_x, 1), float64, or None
         Input standardisation, set together with :meth:`set_input_scaling` (read-only
         here). When set, every ``X`` the model receives (``fit``, ``validation_data``,
@@ -273,6 +276,16 @@ class DNN:
     def output(self, value: str) -> None:
         value = v.check_output(value)
         v.check_output_units(value, self._layer_dims[-1], f"layer_dims {self._layer_dims}")
+        names = getattr(self, "_label_names", None)  # None while the model is made
+        if names is not None and value != self._output_name:
+            try:  # a softmax's one label column names no output of another activation
+                check_label_names(names, self._layer_dims[-1], value)
+            except ValueError:
+                raise ValueError(
+                    f"output={value!r} does not fit label_names {list(names)}, "
+                    "the column of class indices of a softmax output: set label_names to "
+                    "None (or to one name per output) first"
+                ) from None
         self._output_name = value
 
     @property
@@ -332,7 +345,7 @@ class DNN:
 
     @label_names.setter
     def label_names(self, names) -> None:
-        self._label_names = check_names(names, "label_names", self.layer_dims[-1], "output")
+        self._label_names = check_label_names(names, self.layer_dims[-1], self.output)
 
     @property
     def input_mean(self) -> np.ndarray | None:
@@ -1097,7 +1110,7 @@ class DNN:
 
     def __repr__(self) -> str:
         # The scaling shows: without it, params alone give other predictions (folded_params).
-        scaled = ", input_scaling=True" if self._input_mean is not None else ""
+        scaled = ", input_scaling=True" if getattr(self, "_input_mean", None) is not None else ""
         return (
             f"DNN(layer_dims={self.layer_dims}, hidden={self.hidden!r}, output={self.output!r}, "
             f"backend={self.backend!r}, dtype={self.dtype.name!r}, n_steps_={self.n_steps_}"

@@ -699,6 +699,16 @@ def test_train_softmax_with_adam_then_predict(tmp_path, classes3):
     np.testing.assert_allclose(table[:, 1:].sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_array_equal(table[:, 0], table[:, 1:].argmax(axis=1))
     assert _accuracy(result.stdout, "accuracy on .*c3.csv") > 90.0
+    # The model keeps its label column: predict scores without --label (it printed no
+    # accuracy and left bad labels unchecked, a helper's review).
+    assert net.label_names == ["cls"]
+    result = fastdnn("predict", "--model", "m.npz", "--data", classes3 / "c3.csv", "--out",
+                     "p2.csv", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _accuracy(result.stdout, "accuracy on .*c3.csv") > 90.0
+    (tmp_path / "seven.csv").write_text("f1,f2,f3,f4,cls\n0.1,0.2,0.3,0.4,7\n")
+    result = fastdnn("predict", "--model", "m.npz", "--data", "seven.csv", cwd=tmp_path)
+    assert result.returncode == 2 and "the labels in 'seven.csv'" in result.stderr
 
 
 def test_softmax_classes_that_never_appear_are_noted(tmp_path):

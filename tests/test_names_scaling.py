@@ -17,6 +17,25 @@ def _data(n_x=4, m=40, seed=0):
 
 
 # ----------------------------------------------------------------------------- names
+def test_a_softmax_may_name_its_one_column_of_class_indices(tmp_path):
+    net = DNN([3, 4], output="softmax", seed=0)
+    net.label_names = ["cls"]
+    assert net.label_names == ["cls"]
+    net.label_names = ["a", "b", "c", "d"]  # one per output, as for any output
+    with pytest.raises(ValueError, match=r"4 names; got 2 \(or one: the column of class"):
+        net.label_names = ["a", "b"]
+    net.label_names = ["cls"]
+    fio.save_model(net, tmp_path / "m.npz")
+    assert DNN.load(tmp_path / "m.npz").label_names == ["cls"]
+    with pytest.raises(ValueError, match="does not fit label_names"):
+        net.output = "sigmoid"  # one name for four independent outputs
+    assert net.output == "softmax"
+    net.output = "softmax"  # no change: fine
+    multi = DNN([3, 4], seed=0)  # sigmoid: one name per output only
+    with pytest.raises(ValueError, match=r"4 names; got 1$"):
+        multi.label_names = ["cls"]
+
+
 def test_names_are_kept_as_lists_and_validated():
     net = DNN([3, 2, 1], seed=0)
     assert net.feature_names is None and net.label_names is None

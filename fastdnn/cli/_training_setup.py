@@ -134,10 +134,8 @@ def _new_network(args, layer_dims: list[int], data, Y):
 
 def _named(net, args, feature_names, label_names):
     """``net`` with the data's column names, so that predict (and --resume) match a CSV's
-    columns by name. A softmax output trained on one column of class indices has n_y outputs
-    for that one column: no label names (predict then takes --label NAME)."""
-    if args.output == "softmax" and label_names is not None and len(label_names) == 1:
-        label_names = None
+    columns by name (a softmax output trained on one column of class indices keeps that
+    column's name: predict reads its labels there)."""
     try:
         net.feature_names = feature_names
         net.label_names = label_names
