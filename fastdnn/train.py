@@ -54,13 +54,17 @@ class History:
     Attributes
     ----------
     iterations : list of int
-        Step numbers at which the cost was recorded (counted over the model's whole life, so a
-        second ``fit`` continues the numbering).
+        Step numbers at which the cost was recorded: the multiples of ``cost_every``, as the
+        course records them (counted over the model's whole life, so a second ``fit``
+        continues the numbering). The last step is recorded only when it is one of them: a
+        99-step fit with ``cost_every=100`` records step 0 only. For the cost at the end,
+        compute it (``compute_cost(net.predict_proba(X), Y)``) or choose ``cost_every``.
     costs : list of float
         Training cost of the forward pass at each recorded step (full batch), or of that
         step's mini-batch.
     val_iterations, val_costs, val_accuracy : list
-        Cost (and accuracy, for a sigmoid output) on ``validation_data`` at the same steps.
+        Cost (and accuracy, for a sigmoid or softmax output) on ``validation_data``, at the
+        recorded steps and at the end of the fit (the parameters after its last step).
     n_steps : int
         Gradient steps completed by this call.
     wall_time : float
@@ -83,7 +87,11 @@ class History:
     best_iteration: int | None = None
 
     def __repr__(self) -> str:
-        last = f", last cost {self.costs[-1]:.6g}" if self.costs else ""
+        last = (
+            f", last cost {self.costs[-1]:.6g} at iteration {self.iterations[-1]}"
+            if self.costs and len(self.iterations) == len(self.costs)
+            else ""
+        )
         return (
             f"History({self.n_steps} steps in {self.wall_time:.3g} s, "
             f"{len(self.costs)} costs recorded{last}, stop_reason={self.stop_reason!r})"
@@ -431,7 +439,8 @@ def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
         )
     if no_better:
         return (
-            f"after {history.n_steps} steps the cost ({recent:.4g}) is no lower than that of "
+            f"after {history.n_steps} steps the cost (the mean of the last three recorded, "
+            f"{recent:.4g}) is no lower than that of "
             f"predicting {what} for every example ({baseline:.4g}): the network has not "
             "learned from its inputs. Standardise the inputs, or try another learning rate."
         )

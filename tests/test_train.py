@@ -193,6 +193,9 @@ def test_cost_every_and_print_cost(capsys):
     assert h.iterations == [0, 10, 20] and len(h.costs) == 3 and h.n_steps == 25
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("Cost after iteration 0: ") and len(out) == 3
+    # The repr says which step its cost is from: a 9-step fit records its first step only.
+    h = net.fit(X, Y, learning_rate=0.1, num_iterations=9, cost_every=10)
+    assert h.iterations == [30] and f"last cost {h.costs[0]:.6g} at iteration 30" in repr(h)
 
 
 def test_recorded_cost_is_the_cost_before_the_step():
@@ -338,6 +341,7 @@ def test_no_better_than_the_label_frequencies_is_reported():
         DNN([2, 4, 1], seed=1), np.zeros_like(X), Y, learning_rate=0.5, num_iterations=1000
     )
     assert any("label frequencies" in m for m in msgs), msgs
+    assert any("the mean of the last three recorded" in m for m in msgs), msgs
     X, _ = data(3, 50)
     y = np.random.default_rng(0).normal(5.0, 2.0, (1, 50))
     msgs = _fit_warnings(
