@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as v
-from ._types import OPTIMIZERS, Opt, OptimizerName
+from ._types import EARLY_STOPPING_SETTINGS, OPTIMIZERS, Opt, OptimizerName
 from .steppers import Train
 
 
@@ -43,6 +43,8 @@ class Course2Options:
     patience : int, default 10
     tol : float, default 1e-4
         ``patience`` and ``tol`` are checked only with ``early_stopping``, which alone uses them.
+        Without it, a value other than the default of any of these three is refused: it
+        would do nothing.
     shuffle : bool, default True
 
     Raises
@@ -97,6 +99,17 @@ class Course2Options:
         if checked["early_stopping"]:
             checked["patience"] = v.check_positive_int(self.patience, "patience")
             checked["tol"] = v.check_non_negative_finite(self.tol, "tol")
+        else:
+            for name, default in EARLY_STOPPING_SETTINGS.items():
+                value = getattr(self, name)
+                is_default = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if not (is_default and value == default):
+                    raise ValueError(
+                        f"{name}={value!r} is used only with early_stopping=True, and "
+                        "early_stopping is off: turn it on, or leave it out. To follow a "
+                        "validation cost without stopping early, pass "
+                        "validation_data=(X_val, Y_val)"
+                    )
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked values, set once
 

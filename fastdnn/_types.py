@@ -83,3 +83,8 @@ OPTIMIZERS: dict[str, Opt] = {o.name.lower(): o for o in Opt}
 OUTPUT_LOSS: dict[str, str] = {name: o.loss.name.lower() for name, o in OUTPUTS.items()}
 #: Default negative-side slope of leaky_relu.
 LEAKY_SLOPE = 0.01
+
+
+#: Early stopping's settings and their defaults (``DNN.fit``, ``fastdnn train``): given other
+#: values without early stopping they would do nothing, so they are refused instead.
+EARLY_STOPPING_SETTINGS = {"validation_fraction": 0.1, "patience": 10, "tol": 1e-4}

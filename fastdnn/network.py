@@ -587,7 +587,8 @@ class DNN:
             ||W[l]||^2`` and each ``dW[l]`` gets ``lambd / m * W[l]`` (biases are not
             regularised).
         keep_prob : float, default 1.0
-            Inverted dropout on the hidden layers (1: none). The masks are drawn from the
+            Inverted dropout on the hidden layers (1: none; refused below 1 for a network
+            without hidden layers). The masks are drawn from the
             model's seed, the step number and the layer (counter-based), so a run is
             reproducible and its masks do not depend on chunking or backend.
         early_stopping : bool, default False
@@ -604,9 +605,12 @@ class DNN:
             from the model's seed, the same examples at every fit (with ``seed=None``, a new
             draw each fit, as scikit-learn's MLP makes with ``random_state=None``: give a seed,
             or ``validation_data``, to keep one validation set across fits).
-        validation_fraction : float, default 0.1
-        patience : int, default 10
-        tol : float, default 1e-4
+        validation_fraction, patience, tol : float, int, float, default 0.1, 10, 1e-4
+            Early stopping's: the share of the examples held out (when no
+            ``validation_data`` is given), the records without an improvement of ``tol``
+            before it stops. Used only with ``early_stopping=True``: without it, another
+            value than the default is refused (it would do nothing; ``validation_data``
+            follows a validation cost without stopping).
         shuffle : bool, default True
             Reshuffle the examples every epoch (mini-batches). False takes the batches in
             the order of ``X``'s columns, every epoch.
@@ -642,6 +646,11 @@ class DNN:
             tol=tol,
             shuffle=shuffle,
         )
+        if course2.keep_prob < 1 and len(self.layer_dims) == 2:  # it would do nothing
+            raise ValueError(
+                f"keep_prob={keep_prob!r}: dropout applies to the hidden layers, and this "
+                f"network (layer_dims {self.layer_dims}) has none"
+            )
         # Issue 13 hook: data outside memory (memmap, h5py, zarr, dask) is read by blocks.
         if _blocks.is_out_of_core(X):
             if self.wide_input is True:  # refused before any block is read

@@ -257,6 +257,8 @@ def _mistakes(data, model3, tmp):
         "--validation-fraction 1": ([*train, "--early-stopping", "--validation-fraction", "1"],
                                     "argument --validation-fraction: must be a number in (0, 1)"),
         "--patience 0": ([*train, "--patience", "0"], "argument --patience: must be a positive"),
+        "--patience without --early-stopping": ([*train, "--patience", "3"],
+                                                "--patience is used only with --early-stopping"),
         "--resume with network flags": ([*train, "--resume", model3, "--hidden", "tanh",
                                          "--standardize"],
                                         "--hidden, --standardize cannot be given with --resume"),
@@ -304,6 +306,7 @@ MISTAKES = ["missing data file", "missing model file", "bad --layers", "zero in 
             "n_x mismatch", "n_x mismatch csv", "--iterations and --epochs", "unknown flag",
             "csv header over the csv field limit", "bad --optimizer", "--keep-prob 0",
             "--beta 1", "negative --lambd", "--validation-fraction 1", "--patience 0",
+            "--patience without --early-stopping",
             "--resume with network flags", "--resume a missing file", "--resume n_x mismatch",
             "--out is the --resume file", "--resume with --seed 0", "--resume a course-style file",
             "--resume without its label column"]  # fmt: skip

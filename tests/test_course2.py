@@ -465,6 +465,15 @@ def test_a_validation_record_is_the_cost_of_the_parameters_after_its_steps():
         assert_allclose(again._cost(Xv, Yv), val_cost, rtol=1e-12)
 
 
+def test_dropout_on_a_network_without_hidden_layers_is_refused():
+    X, y, _ = data()
+    net = DNN([5, 3], output="softmax", seed=0)
+    with pytest.raises(ValueError, match=r"keep_prob=0.5: dropout applies to the hidden layers"):
+        net.fit(X, y, num_iterations=3, keep_prob=0.5)
+    assert net.n_steps_ == 0
+    net.fit(X, y, num_iterations=3, keep_prob=1.0, validation_fraction=0.1, patience=10)
+
+
 def test_course2_options_are_checked_before_training():
     X, y, _ = data()
     net = DNN([5, 4, 3], output="softmax", seed=0)
@@ -481,6 +490,13 @@ def test_course2_options_are_checked_before_training():
         ({"early_stopping": 1}, TypeError, "early_stopping must be True or False"),
         ({"early_stopping": True, "validation_fraction": 1.0}, ValueError, "validation_fraction"),
         ({"early_stopping": True, "patience": 0}, ValueError, "patience"),
+        # Early stopping's settings without it would do nothing (a helper's review: a Keras
+        # user's validation_fraction=0.3 trained on all the data, and recorded nothing).
+        ({"validation_fraction": 0.3}, ValueError,
+         r"validation_fraction=0.3 is used only with early_stopping=True.*validation_data="),
+        ({"patience": 3}, ValueError, "patience=3 is used only with early_stopping=True"),
+        ({"tol": 0}, ValueError, "tol=0 is used only with early_stopping=True"),
+        ({"validation_fraction": "0.1"}, ValueError, "validation_fraction='0.1' is used only"),
     ]
     before = net._theta.copy()
     for kwargs, error, message in bad:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from .._types import EARLY_STOPPING_SETTINGS
 from ._beyond_memory import _beyond_memory, _train_beyond_memory
 from ._checks import (
     _check_data_fits_model,
@@ -51,6 +52,11 @@ def cmd_train(args) -> int:
     _refuse_overwriting_inputs(args.out, "--out", inputs)
     if args.batch_size is not None and args.iterations is None and args.epochs is None:
         raise UserError("--batch-size needs --epochs N (or --iterations N)")
+    if not args.early_stopping:  # they would be ignored
+        for name, default in EARLY_STOPPING_SETTINGS.items():
+            if getattr(args, name) != default:
+                flag = "--" + name.replace("_", "-")
+                raise UserError(f"{flag} is used only with --early-stopping, which is not given")
     if args.progress:
         try:
             import tqdm  # noqa: F401
