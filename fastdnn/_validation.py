@@ -424,7 +424,9 @@ def check_X(X, n_x: int, dtype: np.dtype, name: str = "X") -> np.ndarray:
 def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") -> np.ndarray:
     """``Y`` as ``(n_y, m)``; a 1-D ``Y`` of length m is taken as ``(1, m)`` when ``n_y == 1``.
 
-    For ``loss="bce"`` every label must be 0 or 1. For ``loss="cce"`` (softmax), ``Y`` is
+    For ``loss="bce"`` every label must be 0 or 1, or a probability in between (soft labels:
+    binary cross-entropy is defined for them, as for one-hot softmax targets' probability
+    columns). For ``loss="cce"`` (softmax), ``Y`` is
     one-hot ``(n_y, m)`` as in the course -- or, more generally, columns of probabilities that
     sum to 1 -- or class indices in ``0 .. n_y-1`` of shape ``(m,)`` or ``(1, m)``, which are
     turned into one-hot columns.
@@ -442,12 +444,12 @@ def check_Y(Y, n_y: int, m: int, loss: str, dtype: np.dtype, name: str = "Y") ->
             f"got {arr.shape}{hint}"
         )
     if loss == "bce":
-        bad = (arr != 0) & (arr != 1)
+        bad = (arr < 0) | (arr > 1)
         if bad.any():
             values = np.unique(arr[bad])[:5]
             raise ValueError(
-                f"{name} must hold binary labels 0 or 1 for loss 'bce' (sigmoid output); "
-                f"found {values.tolist()}"
+                f"{name} must hold binary labels 0 or 1 (or probabilities in [0, 1], soft "
+                f"labels) for loss 'bce' (sigmoid output); found {values.tolist()}"
             )
     elif loss == "cce":
         sums = arr.sum(axis=0, dtype=np.float64)

@@ -276,7 +276,7 @@ def compute_cost(AL, Y, loss: LossName = "bce") -> float:
     AL : array_like of shape (n_y, m)
         Network output (probabilities for ``"bce"``).
     Y : array_like of shape (n_y, m)
-        Targets (0/1 labels for ``"bce"``).
+        Targets (0/1 labels for ``"bce"``, or probabilities in [0, 1]: soft labels).
     loss : {"bce", "cce", "mse"}, default "bce"
         ``"bce"``: ``-(1/m) sum(Y log AL + (1-Y) log(1-AL))``, with ``0 log 0 = 0`` so outputs
         of exactly 0 or 1 give a finite cost when they are right (and ``inf`` when they are

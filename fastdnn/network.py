@@ -522,9 +522,11 @@ class DNN:
             a block; dropout, early stopping and ``shuffle=False`` are refused there): pass
             ``np.array(X)`` to train a small memmap in memory.
         Y : array_like of shape (n_y, m)
-            Targets: 0/1 labels for a sigmoid output; for softmax, one-hot columns (as in the
-            course) or class indices ``0 .. n_y-1`` of shape (m,) or (1, m); for linear, any
-            finite values. A 1-D ``Y`` of length m is one row.
+            Targets: 0/1 labels for a sigmoid output (or probabilities in [0, 1]: soft
+            labels, such as smoothed ones; accuracy counts those above 0.5 as 1); for
+            softmax, one-hot columns (as in the course) or class indices ``0 .. n_y-1`` of
+            shape (m,) or (1, m); for linear, any finite values. A 1-D ``Y`` of length m is
+            one row.
         learning_rate : float, default 0.0075
         num_iterations : int, optional
             Number of gradient steps. Default: 2500 for full batch; for mini-batches, give

@@ -56,7 +56,8 @@ def test_integer_and_bool_inputs_convert():
 @pytest.mark.parametrize(
     ("Y", "match"),
     [
-        (np.array([[0, 1, 2]]), r"Y must hold binary labels 0 or 1 for loss 'bce'.*\[2\.0\]"),
+        (np.array([[0, 1, 2]]), r"Y must hold binary labels 0 or 1 .* for loss 'bce'.*\[2\.0\]"),
+        (np.array([[0, -0.25, 1]]), r"probabilities in \[0, 1\], soft labels.*\[-0\.25\]"),
         (np.array([[0, 1]]), r"Y must have shape \(n_y, m\) = \(1, 3\).*got \(1, 2\)"),
         (np.array([[0], [1], [1]]), r"did you pass Y\.T\?"),
         (np.array([[0, np.nan, 1]]), r"Y must be finite"),
@@ -66,6 +67,26 @@ def test_bad_Y(Y, match):
     AL, caches = fastdnn.model_forward(np.ones((3, 3)), P)
     with pytest.raises(ValueError, match=match):
         fastdnn.model_backward(AL, Y, caches)
+
+
+@pytest.mark.parametrize("backend", ["naive", "numpy", "jit"])
+def test_soft_labels_train_a_sigmoid_output(backend):
+    # Binary cross-entropy is defined for targets in [0, 1] (label smoothing, distillation):
+    # they were refused as "not binary", though softmax took probability columns.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 40))
+    Y = 1 / (1 + np.exp(-(X[:1] - X[1:2])))  # probabilities, none exactly 0 or 1
+    net = fastdnn.DNN([3, 4, 1], seed=0, backend=backend)
+    h = net.fit(X, Y, learning_rate=0.5, num_iterations=300, cost_every=100)
+    assert h.costs[-1] < h.costs[0]
+    AL = net.predict_proba(X)
+    cost = fastdnn.compute_cost(AL, Y)
+    assert cost == pytest.approx(float(-np.mean(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))))
+    ref = fastdnn.DNN([3, 4, 1], seed=0, backend="naive")
+    ref.fit(X, Y, learning_rate=0.5, num_iterations=300, cost_every=100)
+    np.testing.assert_allclose(net._theta, ref._theta, rtol=1e-10, atol=1e-12)
+    start = fastdnn.DNN([3, 4, 1], seed=0).params  # away from the minimum: large gradients
+    assert fastdnn.gradient_check(start, X, Y, hidden="tanh", backend=backend) < 1e-7
 
 
 def test_one_dimensional_Y_is_a_row():
