@@ -518,8 +518,13 @@ def param_dtype(params: Mapping) -> np.dtype:
 _PARAM_KEY = re.compile(r"[Wb][1-9][0-9]*")
 
 
-def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int], np.dtype]:
+def check_params(
+    params, dtype: np.dtype | None = None, n_layers: int | None = None
+) -> tuple[dict, list[int], np.dtype]:
     """The course's dict ``{"W1", "b1", ..., "WL", "bL"}`` with consistent shapes.
+
+    ``n_layers``: the layers the dict must hold (a model's, for ``set_params``); by default
+    as many as its largest ``W`` key says.
 
     Returns
     -------
@@ -539,23 +544,26 @@ def check_params(params, dtype: np.dtype | None = None) -> tuple[dict, list[int]
     layers = [
         int(k[1:]) for k in params if isinstance(k, str) and _PARAM_KEY.fullmatch(k) and k[0] == "W"
     ]
-    L = max(layers, default=0)
+    L = max(layers, default=0) if n_layers is None else n_layers
     if L == 0:
         raise ValueError(f"params must hold W1, b1, ...; got keys {sorted(map(str, params))}")
     expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
     missing = sorted(expected - set(params))
     # a misspelt key would otherwise be dropped without a word
     extra = ", ".join(sorted(map(repr, set(params) - expected)))
+    network = f"a {L}-layer network" if n_layers is None else f"this model's {L} layers"
+    # Layers count from 1, as in the course (W0 would be a zero-based count).
+    from_one = "; layers count from 1" if {"W0", "b0"} & set(params) else ""
     if missing and extra:
         raise ValueError(
-            f"params is missing {missing} for a {L}-layer network, and holds {extra}, which "
-            "is not a parameter (the keys are W1, b1, W2, ... without leading zeros)"
+            f"params is missing {missing} for {network}, and holds {extra}, which "
+            f"is not a parameter (the keys are W1, b1, W2, ... without leading zeros{from_one})"
         )
     if missing:
-        raise ValueError(f"params is missing {missing} for a {L}-layer network")
+        raise ValueError(f"params is missing {missing} for {network}")
     if extra:
         raise ValueError(
-            f"params holds {extra}, not a parameter of a {L}-layer network (W1..W{L}, b1..b{L})"
+            f"params holds {extra}, not a parameter of {network} (W1..W{L}, b1..b{L}{from_one})"
         )
     dtype = param_dtype(params) if dtype is None else dtype
     out = {}

@@ -427,7 +427,7 @@ class DNN:
     def set_params(self, params: Params) -> DNN:
         """Copy a course-style dict ``{"W1", "b1", ...}`` into the model (shapes must match)."""
         self._not_training_elsewhere("set_params")
-        checked, dims, _ = v.check_params(params, self.dtype)
+        checked, dims, _ = v.check_params(params, self.dtype, len(self.layer_dims) - 1)
         if dims != self.layer_dims:
             raise ValueError(
                 f"params describe layer_dims {dims} but this model has {self.layer_dims}"

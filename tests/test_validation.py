@@ -167,8 +167,16 @@ def test_bad_params():
         net.set_params({**good, "w1": np.zeros((2, 3))})  # misspelt: not silently dropped
     assert np.array_equal(net.params["W1"], before)
     # "W01" is not "W1": it does not count as a layer, it is named
-    with pytest.raises(ValueError, match=r"params holds 'W01', not a parameter of a 1-layer"):
+    with pytest.raises(ValueError, match=r"params holds 'W01', not a parameter of this model's 1"):
         net.set_params({**good, "W01": np.zeros((2, 3))})
+    # set_params names the model's layers, not those the partial dict suggests (it said
+    # "missing ['b1'] for a 1-layer network" to a 2-layer model: a helper's review).
+    deep = fastdnn.DNN([3, 2, 1])
+    with pytest.raises(ValueError, match=r"missing \['W2', 'b1', 'b2'\] for this model's 2 layers"):
+        deep.set_params({"W1": np.ones((2, 3))})
+    # Zero-based keys: layers count from 1, as in the course.
+    with pytest.raises(ValueError, match=r"'W0', 'b0', not a parameter .*; layers count from 1\)"):
+        fastdnn.DNN.from_params({"W0": np.ones((2, 3)), "b0": np.ones((2, 1)), **good})
     with pytest.raises(ValueError, match=r"missing \['b2'\] .* and holds 'B2', which is not"):
         fastdnn.model_forward(np.ones((3, 1)), {**good, "W2": np.ones((1, 2)), "B2": 0.0})
     with pytest.raises(ValueError, match=r"params is missing \['b2'\]"):
