@@ -29,6 +29,7 @@ import numpy as np
 from . import _env
 from ._native import ccall, data_pointer
 from ._numba import njit
+from ._stacklevel import user_stacklevel
 
 USE_NUMBA_DOT, USE_NUMPY_BLAS, USE_SCIPY_BLAS, USE_LOOPS, USE_MKL = 0, 1, 2, 3, 4
 #: Under ``FASTDNN_BLAS=auto``, products with at most this many multiply-adds may run as plain
@@ -233,7 +234,7 @@ def load_mkl():
                     warnings.warn(
                         f"fastdnn: MKL at {path} could not be loaded ({error}); using OpenBLAS",
                         RuntimeWarning,
-                        stacklevel=2,
+                        stacklevel=user_stacklevel(),
                     )
             if lib is not None and not os.environ.get("MKL_CBWR", "").strip():
                 # mkl_service.h's C names are macros for these; the lowercase symbols are
@@ -724,7 +725,7 @@ def _set_threads(n, name: str) -> int:
             f"{name}={n} BLAS threads is more than the {cores} cores this process may run "
             f"on: using {cores}",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         n = cores
     n = int(n)
@@ -739,7 +740,7 @@ def _set_threads(n, name: str) -> int:
             "thread holds them (it set them first, e.g. with threadpool_limits); set them from "
             "that thread",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     got = n if took else max(counts)
     _threads_set[:] = [got]

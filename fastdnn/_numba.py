@@ -29,6 +29,7 @@ import numba
 
 from . import _numba_cache
 from ._env import SETTINGS
+from ._stacklevel import user_stacklevel
 
 CACHE: bool = SETTINGS.cache
 # Never 'nnan'/'ninf': divergence detection relies on NaN and inf propagating.
@@ -38,7 +39,7 @@ FASTMATH: bool | set[str] = (
 if FASTMATH:
     warnings.warn(
         "FASTDNN_FASTMATH is on: kernels may round differently from the naive reference.",
-        stacklevel=2,
+        stacklevel=user_stacklevel(),
     )
 
 JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
@@ -192,7 +193,7 @@ def _disable_cache(reason: Exception) -> None:
         "instead, once per process. Set NUMBA_CACHE_DIR to a writable folder to keep compiled "
         "code between runs, or FASTDNN_CACHE=0 to silence this warning.",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 

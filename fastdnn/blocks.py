@@ -68,6 +68,7 @@ from . import _blas
 from . import _validation as v
 from ._course2_options import Course2Options
 from ._epochs import EpochSchedule, schedule_for_fit
+from ._stacklevel import user_stacklevel
 from .backends import get_backend, get_stepper
 from .model import correct_examples, predictions_of
 from .steppers import STEP, OptimizerState, Stepper, Train, Workspace
@@ -771,7 +772,7 @@ def _train(
     if result.stop_reason == "completed" and isinstance(A, np.ndarray) and can_judge(result):
         if not isinstance(A, np.memmap):
             if why := not_learning(result, _labels_for_verdict(net, A, data.m), net.loss):
-                warnings.warn(why, RuntimeWarning, stacklevel=3)
+                warnings.warn(why, RuntimeWarning, stacklevel=user_stacklevel())
     return result
 
 

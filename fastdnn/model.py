@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _validation as v
 from ._layout import n_parameters, param_views
+from ._stacklevel import user_stacklevel
 from ._types import (
     ACTIVATIONS,
     LEAKY_SLOPE,
@@ -141,7 +142,7 @@ def initialize_parameters(
             "symmetry is never broken and the hidden layers act as one unit. Use 'xavier' or "
             "'he' for networks with hidden layers.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     rng = np.random.default_rng(seed)
     flat = np.zeros(n_parameters(dims), dtype=dt)

@@ -20,6 +20,7 @@ from ._course2_options import Course2Options
 from ._epochs import MAX_STEP, EpochSchedule, schedule_for_fit
 from ._layout import n_parameters, param_views
 from ._metadata import check_label_names
+from ._stacklevel import user_stacklevel
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
 from .backends import get_stepper, select_stepper
 from .io import (
@@ -913,7 +914,7 @@ class DNN:
             result.best_iteration = stopping.best_iteration
         self.history_ = result
         if result.stop_reason == "completed" and (why := not_learning(result, plan.Y, self.loss)):
-            warnings.warn(why, RuntimeWarning, stacklevel=3)
+            warnings.warn(why, RuntimeWarning, stacklevel=user_stacklevel())
         return result
 
     # ----------------------------------------------------------------- inference
@@ -1136,7 +1137,7 @@ def _r2_score(Y, AL) -> float:
             "R^2 is not well-defined with fewer than two examples; returning nan "
             "(as scikit-learn's r2_score)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return float("nan")
     Y, AL = Y.astype(np.float64), AL.astype(np.float64)

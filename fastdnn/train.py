@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._stacklevel import user_stacklevel
 from .steppers import Stepper
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def run(
                         history.n_steps = loop.done
                         history.wall_time = time.perf_counter() - t_start
                         raise DivergenceError(msg, before_any_step=loop.at_start(first_cost))
-                    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+                    warnings.warn(msg, RuntimeWarning, stacklevel=user_stacklevel())
                     break
                 loop.keep()
                 if want_cost:
@@ -194,7 +195,7 @@ def run(
                 f"training interrupted after {loop.done} steps (iteration {loop.global_step}); "
                 "the parameters of that step are kept.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
     finally:
         loop.leave_generator_as_stopped()

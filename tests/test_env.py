@@ -143,8 +143,9 @@ def test_set_num_threads_checks_types_and_clamps():
     with pytest.raises(ValueError, match=r"n must be a positive integer number of threads; got 0"):
         _blas.set_num_threads(0)
     try:
-        with pytest.warns(RuntimeWarning, match=r"n=1000000 BLAS threads is more than the"):
+        with pytest.warns(RuntimeWarning, match=r"n=1000000 BLAS threads is more than the") as w:
             assert _blas.set_num_threads(10**6) == _blas.usable_cores()
+        assert w[0].filename == __file__  # the user's line, not fastdnn's
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert _blas.set_num_threads(1) == 1

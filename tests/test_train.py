@@ -554,3 +554,26 @@ def test_the_examples_contiguous_copy_lives_for_the_fit_only():
         tracemalloc.stop()
     assert peak - before >= X.nbytes  # the copy was made...
     assert after - before < X.nbytes / 8  # ...and is gone
+
+
+def test_warnings_point_at_the_users_line_whatever_the_path():
+    # A fixed stacklevel named fastdnn/sklearn.py for the estimators' warnings (a helper's
+    # review); the warning now names the first frame outside the package, here this file.
+    from fastdnn.sklearn import DNNClassifier
+
+    X, Y = load_planar_dataset()
+    paths = {
+        "DNN.fit": lambda: DNN([2, 4, 1], seed=1).fit(
+            np.zeros_like(X), Y, learning_rate=0.5, num_iterations=1000
+        ),
+        "DNNClassifier.fit": lambda: DNNClassifier(
+            hidden_layer_sizes=(4,), max_iter=1000, learning_rate_init=0.5, random_state=1
+        ).fit(np.zeros_like(X.T), Y[0]),
+    }  # set_num_threads's: tests/test_env.py
+    for name, call in paths.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        ours = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+        assert ours, name
+        assert all(w.filename == __file__ for w in ours), (name, [w.filename for w in ours])
