@@ -24,7 +24,7 @@ import numpy as np
 
 from ._atomic import atomic_write
 
-__all__ = ["plot_costs", "plot_decision_boundary", "plot_mislabeled"]
+__all__ = ["check_figure_path", "plot_costs", "plot_decision_boundary", "plot_mislabeled"]
 
 _EXTRA_HINT = "pip install 'fastdnn[plot]'"
 
@@ -66,6 +66,20 @@ def _axes(path, ax, figsize=(6.4, 4.8)):
     if path is not None and not hasattr(path, "write"):
         _format_of(path, fig)  # an unknown suffix is refused before any drawing
     return fig.add_subplot()
+
+
+def check_figure_path(path) -> str:
+    """The figure format ``path``'s suffix names, checked before anything is drawn (for a
+    program that trains first and draws after, such as ``fastdnn demo --plot``).
+
+    Raises
+    ------
+    ValueError
+        The suffix names no format matplotlib writes.
+    ImportError
+        matplotlib is not installed.
+    """
+    return _format_of(path, _new_figure(path, (1, 1)))
 
 
 def _format_of(path, fig) -> str:

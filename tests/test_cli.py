@@ -518,6 +518,10 @@ def test_a_plot_path_that_cannot_be_written_is_refused_before_training(tmp_path)
     result = fastdnn("demo", "--plot", "missing/flower.png", cwd=tmp_path, timeout=60)
     _one_error_line(result, "demo", "--plot: cannot write", "the folder 'missing' does not exist")
     assert result.stdout == ""  # nothing trained
+    pytest.importorskip("matplotlib", reason="the plot extra")
+    result = fastdnn("demo", "--plot", "flower.txt", cwd=tmp_path, timeout=60)  # it trained first
+    _one_error_line(result, "demo", "--plot: path 'flower.txt': a figure cannot be saved as '.txt'")
+    assert result.stdout == "" and not (tmp_path / "flower.txt").exists()
 
 
 def test_bad_labels_are_refused_before_the_predictions_are_written(tmp_path, data):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ._checks import _check_memory, _writable_path
-from ._messages import _blas_threads, _diverged
+from ._messages import UserError, _blas_threads, _diverged
 
 
 def cmd_demo(args) -> int:
@@ -17,6 +17,14 @@ def cmd_demo(args) -> int:
 
     if args.plot:  # before training: a path it cannot write is a one-line error now
         _writable_path(args.plot, "--plot")
+        try:
+            from ..plot import check_figure_path
+
+            check_figure_path(args.plot)
+        except ImportError:
+            pass  # said after training, which goes on without the figure
+        except ValueError as exc:
+            raise UserError(f"--plot: {exc}") from None
     _check_memory(
         [2, args.hidden_units, 1],
         400,
