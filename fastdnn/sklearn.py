@@ -70,8 +70,9 @@ __all__ = ["DNNClassifier", "DNNRegressor"]
 
 _PARAMETERS_DOC = """
     hidden_layer_sizes : int or sequence of int, default (100,)
-        Widths of the hidden layers, as in ``MLPClassifier``. ``()`` gives no hidden layer:
-        logistic / softmax regression (classifier) or linear regression (regressor).
+        Widths of the hidden layers, as in scikit-learn's MLP estimators. ``()`` gives no
+        hidden layer: logistic / softmax regression (classifier) or linear regression
+        (regressor).
     activation : {"relu", "tanh", "sigmoid", "leaky_relu", "linear"}, default "relu"
         Activation of the hidden layers. scikit-learn's names are accepted too:
         ``"logistic"`` is ``"sigmoid"``, ``"identity"`` is ``"linear"``.
@@ -86,7 +87,7 @@ _PARAMETERS_DOC = """
         ``lambd``.
     batch_size : int, "auto" or None, default None
         None: full-batch gradient descent, as in the course. An int: mini-batches of that size
-        (clamped to n_samples). ``"auto"``: ``min(200, n_samples)``, as in ``MLPClassifier``.
+        (clamped to n_samples). ``"auto"``: ``min(200, n_samples)``, as in scikit-learn's MLPs.
     learning_rate_init : float or None, default None
         The step size, constant unless ``decay_rate`` > 0. None: 0.001 for "adam" and
         "rmsprop" (scikit-learn's default); for "sgd" 0.1 (classifier) or 0.01 (regressor),
@@ -178,7 +179,8 @@ _ATTRIBUTES_DOC = """
     n_outputs_ : int
         Output units.
     out_activation_ : str
-        The output activation in scikit-learn's name ("logistic", "softmax", "identity").
+        The output activation in scikit-learn's name: "logistic" or "softmax" (classifier),
+        "identity" (regressor).
     validation_loss_curve_ : list of float or None
         With ``early_stopping``: the validation loss after every epoch of the last
         :meth:`fit` (scikit-learn's ``validation_scores_`` holds scores instead).
@@ -829,12 +831,11 @@ class DNNRegressor(RegressorMixin, _DNNBase):
 
     Attributes
     ----------
-    n_outputs_ : int
-        Number of outputs (columns of ``y``; 1 for a 1-D ``y``).
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,), float64
         Mean and standard deviation (1 where it is 0) of each target, as seen by the call
         that initialised the network, when ``normalize_y``; zeros and ones otherwise.
-        Predictions are ``y_mean_ + y_scale_ * model_.predict(X.T)``.
+        ``predict(X)`` is ``y_mean_ + y_scale_ * model_.predict(X.T).T`` (raveled for a 1-D
+        ``y``); ``n_outputs_`` counts the columns of ``y`` (1 for a 1-D ``y``).
     {attributes}
     See Also
     --------
