@@ -313,12 +313,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="W1,W2,W3,W4,W5",
         help="comma-separated workload keys (default: W1,W2,W3,W4,W5)",
     )
-    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="float64")
+    parser.description = (
+        "Time one gradient step of each named workload (W1 planar ... W5 softmax + Adam) on "
+        "the naive, numpy and jit backends, course-style NumPy, and PyTorch and scikit-learn "
+        "when installed: contenders interleaved, an idle gap before each timed run, medians. "
+        "Prints time per step and each contender's ratio to jit."
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=["float64", "float32", "both"],
+        default="float64",
+        help="the workloads' dtype (default float64; both: a row for each)",
+    )
     parser.add_argument(
         "--repeats",
         type=_positive_int,
         default=3,
-        help="interleaved runs per contender; the median is reported",
+        help="interleaved runs per contender; the median is reported (default 3)",
     )
     parser.add_argument(
         "--threads",

@@ -1,8 +1,9 @@
 """The course's datasets: the planar "flower" (regenerated) and cat vs non-cat (HDF5).
 
 The cat files are not shipped. :func:`load_cat_dataset` looks in, in order: the ``path``
-argument, the ``FASTDNN_DATA`` environment variable, then ``../shared/data`` relative to the
-current directory.
+argument, the ``FASTDNN_DATA`` environment variable (read at each call), then ``../shared/data``
+relative to the current directory, then ``shared/data`` beside the checkout (the folder that
+holds the ``fastdnn`` package's repository).
 """
 
 from __future__ import annotations
