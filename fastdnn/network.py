@@ -629,6 +629,14 @@ class DNN:
             For bad input, before any training (nothing of the caller's is modified).
         DivergenceError
             See ``on_divergence``.
+
+        Notes
+        -----
+        The first training call of a process sets the BLAS threads of the whole process
+        (NumPy's and SciPy's OpenBLAS, and MKL) to fastdnn's default, half the usable cores,
+        unless you chose already (:func:`fastdnn.set_num_threads`, ``FASTDNN_NUM_THREADS``,
+        ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``): your other NumPy
+        work then runs on as many. ``fastdnn info`` prints the setting and why.
         """
         print_cost = v.check_flag(print_cost, "print_cost")
         progress = v.check_flag(progress, "progress")
