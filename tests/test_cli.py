@@ -830,3 +830,24 @@ def test_resume_says_what_it_keeps_and_drops(tmp_path, capsys):
     assert main([*data, "--resume", str(tmp_path / "adam.npz"), "--iterations", "2",
                  "--out", str(tmp_path / "gd.npz")]) == 0  # fmt: skip
     assert "holds the state of adam; this run trains with --optimizer gd" in capsys.readouterr().out
+
+
+def test_soft_labels_train_in_memory_as_by_blocks(tmp_path):
+    # fit takes probabilities in [0, 1] for a sigmoid output; train refused them in memory
+    # (its own 0/1 check) while --block-size took them (a helper's review).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 160))
+    Y = np.where(X[:1] > 0, 0.95, 0.05)
+    np.savez(tmp_path / "soft.npz", X=X, Y=Y)
+    common = ["--layers", "5", "--iterations", "50", "--lr", "0.3", "--seed", "1"]
+    memory = fastdnn("train", "--data", "soft.npz", *common, "--out", "a.npz", cwd=tmp_path)
+    assert memory.returncode == 0, memory.stderr
+    blocks = fastdnn("train", "--data", "soft.npz", *common, "--block-size", "160", "--out",
+                     "b.npz", cwd=tmp_path)  # fmt: skip
+    assert blocks.returncode == 0, blocks.stderr
+    a, b = DNN.load(tmp_path / "a.npz"), DNN.load(tmp_path / "b.npz")
+    np.testing.assert_allclose(a._theta, b._theta, rtol=1e-12, atol=1e-15)
+    np.savez(tmp_path / "classes.npz", X=X, Y=np.where(X[:1] > 0, 2.0, 0.0))
+    result = fastdnn("train", "--data", "classes.npz", *common, "--out", "c.npz", cwd=tmp_path)
+    _one_error_line(result, "train", "must be 0 or 1 (or probabilities in [0, 1])", "[2.0]",
+                    "use --output softmax")  # fmt: skip

@@ -76,6 +76,8 @@ def cmd_train(args) -> int:
     if _beyond_memory(args):  # issue 13: a zarr folder, --block-size, --scheduler, a large HDF5
         return _train_beyond_memory(args, hidden, resumed)
 
+    import numpy as np
+
     from .. import DivergenceError
 
     data = _read_training_data(args.data, args.label, resumed, args.resume)
@@ -93,17 +95,18 @@ def cmd_train(args) -> int:
         "use smaller --layers, --batch-size or --dtype float32",
     )
     print(f"data: {args.data}: X {X.shape}, Y {Y.shape} ({m} examples)")
-    if args.output == "sigmoid":
-        values = set(Y.ravel().tolist()) - {0.0, 1.0}
-        if values:
-            shown = sorted(values)[:5]
+    if args.output == "sigmoid":  # 0/1 labels, or probabilities (soft labels), as fit takes
+        values = np.unique(Y[(Y < 0) | (Y > 1)])
+        if values.size:
+            shown = values[:5].tolist()
             hint = (
                 f"the model '{args.resume}' has a sigmoid output"
                 if resumed is not None
                 else "use --output softmax for classes 0..K-1, linear for regression"
             )
             raise UserError(
-                f"the labels in '{args.data}' must be 0 or 1 for --output sigmoid; found "
+                f"the labels in '{args.data}' must be 0 or 1 (or probabilities in [0, 1]) for "
+                f"--output sigmoid; found "
                 f"{shown} ({hint})"
             )
     if resumed is not None:
