@@ -44,7 +44,7 @@ class Course2Options:
     tol : float, default 1e-4
         ``patience`` and ``tol`` are checked only with ``early_stopping``, which alone uses them.
         Without it, a value other than the default of any of these three is refused: it
-        would do nothing.
+        would do nothing (:meth:`refuse_unused`).
     shuffle : bool, default True
 
     Raises
@@ -100,18 +100,34 @@ class Course2Options:
             checked["patience"] = v.check_positive_int(self.patience, "patience")
             checked["tol"] = v.check_non_negative_finite(self.tol, "tol")
         else:
-            for name, default in EARLY_STOPPING_SETTINGS.items():
-                value = getattr(self, name)
-                is_default = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if not (is_default and value == default):
-                    raise ValueError(
-                        f"{name}={value!r} is used only with early_stopping=True, and "
-                        "early_stopping is off: turn it on, or leave it out. To follow a "
-                        "validation cost without stopping early, pass "
-                        "validation_data=(X_val, Y_val)"
-                    )
+            for name in EARLY_STOPPING_SETTINGS:
+                self.refuse_unused(name, "early_stopping is off")
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked values, set once
+
+    def refuse_unused(self, name: str, why: str) -> None:
+        """Refuse early stopping's setting ``name`` when given other than its default where
+        it does nothing (``why``): checked as it would be when used (its type and range),
+        then refused, so that a setting the user expected to act is never silently dropped.
+        The defaults pass in any numeric type (``np.int64(10)`` for ``patience``)."""
+        value, default = getattr(self, name), EARLY_STOPPING_SETTINGS[name]
+        if name == "patience":
+            v.check_positive_int(value, name)
+        elif name == "tol":
+            v.check_non_negative_finite(value, name)
+        else:
+            v.check_open_unit_interval(value, name)
+        if value != default:
+            advice = (
+                ". To follow a validation cost without stopping early, pass "
+                "validation_data=(X_val, Y_val)"
+                if why == "early_stopping is off"
+                else ""
+            )
+            raise ValueError(
+                f"{name}={value!r} is an early-stopping setting and does nothing here ({why}): "
+                f"leave it out{advice}"
+            )
 
     def holdout_fraction(self) -> float:
         """``validation_fraction``, checked: the share of the examples early stopping holds

@@ -657,6 +657,8 @@ class DNN:
             tol=tol,
             shuffle=shuffle,
         )
+        if course2.early_stopping and validation_data is not None:  # the validation set
+            course2.refuse_unused("validation_fraction", "validation_data is given")
         if course2.keep_prob < 1 and len(self.layer_dims) == 2:  # it would do nothing
             raise ValueError(
                 f"keep_prob={keep_prob!r}: dropout applies to the hidden layers, and this "

@@ -258,7 +258,7 @@ def _mistakes(data, model3, tmp):
                                     "argument --validation-fraction: must be a number in (0, 1)"),
         "--patience 0": ([*train, "--patience", "0"], "argument --patience: must be a positive"),
         "--patience without --early-stopping": ([*train, "--patience", "3"],
-                                                "--patience is used only with --early-stopping"),
+                                                "--patience is an early-stopping setting and does"),
         "--resume with network flags": ([*train, "--resume", model3, "--hidden", "tanh",
                                          "--standardize"],
                                         "--hidden, --standardize cannot be given with --resume"),

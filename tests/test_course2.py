@@ -472,6 +472,9 @@ def test_dropout_on_a_network_without_hidden_layers_is_refused():
         net.fit(X, y, num_iterations=3, keep_prob=0.5)
     assert net.n_steps_ == 0
     net.fit(X, y, num_iterations=3, keep_prob=1.0, validation_fraction=0.1, patience=10)
+    # the defaults pass in any numeric type (np.int64(10) was refused: a helper's review)
+    net.fit(X, y, num_iterations=3, validation_fraction=np.float32(0.1), patience=np.int64(10),
+            tol=np.float64(1e-4))  # fmt: skip
 
 
 def test_course2_options_are_checked_before_training():
@@ -493,10 +496,17 @@ def test_course2_options_are_checked_before_training():
         # Early stopping's settings without it would do nothing (a helper's review: a Keras
         # user's validation_fraction=0.3 trained on all the data, and recorded nothing).
         ({"validation_fraction": 0.3}, ValueError,
-         r"validation_fraction=0.3 is used only with early_stopping=True.*validation_data="),
-        ({"patience": 3}, ValueError, "patience=3 is used only with early_stopping=True"),
-        ({"tol": 0}, ValueError, "tol=0 is used only with early_stopping=True"),
-        ({"validation_fraction": "0.1"}, ValueError, "validation_fraction='0.1' is used only"),
+         r"validation_fraction=0.3 is an early-stopping setting and does nothing here "
+         r"\(early_stopping is off\): leave it out. To follow .* validation_data="),
+        ({"patience": 3}, ValueError, r"patience=3 is an early-stopping setting"),
+        ({"tol": 0}, ValueError, r"tol=0 is an early-stopping setting"),
+        # checked as when used: a wrong type or range is named as such
+        ({"validation_fraction": "0.1"}, TypeError, "validation_fraction must be"),
+        ({"patience": True}, TypeError, "patience must be"),
+        ({"validation_fraction": 1.5}, ValueError, r"validation_fraction must be a number in"),
+        # early stopping on validation_data: a validation_fraction would do nothing
+        ({"early_stopping": True, "validation_data": (X, y), "validation_fraction": 0.3},
+         ValueError, r"does nothing here \(validation_data is given\): leave it out$"),
     ]
     before = net._theta.copy()
     for kwargs, error, message in bad:

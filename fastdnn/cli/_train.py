@@ -56,7 +56,10 @@ def cmd_train(args) -> int:
         for name, default in EARLY_STOPPING_SETTINGS.items():
             if getattr(args, name) != default:
                 flag = "--" + name.replace("_", "-")
-                raise UserError(f"{flag} is used only with --early-stopping, which is not given")
+                raise UserError(
+                    f"{flag} is an early-stopping setting and does nothing without "
+                    "--early-stopping: leave it out"
+                )
     if args.progress:
         try:
             import tqdm  # noqa: F401
