@@ -771,20 +771,22 @@ def _train(
     # The verdict needs every label in memory, and a run long enough to judge.
     if result.stop_reason == "completed" and isinstance(A, np.ndarray) and can_judge(result):
         if not isinstance(A, np.memmap):
-            if why := not_learning(result, _labels_for_verdict(net, A, data.m), net.loss):
+            Y, floor = _labels_for_verdict(net, A, data.m)
+            if why := not_learning(result, Y, net.loss, floor):
                 warnings.warn(why, RuntimeWarning, stacklevel=user_stacklevel())
     return result
 
 
-def _labels_for_verdict(net: DNN, A: np.ndarray, m: int) -> np.ndarray:
-    """``Y`` for :func:`fastdnn.train.not_learning`. Class indices (softmax) become each
-    class's frequency, ``(n_y, 1)``: the verdict reads only the rows' means for this loss, and
-    a one-hot ``Y`` would be ``n_y`` times the labels' size (every block was checked)."""
+def _labels_for_verdict(net: DNN, A: np.ndarray, m: int) -> tuple[np.ndarray, float | None]:
+    """``Y`` and ``floor`` for :func:`fastdnn.train.not_learning`. Class indices (softmax)
+    become each class's frequency, ``(n_y, 1)``, with floor 0 (the labels are hard): the
+    verdict reads only the rows' means for this loss, and a one-hot ``Y`` would be ``n_y``
+    times the labels' size (every block was checked)."""
     n_y = net.layer_dims[-1]
     if v.holds_class_indices(A.shape, n_y, net.loss, m):
         counts = np.bincount(np.asarray(A).reshape(-1).astype(np.int64), minlength=n_y)
-        return (counts / m).reshape(n_y, 1)
-    return v.check_Y(A, n_y, m, net.loss, net.dtype)
+        return (counts / m).reshape(n_y, 1), 0.0
+    return v.check_Y(A, n_y, m, net.loss, net.dtype), None
 
 
 # ------------------------------------------------------------------------------ inference

@@ -402,14 +402,30 @@ def can_judge(history: History) -> bool:
     return history.n_steps >= MIN_STEPS_FOR_VERDICT and len(history.costs) >= 4
 
 
-def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
+def _label_entropy(Y: np.ndarray, loss: str) -> float:
+    """The mean over examples of the cross-entropy of the labels with themselves: the lowest
+    cost a classifier can reach on them (0 for 0/1 labels and one-hot columns)."""
+    if loss not in ("bce", "cce"):
+        return 0.0
+    from scipy.special import entr  # -y log y, 0 at 0
+
+    per_example = entr(Y) + (entr(1 - Y) if loss == "bce" else 0.0)
+    return float(per_example.sum(axis=0).mean())
+
+
+def not_learning(
+    history: History, Y: np.ndarray, loss: str, floor: float | None = None
+) -> str | None:
     """Why training looks like it learned nothing, or None.
 
     Two signs, from the costs recorded (at least three after the first, over at least
     ``MIN_STEPS_FOR_VERDICT`` steps): the cost did not move
     at all (saturated units: often a learning rate far too large), or it ends no lower than
     the cost of predicting the label frequencies (or the mean, for regression) for every
-    example, which a network that ignores its inputs reaches.
+    example, which a network that ignores its inputs reaches. "No lower" is measured above
+    ``floor``, the lowest cost the labels allow: 0 for 0/1 labels, their own entropy for soft
+    labels (probabilities), which a perfect fit ends at (None: computed from ``Y``; a caller
+    that passes class frequencies as ``Y`` passes 0).
     """
     iters = history.iterations[1:]
     costs = [float(c) for c in history.costs[1:]]
@@ -430,8 +446,10 @@ def not_learning(history: History, Y: np.ndarray, loss: str) -> str | None:
     else:
         baseline = float(0.5 * np.sum(Y64.var(axis=1)))
         what = "the mean of the targets"
+    if floor is None:
+        floor = _label_entropy(Y64, loss)
     recent = float(np.mean(costs[-3:]))
-    no_better = baseline > 0 and recent >= 0.99 * baseline
+    no_better = baseline > floor and recent - floor >= 0.99 * (baseline - floor)
     if max(costs) - min(costs) <= 1e-9 * max(abs(costs[0]), 1e-300) and recent > 1.01 * baseline:
         return (
             f"the cost stayed at {costs[0]:.6g} from iteration {iters[0]} to {iters[-1]}: the "

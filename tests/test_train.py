@@ -351,6 +351,21 @@ def test_no_better_than_the_label_frequencies_is_reported():
     assert any("mean of the targets" in m for m in msgs), msgs
 
 
+def test_soft_labels_are_judged_above_their_own_entropy():
+    # Heavily smoothed labels: a perfect fit ends at the labels' entropy, 0.688, just below
+    # the base rate's 0.693; judged against 0 it was "not learning" (a helper's review).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2, 400))
+    y = (X[:1] > 0) * 0.1 + 0.45
+    net = DNN([2, 1], seed=0)
+    assert _fit_warnings(net, X, y, learning_rate=1.0, num_iterations=3000) == []
+    assert net.score(X, y) == 1.0
+    # inputs that carry nothing are still found out, soft labels or not
+    msgs = _fit_warnings(DNN([2, 1], seed=0), np.zeros_like(X), y, learning_rate=1.0,
+                         num_iterations=3000)  # fmt: skip
+    assert any("label frequencies" in m for m in msgs), msgs
+
+
 def test_a_network_that_learns_gets_no_warning():
     X, Y = load_planar_dataset()
     msgs = _fit_warnings(DNN([2, 4, 1], hidden="tanh", seed=2), X, Y, learning_rate=1.2,
