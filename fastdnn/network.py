@@ -409,20 +409,40 @@ class DNN:
 
         ``W1 / input_scale`` (column by column) and ``b1 - (W1 / input_scale) @ input_mean``:
         on the raw ``X`` they give the outputs the model gives (to rounding), so the course's
-        forward pass or ``DNN.from_params(net.folded_params())`` reproduce ``net``'s
-        predictions without the scaling. Without input scaling, a copy of :attr:`params`.
+        forward pass or ``DNN.from_params(net.folded_params(), hidden=net.hidden,
+        output=net.output)`` reproduce ``net``'s predictions without the scaling. Without
+        input scaling, a copy of :attr:`params`.
 
         Returns
         -------
         dict of numpy.ndarray
-            New, writable arrays in the model's dtype (computed in float64).
+            New, writable float64 arrays, whatever the model's dtype: folded, the first
+            layer computes ``W1 @ X`` and subtracts ``W1 @ input_mean`` from it, and where
+            the means are large against the scales (timestamps, prices) float32 loses that
+            difference (seen: outputs off by 0.2 with means of 1e6 and scales of 1).
+
+        Raises
+        ------
+        ValueError
+            A folded parameter overflows float64 (scales near 0 against large weights).
         """
         self._not_training_elsewhere("reading params")
-        folded = {k: np.array(a) for k, a in param_views(self._theta, self.layer_dims).items()}
+        views = param_views(self._theta, self.layer_dims)
+        folded = {k: a.astype(np.float64) for k, a in views.items()}  # new arrays
         if self._input_mean is not None:
-            W1 = folded["W1"].astype(np.float64) / self._input_scale.T  # both (n_x, 1)
-            b1 = folded["b1"].astype(np.float64) - W1 @ self._input_mean
-            folded["W1"], folded["b1"] = W1.astype(self.dtype), b1.astype(self.dtype)
+            # The statistics as the model applies them: rounded to its dtype (_standardized).
+            mean = self._input_mean.astype(self.dtype).astype(np.float64)
+            scale = self._input_scale.astype(self.dtype).astype(np.float64)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # named below
+                W1 = folded["W1"] / scale.T  # both (n_x, 1)
+                b1 = folded["b1"] - W1 @ mean
+            if not (np.isfinite(W1).all() and np.isfinite(b1).all()):
+                raise ValueError(
+                    "the input scaling cannot be folded into W1 and b1: W1 / input_scale "
+                    "overflows float64 (an input_scale near 0); keep params and standardise "
+                    "the inputs yourself"
+                )
+            folded["W1"], folded["b1"] = W1, b1
         return folded
 
     def set_params(self, params: Params) -> DNN:

@@ -154,15 +154,31 @@ def test_folded_params_give_the_scaled_models_outputs_on_raw_inputs(dtype):
     theta = net._theta.copy()
     folded = net.folded_params()
     assert net._theta.tobytes() == theta.tobytes()  # the model is untouched
-    assert all(a.dtype == np.dtype(dtype) and a.flags.writeable for a in folded.values())
+    assert all(a.dtype == np.float64 and a.flags.writeable for a in folded.values())
     rtol = 1e-12 if dtype == "float64" else 1e-5
-    AL, _ = fastdnn.model_forward(X.astype(dtype), folded, hidden="relu", output="sigmoid")
+    AL, _ = fastdnn.model_forward(X, folded, hidden="relu", output="sigmoid")
     np.testing.assert_allclose(AL, net.predict_proba(X), rtol=rtol)
     np.testing.assert_allclose(DNN.from_params(folded).predict_proba(X), AL, rtol=rtol)
     assert net.folded_params()["W2"] is not net.params["W2"]
     np.testing.assert_array_equal(net.folded_params()["W2"], net.params["W2"])
     plain = DNN([4, 3, 1], seed=0)  # no scaling: a copy of params
     assert all(np.array_equal(plain.folded_params()[k], plain.params[k]) for k in plain.params)
+
+
+def test_folded_params_keep_a_float32_model_with_large_means_exact():
+    # Means of 1e6 against scales of 1: folded in float32, b1 - W1 @ mean cancelled and the
+    # outputs moved by 0.2 (a helper's review); in float64 they agree to float32's rounding.
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(4, 300)) + 1e6).astype(np.float32)
+    y = (X[:1] > 1e6).astype(np.float32)
+    net = DNN([4, 5, 1], dtype="float32", seed=0)
+    net.set_input_scaling(X.mean(axis=1, dtype=np.float64), X.std(axis=1, dtype=np.float64))
+    net.fit(X, y, num_iterations=300, learning_rate=0.5)
+    folded = DNN.from_params(net.folded_params(), hidden=net.hidden, output=net.output)
+    np.testing.assert_allclose(folded.predict_proba(X), net.predict_proba(X), atol=1e-5)
+    tiny = DNN([4, 3, 1], seed=0).set_input_scaling(np.zeros(4), np.full(4, 1e-310))
+    with pytest.raises(ValueError, match="cannot be folded into W1 and b1"):
+        tiny.folded_params()
 
 
 def test_scaled_model_still_checks_X():
