@@ -137,7 +137,8 @@ _PARAMETERS_DOC = """
         improvement of ``tol`` (as scikit-learn counts them).
     keep_prob : float in (0, 1], default 1.0
         Inverted dropout on the hidden layers: each unit is kept with this probability
-        during training (1: no dropout). Not in scikit-learn.
+        during training (1: no dropout; with ``hidden_layer_sizes=()`` it does nothing).
+        Not in scikit-learn.
     cost_every : int, default 10
         Record the training cost into ``loss_curve_`` every ``cost_every`` epochs (for
         mini-batches, the cost of that epoch's first batch; with ``early_stopping``, every
@@ -432,7 +433,9 @@ class _DNNBase(BaseEstimator):
             "optimizer": "gd",
             "learning_rate": lr,
             "lambd": float(self.alpha),
-            "keep_prob": float(self.keep_prob),
+            # DNN.fit refuses dropout without hidden layers; an estimator accepts a setting
+            # that does nothing there, as scikit-learn's do (a grid over both would fail).
+            "keep_prob": float(self.keep_prob) if self._hidden_sizes() else 1.0,
             "decay_rate": float(self.decay_rate),
             "shuffle": bool(self.shuffle),
         }

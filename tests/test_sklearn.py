@@ -806,3 +806,20 @@ def test_a_diverging_warm_start_counts_the_epochs_its_model_kept():
         reg.fit(X * 100, y * 1e6)
     # the model keeps its last good step; n_iter_ counts the whole epochs among its steps
     assert reg.model_.n_steps_ > 30 and reg.n_iter_ == reg.model_.n_steps_ // 10
+
+
+def test_dropout_without_hidden_layers_does_nothing_in_an_estimator():
+    # DNN.fit refuses it; an estimator takes a setting that does nothing, as scikit-learn's
+    # do, so a grid over hidden_layer_sizes and keep_prob fits every point (two failed).
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    a = DNNClassifier(hidden_layer_sizes=(), keep_prob=0.5, max_iter=30, random_state=0)
+    b = DNNClassifier(hidden_layer_sizes=(), max_iter=30, random_state=0)
+    assert np.array_equal(a.fit(X, y).model_._theta, b.fit(X, y).model_._theta)
+    grid = {"hidden_layer_sizes": [(), (8,)], "keep_prob": [0.8, 1.0]}
+    search = GridSearchCV(DNNClassifier(max_iter=30, random_state=0), grid, cv=2,
+                          error_score="raise").fit(X, y)  # fmt: skip
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
