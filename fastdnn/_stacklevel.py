@@ -20,5 +20,15 @@ def user_stacklevel() -> int:
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame = frame.f_back
+        # warnings.warn steps over the import system's frames without counting them (a
+        # warning raised while fastdnn is imported): so does this count.
+        while frame is not None and _import_system(frame):
+            frame = frame.f_back
         level += 1
     return level
+
+
+def _import_system(frame) -> bool:
+    """The test ``warnings`` uses for the frames it skips (``_is_internal_frame``)."""
+    name = frame.f_code.co_filename
+    return "importlib" in name and "_bootstrap" in name

@@ -267,3 +267,16 @@ def test_set_num_threads_that_does_not_take_says_so_and_reports_what_is():
 @pytest.mark.skipif(_blas.usable_cores() < 2, reason="one core: every choice is one thread")
 def test_set_num_threads_is_not_lost_to_a_first_fit_running_at_the_same_time():
     assert _threads_run("race") == "0"
+
+
+def test_a_warning_given_while_fastdnn_is_imported_names_the_users_import(tmp_path):
+    # The import system's frames are skipped by warnings.warn and were counted by fastdnn's
+    # stacklevel: the FASTDNN_FASTMATH warning named fastdnn/_native.py (a helper's review).
+    script = tmp_path / "user_script.py"
+    script.write_text("import fastdnn\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTDNN_")}
+    env.update(FASTDNN_FASTMATH="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    run = subprocess.run([sys.executable, "-W", "always", str(script)], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith(f"{script}:1: UserWarning: FASTDNN_FASTMATH is on"), run.stderr
