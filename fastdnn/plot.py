@@ -72,13 +72,27 @@ def check_figure_path(path) -> str:
     """The figure format ``path``'s suffix names, checked before anything is drawn (for a
     program that trains first and draws after, such as ``fastdnn demo --plot``).
 
+    Parameters
+    ----------
+    path : str, os.PathLike or file object
+        Where a plot function will save; a file object gets matplotlib's default format
+        (``savefig.format``, PNG unless configured).
+
     Raises
     ------
+    TypeError
+        ``path`` is none of these (e.g. None: the plot functions then draw, not save).
     ValueError
         The suffix names no format matplotlib writes.
     ImportError
         matplotlib is not installed.
     """
+    if hasattr(path, "write"):
+        return _require_matplotlib().rcParams["savefig.format"]
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"path must be a file name or a file object to save to; got {type(path).__name__}"
+        )
     return _format_of(path, _new_figure(path, (1, 1)))
 
 

@@ -231,3 +231,18 @@ def test_plot_errors_name_the_real_problem(mpl, planar_net):
         fplot.plot_mislabeled(images, [0, 1, 1], [2, 1, 0], image_shape=(2, 2, 3))
     with pytest.raises(ValueError, match="max_images must be a positive integer; got 0"):
         fplot.plot_mislabeled(images, [0, 1, 1], [1, 1, 0], image_shape=(2, 2, 3), max_images=0)
+
+
+def test_check_figure_path_takes_what_the_plot_functions_take(mpl, tmp_path):
+    # A file object is a place to save (it raised TypeError), None is not (it left a pyplot
+    # figure open, then raised a TypeError from os.path): a helper's review.
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    assert fplot.check_figure_path(io.BytesIO()) == mpl.rcParams["savefig.format"]
+    assert fplot.check_figure_path(tmp_path / "a.SVG") == "svg"
+    with pytest.raises(TypeError, match="path must be a file name or a file object"):
+        fplot.check_figure_path(None)
+    with pytest.raises(ValueError, match=r"a figure cannot be saved as '\.npz'"):
+        fplot.check_figure_path("model.npz")
+    assert plt.get_fignums() == before
