@@ -60,10 +60,14 @@ class _LargeData:
     HDF5 file's datasets, checked from their metadata (names, shapes, dtypes; for HDF5, no
     links or storage outside the file); or, for other files, read whole by ``read_data``."""
 
-    def __init__(self, path: str, label: str | None, resumed=None, resume_path=None):
+    def __init__(
+        self, path: str, label: str | None, resumed=None, resume_path=None, need_labels=True
+    ):
+        """``need_labels=False`` (predict): a data set without its labels has ``Y`` None."""
         import numpy as np
 
         self.path, self.close, self.y_name = path, lambda: None, label or "Y"
+        self.need_labels = need_labels
         self.feature_names = self.label_names = None  # a CSV's column names
         suffix = _suffix(path)
         if suffix == ".zarr":
@@ -80,6 +84,9 @@ class _LargeData:
                 f"examples as columns; got shape {tuple(X.shape)}, dtype {X.dtype}"
             )
         m = X.shape[1]
+        if Y is None:
+            self.X, self.Y, self.n_y = X, None, None
+            return
         y_shape = (1, *Y.shape) if len(Y.shape) == 1 else tuple(Y.shape)
         if len(y_shape) != 2 or y_shape[1] != m or np.dtype(Y.dtype).kind not in "biuf":
             raise UserError(
@@ -120,6 +127,8 @@ class _LargeData:
     def _pick(self, arrays, names, label):
         y_name = self.y_name
         missing = [n for n in ("X", y_name) if n not in names]
+        if missing == [y_name] and not self.need_labels and label is None:
+            return arrays["X"], None
         if missing:
             raise UserError(
                 f"'{self.path}' has no array {' or '.join(map(repr, missing))} (X: the inputs "

@@ -386,7 +386,8 @@ def build_parser(bench: bool = False) -> argparse.ArgumentParser:
         required=True,
         metavar="FILE",
         help=".npz with X (n_x, m) (and Y for a score); .csv with a header, "
-        "one example per row; or the course's cat .h5",
+        "one example per row; an .h5 file (X, Y, or the course's cat files); or a .zarr "
+        "folder with X (and Y), read by blocks",
     )
     predict.add_argument(
         "--label",

@@ -9,7 +9,9 @@ from ._checks import (
     _check_data_fits_model,
     _check_data_suffix,
     _existing_file,
+    _existing_zarr,
     _refuse_overwriting_inputs,
+    _suffix,
     _writable_path,
 )
 from ._messages import UserError
@@ -20,8 +22,12 @@ def cmd_predict(args) -> int:
     import numpy as np
 
     _existing_file(args.model, "--model")
-    _existing_file(args.data, "--data")
-    _check_data_suffix(args.data, "--data")
+    zarr_folder = _suffix(args.data) == ".zarr"
+    if zarr_folder:
+        _existing_zarr(args.data, "--data")
+    else:
+        _existing_file(args.data, "--data")
+        _check_data_suffix(args.data, "--data")
     if args.out is not None:
         _writable_path(args.out, "--out")
         _refuse_overwriting_inputs(args.out, "--out", {"--model": args.model, "--data": args.data})
@@ -31,26 +37,42 @@ def cmd_predict(args) -> int:
 
     net = load_model(args.model, backend=args.backend)
     n_x = net.layer_dims[0]
-    # A CSV's columns are matched by name when the model knows its features' names; otherwise
-    # (npz, HDF5, or a model trained without names) by position.
-    data = read_data(
-        args.data,
-        label=args.label,
-        n_x=n_x,
-        feature_names=net.feature_names,
-        label_names=net.label_names,
-        require_labels=False,
-    )
-    X, Y = data.X, data.Y
+    if zarr_folder:  # X stays on disk, read by blocks; the labels (n_y values a column) whole
+        from ._beyond_memory import _LargeData
+
+        data = _LargeData(args.data, args.label, need_labels=False)
+        X, Y = data.X, None if data.Y is None else np.asarray(data.Y[...])
+    else:
+        # A CSV's columns are matched by name when the model knows its features' names;
+        # otherwise (npz, HDF5, or a model trained without names) by position.
+        data = read_data(
+            args.data,
+            label=args.label,
+            n_x=n_x,
+            feature_names=net.feature_names,
+            label_names=net.label_names,
+            require_labels=False,
+        )
+        X, Y = data.X, data.Y
     _check_data_fits_model(net, args.model, args.data, X.shape, None if Y is None else Y.shape)
-    X = net._input(X)  # checked, and standardised if the model says so
+    m = X.shape[1]
+    if not zarr_folder:
+        X = net._input(X)  # checked, and standardised if the model says so
     if Y is not None:  # checked before anything is written: a bad label leaves --out alone
         try:
-            Y = check_Y(Y, net.layer_dims[-1], X.shape[1], net.loss, net.dtype)
+            Y = check_Y(Y, net.layer_dims[-1], m, net.loss, net.dtype)
         except ValueError as exc:
             raise UserError(f"the labels in '{args.data}': {exc}") from None
     with np.errstate(over="ignore", invalid="ignore"):  # said below, in one line
-        AL = net._output(X)  # one forward pass: the predictions and the score
+        if zarr_folder:  # each block checked and standardised as net._input does
+            from ..blocks import predict_proba
+
+            try:
+                AL = predict_proba(net, X)
+            except (ValueError, TypeError) as exc:
+                raise UserError(f"the inputs in '{args.data}': {exc}") from None
+        else:
+            AL = net._output(X)  # one forward pass: the predictions and the score
     bad = ~np.isfinite(AL).all(axis=0)
     if bad.any():  # "0,nan" rows would read as predictions
         raise UserError(
@@ -85,10 +107,10 @@ def cmd_predict(args) -> int:
         report = sys.stderr  # stdout holds the CSV only
     else:
         atomic_write(args.out, write)
-        print(f"wrote {X.shape[1]} predictions to {args.out}")
+        print(f"wrote {m} predictions to {args.out}")
     if score is not None:
         classifier = net.output in ("sigmoid", "softmax")
         what = "accuracy" if classifier else "R^2"
         value = f"{100 * score:.2f} %" if classifier else f"{score:.4f}"
-        print(f"{what} on {args.data}: {value} ({X.shape[1]} examples)", file=report)
+        print(f"{what} on {args.data}: {value} ({m} examples)", file=report)
     return 0
