@@ -101,15 +101,16 @@ class Course2Options:
             checked["tol"] = v.check_non_negative_finite(self.tol, "tol")
         else:
             for name in EARLY_STOPPING_SETTINGS:
-                self.refuse_unused(name, "early_stopping is off")
+                self.refuse_unused(name, "early_stopping is off", point_to_validation_data=True)
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked values, set once
 
-    def refuse_unused(self, name: str, why: str) -> None:
+    def refuse_unused(self, name: str, why: str, point_to_validation_data: bool = False) -> None:
         """Refuse early stopping's setting ``name`` when given other than its default where
         it does nothing (``why``): checked as it would be when used (its type and range),
         then refused, so that a setting the user expected to act is never silently dropped.
-        The defaults pass in any numeric type (``np.int64(10)`` for ``patience``)."""
+        The defaults pass in any numeric type (``np.int64(10)`` for ``patience``).
+        ``point_to_validation_data``: the message says how to follow a validation cost."""
         value, default = getattr(self, name), EARLY_STOPPING_SETTINGS[name]
         if name == "patience":
             v.check_positive_int(value, name)
@@ -121,7 +122,7 @@ class Course2Options:
             advice = (
                 ". To follow a validation cost without stopping early, pass "
                 "validation_data=(X_val, Y_val)"
-                if why == "early_stopping is off"
+                if point_to_validation_data
                 else ""
             )
             raise ValueError(
