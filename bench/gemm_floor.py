@@ -109,7 +109,8 @@ def main(argv=None) -> int:
             X, Y = workload_data(w, dtype)
             params = workload_params(w, dtype)
             products = _blas.step_products(w.layer_dims, w.batch_size or w.m)
-            rule = _blas.choose(w.layer_dims, w.batch_size or w.m, dtype)
+            full = w.batch_size is None  # the rule treats full batches apart
+            rule = _blas.choose(w.layer_dims, w.batch_size or w.m, dtype, full_batch=full)
             net = DNN(w.layer_dims, hidden=w.hidden, output=w.output, dtype=dtype, seed=w.seed)
             steps = -(-w.m // w.batch_size) if args.epoch and w.batch_size else w.shortened
             fit = dict(batch_size=w.batch_size, cost_every=steps, optimizer=w.optimizer)

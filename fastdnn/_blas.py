@@ -55,11 +55,14 @@ MKL_MIN_PRODUCT_1T = 1 << 16
 #: first layer's product up to 3.3x; Intel's own guide says to keep leading dimensions off
 #: multiples of large powers of two). Mini-batches (rows of ``batch_size``) were not hurt.
 MKL_ALIASED_ROW_BYTES = 8192
-#: float64 full-batch steps of at least this many examples keep OpenBLAS: there MKL was even at
-#: best (0.91-1.04x on 784-128-64-1 with m = 1000-20000, 0.91-0.95x on W3 whole fits; the cat
-#: net's Gram step 0.38-0.69x from m = 1500), below it 1.1-1.2x faster. float32 has no such
-#: bound (MKL 1.1-1.3x faster up to m = 20000).
-MKL_MAX_FULL_BATCH_FLOAT64 = 1024
+#: Gram-path steps (``fastdnn.steppers.gram``: the first layer's product with the m x m Gram
+#: matrix, always float64) of at least this many examples keep OpenBLAS. Whole 300-step fits
+#: of 12288-20-7-5-1 on the Gram path, interleaved in one process, 1 thread, OpenBLAS time over
+#: MKL's: m = 209 1.11x, 1000 1.02x, 1500 0.96x, 2000 0.96x, 3000 0.86x (an earlier VM of the
+#: same kind: 0.38-0.69x from m = 1500). The direct full-batch step has no such bound: whole
+#: 784-128-64-1 fits in float64, m = 1000-20000, ran 1.04-1.19x faster with MKL at 1 thread
+#: and 0.99-1.08x at 2 (off the aliased sizes above). Sapphire Rapids class.
+MKL_MAX_GRAM_FLOAT64 = 1024
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -495,7 +498,11 @@ def _rule() -> str:
 
 
 def default_library(
-    dtype, available, largest_product: int | None = None, full_batch_m: int | None = None
+    dtype,
+    available,
+    largest_product: int | None = None,
+    full_batch_m: int | None = None,
+    gram: bool = False,
 ) -> int:
     """The ``USE_*`` code of the fixed rule (or of ``FASTDNN_BLAS``'s forced library).
 
@@ -503,8 +510,9 @@ def default_library(
     on timing: MKL when it is available (the ``mkl`` extra, loaded on Intel CPUs only) and the
     step's largest product has at least :data:`MKL_MIN_PRODUCT` multiply-adds
     (:data:`MKL_MIN_PRODUCT_1T` when MKL runs one thread; ``None``: no step, e.g. the
-    functional API), unless the step is a full batch of ``full_batch_m`` examples that MKL
-    handles badly (:func:`_mkl_full_batch_ok`); else ``DEFAULT_LIBRARY[dtype]``.
+    functional API), unless the step is a full batch of ``full_batch_m`` examples (a Gram-path
+    step when ``gram``) that MKL handles badly (:func:`_mkl_full_batch_ok`); else
+    ``DEFAULT_LIBRARY[dtype]``.
 
     Raises
     ------
@@ -523,7 +531,7 @@ def default_library(
     if (
         USE_MKL in available
         and _mkl_pays(largest_product)
-        and _mkl_full_batch_ok(dtype, full_batch_m)
+        and _mkl_full_batch_ok(dtype, full_batch_m, gram)
     ):
         return USE_MKL
     library = DEFAULT_LIBRARY[np.dtype(dtype).name]
@@ -540,15 +548,16 @@ def _mkl_pays(largest_product: int | None) -> bool:
     return lib is not None and lib.MKL_Get_Max_Threads() == 1
 
 
-def _mkl_full_batch_ok(dtype, m: int | None) -> bool:
-    """The default rule's test of a full-batch step of ``m`` examples (``None``: not one):
-    see :data:`MKL_ALIASED_ROW_BYTES` and :data:`MKL_MAX_FULL_BATCH_FLOAT64`."""
+def _mkl_full_batch_ok(dtype, m: int | None, gram: bool = False) -> bool:
+    """The default rule's test of a full-batch step of ``m`` examples (``None``: not one), a
+    Gram-path step when ``gram``: see :data:`MKL_ALIASED_ROW_BYTES` and
+    :data:`MKL_MAX_GRAM_FLOAT64`."""
     if m is None:
         return True
     dtype = np.dtype(dtype)
     if (m * dtype.itemsize) % MKL_ALIASED_ROW_BYTES == 0:
         return False
-    return not (dtype == np.float64 and m >= MKL_MAX_FULL_BATCH_FLOAT64)
+    return not (gram and dtype == np.float64 and m >= MKL_MAX_GRAM_FLOAT64)
 
 
 def blas_rule_summary() -> str:
@@ -561,17 +570,21 @@ def blas_rule_summary() -> str:
             f"default: MKL (Intel CPU, mkl installed) for steps with a product of at least "
             f"{MKL_MIN_PRODUCT} multiply-adds ({MKL_MIN_PRODUCT_1T} at 1 thread), except "
             f"full-batch steps of m examples with m * itemsize a multiple of "
-            f"{MKL_ALIASED_ROW_BYTES} bytes or float64 with m >= {MKL_MAX_FULL_BATCH_FLOAT64}; "
+            f"{MKL_ALIASED_ROW_BYTES} bytes, and Gram-path steps with m >= "
+            f"{MKL_MAX_GRAM_FLOAT64}; "
             "NumPy's OpenBLAS otherwise"
         )
     why = "not installed" if cpu_vendor() == "intel" else f"{cpu_vendor()} CPU"
     return f"default: NumPy's OpenBLAS (MKL: {why})"
 
 
-def choose(layer_dims, m: int, dtype, products=None, full_batch: bool = False) -> list[int]:
+def choose(
+    layer_dims, m: int, dtype, products=None, full_batch: bool = False, gram: bool = False
+) -> list[int]:
     """The ``USE_*`` code for each product of :func:`step_products` (or of ``products``,
     ``(M, N, K, trans_a, trans_b)`` each, for a step that runs others); ``full_batch``: every
-    product's rows of examples are the whole data's ``m`` (no mini-batch buffers).
+    product's rows of examples are the whole data's ``m`` (no mini-batch buffers); ``gram``:
+    the products are a Gram-path step's (``fastdnn.steppers.gram``, full batch implied).
 
     ``FASTDNN_BLAS`` selects the rule (read and validated once, by :mod:`fastdnn._env`):
 
@@ -601,7 +614,8 @@ def choose(layer_dims, m: int, dtype, products=None, full_batch: bool = False) -
     blas, available = gemm_functions(dtype)
     if _rule() != "auto":
         largest = max((M * N * K for M, N, K, _, _ in products), default=0)
-        code = default_library(dtype, available, largest, m if full_batch else None)
+        full_batch_m = m if full_batch or gram else None
+        code = default_library(dtype, available, largest, full_batch_m, gram)
         return [code] * len(products)
     key = (tuple(products), dtype.name, num_threads_key())
     if key in _choices:

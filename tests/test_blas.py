@@ -147,11 +147,32 @@ def test_default_rule_keeps_openblas_for_full_batches_mkl_handles_badly(dtype, m
     for m in (per_row, 3 * per_row):
         assert library(m, full_batch=True) == openblas
         assert library(m, full_batch=False) == mkl  # mini-batches of that size are not hurt
-    # A little off the multiple: float32 keeps MKL; float64 only below 1024 examples.
+    # A little off the multiple: MKL, however many examples.
     assert library(600, full_batch=True) == mkl
     big = 3 * per_row + 8
-    assert library(big, full_batch=True) == (mkl if dtype == "float32" else openblas)
+    assert library(big, full_batch=True) == mkl
     assert library(big, full_batch=False) == mkl
+
+
+def test_default_rule_keeps_openblas_for_large_float64_gram_steps(monkeypatch):
+    if not MKL_INSTALLED:
+        pytest.skip("MKL is not installed: the rule has nothing to choose between")
+    use_rule(monkeypatch, "default")
+    monkeypatch.setattr(_blas, "cpu_vendor", lambda: "intel")
+    dims = [12288, 20, 7, 5, 1]
+
+    def library(m, dtype, gram_step):
+        products = gram.gram_products(dims, m) if gram_step else None
+        codes = _blas.choose(dims, m, dtype, products, full_batch=True, gram=gram_step)
+        assert len(set(codes)) == 1
+        return codes[0]
+
+    bound = _blas.MKL_MAX_GRAM_FLOAT64
+    for m in (bound + 8, 3 * bound - 8):  # off the aliased row lengths
+        assert library(m, "float64", gram_step=True) == _blas.DEFAULT_LIBRARY["float64"]
+        assert library(m, "float32", gram_step=True) == _blas.USE_MKL
+        assert library(m, "float64", gram_step=False) == _blas.USE_MKL  # the direct step
+    assert library(600, "float64", gram_step=True) == _blas.USE_MKL  # 20 x 600 x 600 = 7.2M
 
 
 def test_fit_tells_the_rule_whether_its_steps_are_full_batches(monkeypatch):
@@ -170,6 +191,21 @@ def test_fit_tells_the_rule_whether_its_steps_are_full_batches(monkeypatch):
     seen.clear()
     DNN([5, 3, 1], seed=0).fit(X, Y, learning_rate=0.1, num_iterations=2, batch_size=8)
     assert seen == [False]
+
+
+def test_the_gram_path_tells_the_rule_its_steps_are_gram_steps(monkeypatch):
+    seen = []
+    choose = _blas.choose
+
+    def spy(*args, gram=False, **kw):
+        seen.append(gram)
+        return choose(*args, gram=gram, **kw)
+
+    monkeypatch.setattr(_blas, "choose", spy)
+    X = np.random.default_rng(0).random((50, 20))
+    Y = (X[:1] > 0.5).astype(float)
+    DNN([50, 3, 1], seed=0, wide_input=True).fit(X, Y, learning_rate=0.1, num_iterations=2)
+    assert seen and all(seen)
 
 
 def test_forcing_mkl_without_it_says_how_to_install(monkeypatch):

@@ -272,7 +272,7 @@ class GramStepper(JitStepper):
         Sx = S if spec.dtype == np.float64 else np.zeros((n1, m), spec.dtype)
         blas64, _ = _blas.gemm_functions(np.float64)
         products64 = gram_products(spec.layer_dims, m)
-        code64 = _blas.choose(spec.layer_dims, m, np.float64, products64, full_batch=True)[0]
+        code64 = _blas.choose(spec.layer_dims, m, np.float64, products64, gram=True)[0]
         coef = np.array([1.0, 0.0, 0.0, 1.0])
         self.gram = loop.Gram(gram_matrix(X), P, R, S, U, Q, Sx, coef, blas64, code64)
 
@@ -280,7 +280,7 @@ class GramStepper(JitStepper):
         # The library for the Gram step's products, not the direct step's (whose first layer
         # is n_x wide): the first layer's two entries serve W1's rare materialisation.
         products = gram_products(spec.layer_dims, X.shape[1])
-        codes = _blas.choose(spec.layer_dims, X.shape[1], spec.dtype, products, full_batch=True)
+        codes = _blas.choose(spec.layer_dims, X.shape[1], spec.dtype, products, gram=True)
         return [codes[0], codes[0], *codes[1:]]
 
     def full_batch(self, n_steps, learning_rate, want_cost):
