@@ -18,8 +18,12 @@ on the same machine, close to the memory's bandwidth (a fresh buffer adds the ke
 faults: 81 and 43 ms). In float64 a tile's row is a whole cache line, written by a
 non-temporal store where the copy's rows start on lines (see :data:`LINE_BYTES`): the shuffled
 copy for W4 then took 59-69 ms instead of 80-99 (W4 float64 epochs from a C-ordered ``X``:
-730 vs 760 ms, medians of 5 x 7 fits). Split between threads, each a range of examples, it
-runs about as many times faster, up to that bandwidth.
+730 vs 760 ms, medians of 5 x 7 fits). In float32 two tiles, one above the other, make 8
+whole lines, written the same way: on a Sapphire Rapids class Xeon the shuffled W4 copy took
+18-20 ms instead of 78 into a reused buffer, 41 instead of 99 into a fresh one (float64 there:
+40 ms with the streaming stores, 103 without); on Zen 4 it was even (38-39 vs 39-41 ms).
+Split between threads, each a range of examples, it runs about as many times faster, up to
+that bandwidth.
 """
 
 from __future__ import annotations
@@ -41,12 +45,13 @@ BLOCK_ROWS, BLOCK_EXAMPLES = 64, 512
 #: The tile's side: 8 values in a vector (AVX-512 float64, AVX float32; narrower vector units
 #: take them in two or four registers, which LLVM arranges).
 TILE = 8
-#: A cache line. In float64, where every row of the copy starts on one and holds whole lines,
-#: each tile row (8 values: a line) is written by a non-temporal store: the line is not read
-#: into the cache first only to be overwritten (x86-64; elsewhere plain stores). Measured on W4
-#: (Zen 4, 1 thread, into a fresh buffer, medians of 9): float64 89-91 -> 69-73 ms in X's
-#: order, 97-99 -> 60-65 ms shuffled. Not in float32: half-line stores took 46 -> 87 ms, and
-#: two tiles stacked into whole lines 39-41 -> 38-39 ms, no gain for the code.
+#: A cache line. Where every row of the copy starts on one and holds whole lines, each line of
+#: a tile's rows (float64: one tile row; float32: the rows of two tiles stacked, 16 values) is
+#: written by a non-temporal store: the line is not read into the cache first only to be
+#: overwritten (x86-64; elsewhere plain stores). Measured on W4 (1 thread, medians of 7-9):
+#: Zen 4, into a fresh buffer, float64 89-91 -> 69-73 ms in X's order, 97-99 -> 60-65 ms
+#: shuffled, float32 stacked 39-41 -> 38-39 ms (half-line stores: 46 -> 87 ms); Sapphire
+#: Rapids class, shuffled, into a reused buffer, float64 103 -> 40 ms, float32 78 -> 18-20 ms.
 LINE_BYTES = 64
 #: Whether this machine has the non-temporal stores and the fence the streaming copy uses.
 STREAMING = platform.machine().lower() in ("x86_64", "amd64")
@@ -140,11 +145,12 @@ def _line_aligned_empty(m: int, n_x: int, dtype) -> np.ndarray:
 
 
 def _streams(out: np.ndarray) -> bool:
-    """Whether the copy into ``out`` (C-contiguous) writes non-temporal lines: float64, every
-    row starts a cache line and holds whole lines, on a machine that has the stores."""
+    """Whether the copy into ``out`` (C-contiguous, float32 or float64) writes non-temporal
+    lines: every row starts a cache line and holds whole lines, on a machine that has the
+    stores."""
     row_bytes = out.shape[1] * out.itemsize
     aligned = out.ctypes.data % LINE_BYTES == 0 and row_bytes % LINE_BYTES == 0
-    return STREAMING and out.itemsize * TILE == LINE_BYTES and aligned
+    return STREAMING and aligned
 
 
 def _copy_examples(X: np.ndarray, out: np.ndarray, rows, start: int, stop: int) -> None:
@@ -164,45 +170,60 @@ else:
     from numba.extending import intrinsic
 
     def _tile_codegen(dtype, streaming: bool):
-        """The code of :func:`_transpose_tile` (``streaming`` False) or :func:`_stream_tile`:
-        load ``TILE`` rows of ``TILE`` values, transpose, store ``TILE`` rows."""
+        """The code of :func:`_transpose_tile` (``streaming`` False: load ``TILE`` rows of
+        ``TILE`` values, transpose, store ``TILE`` rows) or :func:`_stream_tile` (``stack``
+        such tiles one above the other, ``stack * TILE`` values a line: each of the ``TILE``
+        stored rows is a whole line)."""
         itemsize = dtype.bitwidth // 8
+        stack = LINE_BYTES // (itemsize * TILE) if streaming else 1
         mask_type = ir.VectorType(ir.IntType(32), TILE)
 
         def codegen(context, builder, signature, args):
             src_arr, s_at, s_row, dst_arr, d_at = args
             src_type, _, _, dst_type, _ = signature.args
-            vector = ir.VectorType(context.get_value_type(dtype), TILE).as_pointer()
+            value = context.get_value_type(dtype)
 
-            def pointer(array_type, array, offset):
+            def pointer(array_type, array, offset, width):
                 data = context.make_array(array_type)(context, builder, array).data
+                vector = ir.VectorType(value, width).as_pointer()
                 return builder.bitcast(builder.gep(data, [offset]), vector)
 
-            rows = []
+            tiles = []
+            for t in range(stack):
+                rows = []
+                for k in range(t * TILE, (t + 1) * TILE):
+                    offset = builder.add(s_at, builder.mul(s_row, ir.Constant(s_at.type, k)))
+                    # rows of X are not aligned: the element's alignment only
+                    at = pointer(src_type, src_arr, offset, TILE)
+                    rows.append(builder.load(at, align=itemsize))
+                # Each stage of three swaps the off-diagonal blocks of side 1, 2, 4 between
+                # pairs of rows: a transpose in 3 * TILE two-vector shuffles (unpack, permute).
+                half = 1
+                while half < TILE:
+                    low = [j if not j & half else TILE + j - half for j in range(TILE)]
+                    high = [j + half if not j & half else TILE + j for j in range(TILE)]
+                    for r in range(TILE):
+                        if not r & half:
+                            a, b = rows[r], rows[r + half]
+                            rows[r] = builder.shuffle_vector(a, b, ir.Constant(mask_type, low))
+                            rows[r + half] = builder.shuffle_vector(
+                                a, b, ir.Constant(mask_type, high)
+                            )
+                    half *= 2
+                tiles.append(rows)
             for k in range(TILE):
-                offset = builder.add(s_at, builder.mul(s_row, ir.Constant(s_at.type, k)))
-                # rows of X are not aligned: the element's alignment only
-                rows.append(builder.load(pointer(src_type, src_arr, offset), align=itemsize))
-            # Each stage of three swaps the off-diagonal blocks of side 1, 2, 4 between pairs
-            # of rows: a transpose in 3 * TILE two-vector shuffles (unpack and permute).
-            half = 1
-            while half < TILE:
-                low = [j if not j & half else TILE + j - half for j in range(TILE)]
-                high = [j + half if not j & half else TILE + j for j in range(TILE)]
-                for r in range(TILE):
-                    if not r & half:
-                        a, b = rows[r], rows[r + half]
-                        rows[r] = builder.shuffle_vector(a, b, ir.Constant(mask_type, low))
-                        rows[r + half] = builder.shuffle_vector(a, b, ir.Constant(mask_type, high))
-                half *= 2
-            for k in range(TILE):
-                to = pointer(dst_type, dst_arr, builder.extract_value(d_at, k))
+                row = tiles[0][k]
+                if stack == 2:  # the two tiles' k-th rows, one after the other: a line
+                    mask = ir.VectorType(ir.IntType(32), 2 * TILE)
+                    both = ir.Constant(mask, list(range(2 * TILE)))
+                    row = builder.shuffle_vector(tiles[0][k], tiles[1][k], both)
+                to = pointer(dst_type, dst_arr, builder.extract_value(d_at, k), stack * TILE)
                 if streaming:  # a whole aligned line, past the caches: no read for ownership
-                    store = builder.store(rows[k], to, align=LINE_BYTES)
+                    store = builder.store(row, to, align=LINE_BYTES)
                     flag = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
                     store.set_metadata("nontemporal", flag)
                 else:
-                    builder.store(rows[k], to, align=itemsize)
+                    builder.store(row, to, align=itemsize)
             return context.get_dummy_value()
 
         return codegen
@@ -233,19 +254,19 @@ else:
 
     @intrinsic
     def _stream_tile(typingctx, src, src_at, src_row, dst, dst_at):
-        """:func:`_transpose_tile` for float64, each destination row (a whole cache line)
-        written by a non-temporal store: to memory, without reading the line into the caches
-        first. Every ``dst_at[j]`` must be a multiple of ``LINE_BYTES`` past a
-        ``LINE_BYTES``-aligned address (an unaligned one faults), and the stores are weakly
-        ordered: :func:`_store_fence` before anyone reads them.
+        """:func:`_transpose_tile` for a whole cache line of rows (float64: ``TILE`` rows;
+        float32: ``2 * TILE``, two tiles stacked): ``dst[dst_at[j] + i] = src[src_at +
+        i*src_row + j]`` for ``i`` below ``LINE_BYTES // itemsize`` and ``j`` below
+        ``TILE``, each destination row (a whole line) written by a non-temporal store: to
+        memory, without reading the line into the caches first. Every ``dst_at[j]`` must be
+        a multiple of ``LINE_BYTES`` past a ``LINE_BYTES``-aligned address (an unaligned one
+        faults), and the stores are weakly ordered: :func:`_store_fence` before anyone reads
+        them.
         """
         signature = _tile_signature(src, dst, dst_at)
         if signature is None:
             return None
-        # float32 compiles too (both branches of _tiled_copy are typed): plain stores, never
-        # run (a float32 tile row is half a line; _streams says no)
-        line = src.dtype.bitwidth // 8 * TILE == LINE_BYTES
-        return signature, _tile_codegen(src.dtype, streaming=line)
+        return signature, _tile_codegen(src.dtype, streaming=True)
 
     @intrinsic
     def _store_fence(typingctx):
@@ -267,18 +288,19 @@ else:
         """``out[rows[j]] = X[:, j]`` for ``j`` in ``[start, stop)``, for ``X`` whose rows hold
         adjacent values (``X.strides[1]`` is one element; the row stride may be anything) and
         C-contiguous ``out``: whole tiles by :func:`_transpose_tile` (or, when ``streaming``,
-        by :func:`_stream_tile`: the caller checked that every row of ``out`` starts on a
-        cache line and holds whole lines), the edges one value at a time. ``rows`` is checked
-        by the caller (a permutation: no two examples meet)."""
+        a line of rows at a time by :func:`_stream_tile`: the caller checked that every row
+        of ``out`` starts on a cache line and holds whole lines), the edges one value at a
+        time. ``rows`` is checked by the caller (a permutation: no two examples meet)."""
         n_x = X.shape[0]
         x_row = X.strides[0] // X.itemsize
-        rows8 = n_x - n_x % TILE
+        step = LINE_BYTES // X.itemsize if streaming else TILE  # rows of X a tile call takes
+        rows8 = n_x - n_x % step
         stop8 = start + (stop - start) - (stop - start) % TILE
         for j0 in range(start, stop8, BLOCK_EXAMPLES):
             j1 = min(j0 + BLOCK_EXAMPLES, stop8)
-            for i0 in range(0, rows8, BLOCK_ROWS):
+            for i0 in range(0, rows8, BLOCK_ROWS):  # BLOCK_ROWS: a multiple of either step
                 i1 = min(i0 + BLOCK_ROWS, rows8)
-                for i in range(i0, i1, TILE):
+                for i in range(i0, i1, step):
                     for j in range(j0, j1, TILE):
                         to = (  # where the tile's TILE (= 8) examples go
                             rows[j] * n_x + i,

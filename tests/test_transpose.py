@@ -136,14 +136,16 @@ def test_an_order_that_is_not_a_permutation_is_refused(order, monkeypatch):
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("shuffled", [False, True])
-@pytest.mark.parametrize("shape", [(8, 16), (16, 37), (64, 1100), (72, 515)])
-def test_float64_copy_streams_whole_lines_and_equals_x(threads, shuffled, shape, monkeypatch):
-    """Rows of whole cache lines (n_x a multiple of 8 in float64) take the non-temporal
-    stores where the machine has them: the copy starts on a line and equals X (ragged
-    examples, several blocks and threads); other rows and float32 take plain stores."""
+@pytest.mark.parametrize("shape", [(16, 16), (16, 37), (64, 1100), (80, 515)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_copy_streams_whole_lines_and_equals_x(dtype, threads, shuffled, shape, monkeypatch):
+    """Rows of whole cache lines (n_x a multiple of 8 in float64, of 16 in float32: two tiles
+    stacked) take the non-temporal stores where the machine has them: the copy starts on a
+    line and equals X (ragged examples, several blocks and threads); rows that end inside a
+    line take plain stores."""
     monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 4)
     rng = np.random.default_rng(shape[1])
-    X = rng.standard_normal(shape)
+    X = rng.standard_normal(shape).astype(dtype)
     order = rng.permutation(shape[1]) if shuffled else None
     seen = []
     streams = _transpose._streams
@@ -153,7 +155,10 @@ def test_float64_copy_streams_whole_lines_and_equals_x(threads, shuffled, shape,
     assert_array_equal(out, X if order is None else X[:, order])
     if _transpose._tiled_copy is not None:
         assert seen and all(s == _transpose.STREAMING for s in seen)
-    for other in (X[:7], X.astype(np.float32)):  # a row of 7 values; half-line tile rows
+    for n_x in (7, 8, 24):  # rows ending inside a line (in float32; 7 in either dtype)
+        other = X[:n_x]
+        if other.shape[0] * other.itemsize % _transpose.LINE_BYTES == 0:
+            continue
         seen.clear()
         copy = _transpose.examples_contiguous(other, threads, order)
         assert_array_equal(copy, other if order is None else other[:, order])
