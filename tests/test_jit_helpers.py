@@ -112,19 +112,45 @@ def test_sum_is_the_sum_in_float64(k, seed):
     assert_allclose(jit._sum(x32), sum(float(v) for v in x32), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("by_rows", [False, True], ids=["by examples", "by rows"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("x_t", [False, True], ids=["X (n_x, m)", "X stored (m, n_x)"])
-def test_gather_batch_copies_the_chosen_examples(x_t):
+def test_gather_batch_copies_the_chosen_examples(x_t, dtype, by_rows):
     rng = np.random.default_rng(0)
-    X, Y = rng.random((5, 11)), rng.random((2, 11))
-    ws = Workspace([5, 3, 2], 4, np.float64, minibatch=True)
+    X, Y = rng.random((5, 11)).astype(dtype), rng.random((2, 11)).astype(dtype)
+    ws = Workspace([5, 3, 2], 4, dtype, minibatch=True)
     data = loop.Data(np.ascontiguousarray(X.T) if x_t else X, x_t, Y)
     work = loop.Work(ws.acts, ws.ZL, ws.D, ws.E, ws.Xb, ws.Yb)
     order = rng.permutation(11).astype(np.int64)
-    batch = loop.gather_batch(data, order, 4, 4, work)
-    idx = order[4:8]
-    assert batch.x_t  # always stored (b, n_x)
-    np.testing.assert_array_equal(batch.X, X[:, idx].T)
-    np.testing.assert_array_equal(batch.Y, Y[:, idx])
+    for start, b in ((4, 4), (8, 3)):  # a whole batch, and an epoch's shorter last one
+        batch = loop.gather_batch(data, order, start, b, work, by_rows)
+        idx = order[start : start + b]
+        assert batch.x_t  # always stored (b, n_x)
+        np.testing.assert_array_equal(batch.X, X[:, idx].T)
+        np.testing.assert_array_equal(batch.Y, Y[:, idx])
+
+
+@pytest.mark.parametrize("vendor", ["intel", "amd", "other"])
+def test_fits_gather_by_rows_on_the_cpus_measured_faster_so(vendor, monkeypatch):
+    """The gather order is the CPU's (intel: by rows), and a fit that gathers trains to the
+    same bits either way (the same values are copied)."""
+    from fastdnn import _blas, network
+    from fastdnn.steppers import jit as jit_stepper
+
+    monkeypatch.setattr(_blas, "cpu_vendor", lambda: vendor)
+    assert jit_stepper.gather_by_rows() == (vendor == "intel")
+    monkeypatch.setattr(network, "_examples_contiguous_copy", lambda *a: False)  # gather
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 50))
+    Y = (X[:1] > 0).astype(float)
+    results = []
+    for by_rows in (False, True):
+        monkeypatch.setattr(jit_stepper, "gather_by_rows", lambda by_rows=by_rows: by_rows)
+        net = DNN([6, 4, 1], seed=1, backend="jit")
+        net.fit(X, Y, learning_rate=0.1, num_iterations=7, batch_size=8)
+        results.append(net.params)
+    for key in results[0]:
+        np.testing.assert_array_equal(results[0][key], results[1][key])
 
 
 @pytest.mark.parametrize("backend", ["naive", "numpy", "jit"])

@@ -107,12 +107,14 @@ LEARNING_RATE = 0  # index into State.hyper
 class Batches(NamedTuple):
     """One epoch's mini-batches: the shuffled ``order``, the batch size, and where to start
     (``first[0]``, a batch index, written before each call); ``consecutive[0]``: the batches
-    are consecutive examples of an ``X`` stored transposed (``order`` is not read)."""
+    are consecutive examples of an ``X`` stored transposed (``order`` is not read);
+    ``by_rows``: how :func:`gather_batch` reads an ``X`` stored ``(n_x, m)``."""
 
     order: np.ndarray
     size: int
     first: np.ndarray
     consecutive: np.ndarray
+    by_rows: bool
 
 
 class Plain(NamedTuple):
@@ -440,15 +442,17 @@ def full_batch_steps(data, net, work, train, st, n_steps, want_cost):
 
 
 @njit
-def gather_batch(data, order, start, b, work):
+def gather_batch(data, order, start, b, work, by_rows=False):
     """Copy the examples ``order[start:start+b]`` into the batch buffers; return the batch.
 
     The batch is always stored transposed, ``(b, n_x)``, one example per contiguous row,
     whatever the layout of ``X``. With ``X`` stored ``(m, n_x)`` (``x_t``) that is one
     contiguous copy per example. With ``X`` stored ``(n_x, m)``, every value of the batch sits
-    on its own cache line; reading one example at a time and writing it contiguously measured
-    1.6x faster than gathering row by row, but the gather still costs about as much as the
-    batch's products on the W4 workload: pass examples-contiguous data for mini-batch training.
+    on its own cache line, read one example at a time, or, when ``by_rows``, one row of ``X``
+    at a time (the batch's values in that row; the writes scatter across the batch buffer,
+    which stays in the L2 cache). Which is faster depends on the CPU: see
+    ``fastdnn.steppers.jit.GATHER_BY_ROWS``. Either way the gather costs about as much as the
+    batch's products on the W4 workload: long fits copy ``X`` first (``fastdnn._transpose``).
     """
     X, Y = data.X, data.Y
     idx = order[start : start + b]
@@ -460,10 +464,18 @@ def gather_batch(data, order, start, b, work):
             src, dst = X[idx[j]], xb[j]
             for i in range(n_x):
                 dst[i] = src[i]
-    else:  # X stored as (n_x, m)
+    elif by_rows:  # X stored as (n_x, m), read along its rows
         n_x, m = X.shape
         xb = work.Xb[: b * n_x].reshape((b, n_x))
         flat = X.reshape(n_x * m)  # plain offsets, no per-index wraparound checks
+        for i in range(n_x):
+            start_i = i * m
+            for j in range(b):
+                xb[j, i] = flat[start_i + idx[j]]
+    else:  # X stored as (n_x, m), read one example at a time
+        n_x, m = X.shape
+        xb = work.Xb[: b * n_x].reshape((b, n_x))
+        flat = X.reshape(n_x * m)
         for j in range(b):
             c = idx[j]
             row = xb[j]
@@ -507,7 +519,7 @@ def minibatch_steps(data, batches, net, work, train, st, n_steps, want_cost):
         if batches.consecutive[0]:
             c = _step(slice_batch(data, start, b, work), net, work, train, st, want_cost and s == 0)
         else:
-            batch = gather_batch(data, batches.order, start, b, work)
+            batch = gather_batch(data, batches.order, start, b, work, batches.by_rows)
             c = _step(batch, net, work, train, st, want_cost and s == 0)
         if s == 0:
             cost = c
