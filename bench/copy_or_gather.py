@@ -3,7 +3,7 @@
 A mini-batch fit on a C-ordered ``(n_x, m)`` ``X`` either gathers every batch's columns from
 ``X`` (one cache line per value) or first copies ``X`` with its examples contiguous, in the
 first epoch's shuffle (its batches are then slices); ``network._examples_contiguous_copy``
-decides by the fit's length: half an epoch in float64, a quarter in float32. This script trains
+decides by the fit's length: 0.3 of an epoch in float64, 0.15 in float32. This script trains
 W4 (784-128-64-1, batch 64, 60000 examples) for fractions of an epoch both ways, in turn
 (medians), and prints the ratio gather time / copy time: above 1, the copy pays. The copy runs
 on fastdnn's threads (``--threads``, default 1), the gathers on one.

@@ -1,7 +1,7 @@
 """The examples-contiguous copy of ``X`` that mini-batch fits gather their batches from.
 
 A mini-batch fit reads each example as a whole: from a C-ordered ``(n_x, m)`` ``X`` every
-value of an example sits on its own cache line, so a long enough fit (half an epoch, a quarter
+value of an example sits on its own cache line, so a long enough fit (0.3 of an epoch, 0.15
 in float32: ``network._examples_contiguous_copy``) first copies ``X`` once with its examples
 contiguous: a transpose of the C-ordered storage, in the first epoch's shuffle, so that epoch's
 batches are consecutive examples of the copy that no one gathers (``Stepper.epoch_source``). The

@@ -1207,6 +1207,12 @@ def _standardized(X, name, dtype, mean, scale):
     return out
 
 
+#: A mini-batch fit copies a C-ordered ``X`` (:func:`_examples_contiguous_copy`) when it reads
+#: at least ``m * itemsize / COPY_FROM_EPOCH_BYTES`` examples: 0.3 of an epoch in float64,
+#: 0.15 in float32, past where the copy paid on both CPUs measured.
+COPY_FROM_EPOCH_BYTES = 27
+
+
 def _examples_contiguous_copy(X, n_steps: int, batch_size: int) -> bool:
     """Whether a mini-batch fit reads its batches from a copy of ``X`` with the examples
     contiguous (the ``(m, n_x)`` storage of a Fortran-ordered ``X``), made by the stepper in
@@ -1215,20 +1221,21 @@ def _examples_contiguous_copy(X, n_steps: int, batch_size: int) -> bool:
     ``(n_x, m)`` ``X`` (one cache line per value). When the examples are not contiguous
     already, the data are in memory (not a memory map: a copy would read it all into RAM),
     the copy fits easily (a quarter of the memory this process may use; it lives for the fit
-    only) and the fit runs long enough: half an epoch in float64, a quarter in float32.
+    only) and the fit runs long enough: about 0.3 of an epoch in float64, 0.15 in float32
+    (:data:`COPY_FROM_EPOCH_BYTES`).
 
     Why those lengths: the copy moves the bytes of ``X`` (half as many in float32), a gather
     fetches a cache line per value (as many in either dtype). Measured on W4 (784 x 60000),
     fits from a C-ordered ``X`` with the copy against gathering columns, 1 thread
     (``bench/copy_or_gather.py``): on an AMD EPYC Zen 4 the copy was faster from about 0.1 of
     an epoch in float32 (1.18x at 0.2, 1.33x at 0.3, 1.47x at 0.5) and about 0.15 in float64
-    with its non-temporal copy (1.10x at 0.2, 1.30x at 0.5; 0.2-0.3 before it); on a Sapphire
-    Rapids VM with slower memory (float64, NumPy's copy then, ~0.16-0.33 s) gathering columns
-    cost ~0.44 s an epoch, so the copy paid from about a third to a half of an epoch. Half
-    stays for float64 until that machine is measured with today's copy."""
+    with its non-temporal copy (1.10x at 0.2, 1.30x at 0.5); on a Sapphire Rapids class Xeon,
+    with its streaming copy in both dtypes and its row-order gather, from about 0.2 in float64
+    (0.99x at 0.2, 1.16x at 0.3, 1.39x at 0.5) and 0.1 in float32 (0.97x at 0.1, 1.35x at
+    0.2, 1.62x at 0.3)."""
     if X.flags.f_contiguous or _memory_mapped(X):
         return False
-    if 16 * n_steps * batch_size < X.shape[1] * X.itemsize:  # float64: 1/2, float32: 1/4
+    if COPY_FROM_EPOCH_BYTES * n_steps * batch_size < X.shape[1] * X.itemsize:
         return False
     limit = v.memory_limit()
     budget = limit[0] // 4 if limit else 2**30

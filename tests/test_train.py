@@ -482,9 +482,10 @@ def test_examples_contiguous_copy_and_per_batch_gather_train_alike(tmp_path):
     assert _examples_contiguous_copy(X, 4, 8)
     assert not _examples_contiguous_copy(np.asfortranarray(X), 4, 8)
     assert _memory_mapped(np.asarray(Xm)) and not _examples_contiguous_copy(np.asarray(Xm), 4, 8)
-    assert not _examples_contiguous_copy(X, 3, 8)  # under half an epoch: gathering costs less
-    X32 = X.astype(np.float32)  # half the bytes to copy: from a quarter of an epoch
-    assert _examples_contiguous_copy(X32, 2, 7) and not _examples_contiguous_copy(X32, 1, 8)
+    # float64: from 0.3 of an epoch (53 examples: 16 of them); gathering costs less below
+    assert _examples_contiguous_copy(X, 2, 8) and not _examples_contiguous_copy(X, 1, 15)
+    X32 = X.astype(np.float32)  # half the bytes to copy: from 0.15 of an epoch (8 examples)
+    assert _examples_contiguous_copy(X32, 1, 8) and not _examples_contiguous_copy(X32, 1, 7)
     X_before = X.copy()
     nets = []
     for Xi in (X, np.asfortranarray(X), Xm):
