@@ -15,6 +15,7 @@ batch gather and the Python between chunks.
 
     python bench/gemm_floor.py --workloads W1,W2,W3,W4 --dtype both --threads 1
     python bench/gemm_floor.py --workloads W4 --epoch    # W4 as a whole epoch trains
+    python bench/gemm_floor.py --workloads W4 --epoch 3  # three epochs: one copy of X in three
 """
 
 from __future__ import annotations
@@ -89,10 +90,14 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=_positive_int, default=5)
     parser.add_argument(
         "--epoch",
-        action="store_true",
-        help="mini-batch workloads train one whole epoch (from the copy of X made in the first "
-        "epoch's shuffle, its batches sliced, as a real fit does) instead of the shortened "
-        "step count (gathered from X)",
+        type=_positive_int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="N",
+        help="mini-batch workloads train N whole epochs (default 1; from the copy of X made in "
+        "the first epoch's shuffle, its batches sliced, as a real fit does; later epochs "
+        "gather from the copy) instead of the shortened step count (gathered from X)",
     )
     args = parser.parse_args(argv)
     if args.threads > 0:
@@ -112,7 +117,8 @@ def main(argv=None) -> int:
             full = w.batch_size is None  # the rule treats full batches apart
             rule = _blas.choose(w.layer_dims, w.batch_size or w.m, dtype, full_batch=full)
             net = DNN(w.layer_dims, hidden=w.hidden, output=w.output, dtype=dtype, seed=w.seed)
-            steps = -(-w.m // w.batch_size) if args.epoch and w.batch_size else w.shortened
+            epoch = -(-w.m // w.batch_size) if w.batch_size else 0
+            steps = args.epoch * epoch if args.epoch and w.batch_size else w.shortened
             fit = dict(batch_size=w.batch_size, cost_every=steps, optimizer=w.optimizer)
             net.set_params(params)
             # compile, at the timed length: it picks the path (W2: the Gram path)
