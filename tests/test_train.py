@@ -572,6 +572,31 @@ def test_the_examples_contiguous_copy_lives_for_the_fit_only():
     assert after - before < X.nbytes / 8  # ...and is gone
 
 
+@pytest.mark.parametrize("backend", ["numpy", "naive"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_python_backends_take_batches_without_copying_x(backend, order):
+    """The Python backends take each batch from a C-ordered X with np.take: no copy of X with
+    its examples contiguous (np.take from that Fortran-ordered copy copied it whole again for
+    every batch, 275 ms a batch on W4's X), one C-ordered copy of a Fortran-ordered X only."""
+    import tracemalloc
+
+    X, Y = data(200, 600)  # 0.96 MB
+    X = np.asfortranarray(X) if order == "F" else X
+    net = DNN([200, 3, 1], seed=0, backend=backend)
+    fit = dict(learning_rate=0.1, num_iterations=6, batch_size=100)  # a whole epoch: copies X
+    net.fit(X, Y, **fit)  # allocate buffers
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        net.fit(X, Y, **fit)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    copies = 1 if order == "F" else 0
+    assert peak - before < (copies + 0.5) * X.nbytes
+
+
 def test_warnings_point_at_the_users_line_whatever_the_path():
     # A fixed stacklevel named fastdnn/sklearn.py for the estimators' warnings (a helper's
     # review); the warning now names the first frame outside the package, here this file.
