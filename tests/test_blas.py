@@ -175,15 +175,21 @@ def test_default_rule_keeps_openblas_for_large_float64_gram_steps(monkeypatch):
     assert library(600, "float64", gram_step=True) == _blas.USE_MKL  # 20 x 600 x 600 = 7.2M
 
 
-def test_fit_tells_the_rule_whether_its_steps_are_full_batches(monkeypatch):
+def spy_on_choose(monkeypatch, keyword: str) -> list:
+    """The values of ``keyword`` that ``_blas.choose`` is called with from now on."""
     seen = []
     choose = _blas.choose
 
-    def spy(*args, full_batch=False, **kw):
-        seen.append(full_batch)
-        return choose(*args, full_batch=full_batch, **kw)
+    def spy(*args, **kw):
+        seen.append(kw.get(keyword, False))
+        return choose(*args, **kw)
 
     monkeypatch.setattr(_blas, "choose", spy)
+    return seen
+
+
+def test_fit_tells_the_rule_whether_its_steps_are_full_batches(monkeypatch):
+    seen = spy_on_choose(monkeypatch, "full_batch")
     X = np.random.default_rng(0).random((5, 40))
     Y = (X[:1] > 0.5).astype(float)
     DNN([5, 3, 1], seed=0).fit(X, Y, learning_rate=0.1, num_iterations=2)
@@ -194,14 +200,7 @@ def test_fit_tells_the_rule_whether_its_steps_are_full_batches(monkeypatch):
 
 
 def test_the_gram_path_tells_the_rule_its_steps_are_gram_steps(monkeypatch):
-    seen = []
-    choose = _blas.choose
-
-    def spy(*args, gram=False, **kw):
-        seen.append(gram)
-        return choose(*args, gram=gram, **kw)
-
-    monkeypatch.setattr(_blas, "choose", spy)
+    seen = spy_on_choose(monkeypatch, "gram")
     X = np.random.default_rng(0).random((50, 20))
     Y = (X[:1] > 0.5).astype(float)
     DNN([50, 3, 1], seed=0, wide_input=True).fit(X, Y, learning_rate=0.1, num_iterations=2)
