@@ -55,8 +55,11 @@ MKL_MIN_PRODUCT_1T = 1 << 16
 #: first layer's product up to 3.3x; Intel's own guide says to keep leading dimensions off
 #: multiples of large powers of two). Mini-batches (rows of ``batch_size``) were not hurt.
 MKL_ALIASED_ROW_BYTES = 8192
-#: Gram-path steps (``fastdnn.steppers.gram``: the first layer's product with the m x m Gram
-#: matrix, always float64) of at least this many examples keep OpenBLAS. Whole 300-step fits
+#: Gram-path steps (``fastdnn.steppers.gram``) keep OpenBLAS from this many examples, in
+#: either dtype: the first layer's product with the m x m Gram matrix is float64 in every fit,
+#: and one library serves the whole step (:func:`choose`). A float32 step that called MKL for
+#: its other layers ran 1.5-2.7x slower at 2 threads (m = 1100-3000: the two pools' spinning
+#: threads), 1.00-1.04x faster at 1. Whole 300-step fits
 #: of 12288-20-7-5-1 on the Gram path, interleaved in one process, 1 thread, OpenBLAS time over
 #: MKL's: m = 209 1.11x, 1000 1.02x, 1500 0.96x, 2000 0.96x, 3000 0.86x (an earlier VM of the
 #: same kind: 0.38-0.69x from m = 1500). The direct full-batch step has no such bound: whole
@@ -557,7 +560,7 @@ def _mkl_full_batch_ok(dtype, m: int | None, gram: bool = False) -> bool:
     dtype = np.dtype(dtype)
     if (m * dtype.itemsize) % MKL_ALIASED_ROW_BYTES == 0:
         return False
-    return not (gram and dtype == np.float64 and m >= MKL_MAX_GRAM_FLOAT64)
+    return not (gram and m >= MKL_MAX_GRAM_FLOAT64)
 
 
 def blas_rule_summary() -> str:
