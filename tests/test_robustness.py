@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 import time
 
 import numpy as np
@@ -48,7 +49,9 @@ def test_sigint_during_fit_returns_quickly_and_keeps_whole_steps(ctrl_c_raises):
     assert waited < 5.0, f"fit took {waited:.2f} s to return after Ctrl-C"
     assert all(np.isfinite(p).all() for p in net.params.values())
     ref = DNN([200, 64, 32, 1], seed=0)
-    ref.fit(X, Y, learning_rate=0.01, num_iterations=2 + h.n_steps)
+    with warnings.catch_warnings():  # its learning verdict depends on when Ctrl-C came
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref.fit(X, Y, learning_rate=0.01, num_iterations=2 + h.n_steps)
     for key in ref.params:
         assert np.array_equal(ref.params[key], net.params[key]), key
 
