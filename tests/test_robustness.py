@@ -6,8 +6,8 @@ import signal
 import subprocess
 import sys
 import threading
-import warnings
 import time
+import warnings
 
 import numpy as np
 import pytest
