@@ -24,8 +24,8 @@ from . import _jit_loop as loop
 #: examples, 1 thread, medians of 5: float64 740-770 us one example at a time against
 #: 370-415 us by rows, float32 490-515 against 310-375. Elsewhere one example at a time, as
 #: measured before on AMD (1.6x faster than an older row gather that wrote the batch as
-#: (n_x, b)); by rows there is unmeasured. Either order copies the same values: only the
-#: time differs.
+#: (n_x, b)); by rows there is unmeasured (``python bench/gather_order.py`` measures both).
+#: Either order copies the same values: only the time differs.
 GATHER_BY_ROWS = frozenset({"intel"})
 
 
