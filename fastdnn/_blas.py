@@ -55,17 +55,17 @@ MKL_MIN_PRODUCT_1T = 1 << 16
 #: first layer's product up to 3.3x; Intel's own guide says to keep leading dimensions off
 #: multiples of large powers of two). Mini-batches (rows of ``batch_size``) were not hurt.
 MKL_ALIASED_ROW_BYTES = 8192
-#: Gram-path steps (``fastdnn.steppers.gram``) keep OpenBLAS from this many examples, in
-#: either dtype: the first layer's product with the m x m Gram matrix is float64 in every fit,
-#: and one library serves the whole step (:func:`choose`). A float32 step that called MKL for
-#: its other layers ran 1.5-2.7x slower at 2 threads (m = 1100-3000: the two pools' spinning
-#: threads), 1.00-1.04x faster at 1. Whole 300-step fits
-#: of 12288-20-7-5-1 on the Gram path, interleaved in one process, 1 thread, OpenBLAS time over
-#: MKL's: m = 209 1.11x, 1000 1.02x, 1500 0.96x, 2000 0.96x, 3000 0.86x (an earlier VM of the
-#: same kind: 0.38-0.69x from m = 1500). The direct full-batch step has no such bound: whole
-#: 784-128-64-1 fits in float64, m = 1000-20000, ran 1.04-1.19x faster with MKL at 1 thread
-#: and 0.99-1.08x at 2 (off the aliased sizes above). Sapphire Rapids class.
-MKL_MAX_GRAM_FLOAT64 = 1024
+#: Gram-path steps (``fastdnn.steppers.gram``) of at least this many examples keep OpenBLAS.
+#: Their first layer's product with the m x m Gram matrix is float64 in every fit; whole
+#: 300-step float64 fits of 12288-20-7-5-1 on the Gram path, interleaved in one process, 1
+#: thread, OpenBLAS time over MKL's: m = 209 1.11x, 1000 1.02x, 1500 0.96x, 2000 0.96x, 3000
+#: 0.86x (an earlier VM of the same kind: 0.38-0.69x from m = 1500). float32 fits too, since
+#: one library serves the whole step (:func:`choose`): a float32 step with its other layers on
+#: MKL ran 1.5-2.7x slower at 2 threads (m = 1100-3000: the two pools' spinning threads),
+#: 1.00-1.04x faster at 1. The direct full-batch step has no such bound: whole 784-128-64-1
+#: fits in float64, m = 1000-20000, ran 1.04-1.19x faster with MKL at 1 thread and 0.99-1.08x
+#: at 2 (off the aliased sizes above). Sapphire Rapids class.
+MKL_MAX_GRAM_M = 1024
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -554,13 +554,13 @@ def _mkl_pays(largest_product: int | None) -> bool:
 def _mkl_full_batch_ok(dtype, m: int | None, gram: bool = False) -> bool:
     """The default rule's test of a full-batch step of ``m`` examples (``None``: not one), a
     Gram-path step when ``gram``: see :data:`MKL_ALIASED_ROW_BYTES` and
-    :data:`MKL_MAX_GRAM_FLOAT64`."""
+    :data:`MKL_MAX_GRAM_M`."""
     if m is None:
         return True
     dtype = np.dtype(dtype)
     if (m * dtype.itemsize) % MKL_ALIASED_ROW_BYTES == 0:
         return False
-    return not (gram and m >= MKL_MAX_GRAM_FLOAT64)
+    return not (gram and m >= MKL_MAX_GRAM_M)
 
 
 def blas_rule_summary() -> str:
@@ -574,7 +574,7 @@ def blas_rule_summary() -> str:
             f"{MKL_MIN_PRODUCT} multiply-adds ({MKL_MIN_PRODUCT_1T} at 1 thread), except "
             f"full-batch steps of m examples with m * itemsize a multiple of "
             f"{MKL_ALIASED_ROW_BYTES} bytes, and Gram-path steps with m >= "
-            f"{MKL_MAX_GRAM_FLOAT64}; "
+            f"{MKL_MAX_GRAM_M}; "
             "NumPy's OpenBLAS otherwise"
         )
     why = "not installed" if cpu_vendor() == "intel" else f"{cpu_vendor()} CPU"

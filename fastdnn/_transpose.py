@@ -177,6 +177,8 @@ else:
         itemsize = dtype.bitwidth // 8
         stack = LINE_BYTES // (itemsize * TILE) if streaming else 1
         mask_type = ir.VectorType(ir.IntType(32), TILE)
+        # the two tiles' k-th rows, one after the other: a line (stack 2)
+        joined = ir.Constant(ir.VectorType(ir.IntType(32), 2 * TILE), list(range(2 * TILE)))
 
         def codegen(context, builder, signature, args):
             src_arr, s_at, s_row, dst_arr, d_at = args
@@ -213,10 +215,8 @@ else:
                 tiles.append(rows)
             for k in range(TILE):
                 row = tiles[0][k]
-                if stack == 2:  # the two tiles' k-th rows, one after the other: a line
-                    mask = ir.VectorType(ir.IntType(32), 2 * TILE)
-                    both = ir.Constant(mask, list(range(2 * TILE)))
-                    row = builder.shuffle_vector(tiles[0][k], tiles[1][k], both)
+                if stack == 2:
+                    row = builder.shuffle_vector(tiles[0][k], tiles[1][k], joined)
                 to = pointer(dst_type, dst_arr, builder.extract_value(d_at, k), stack * TILE)
                 if streaming:  # a whole aligned line, past the caches: no read for ownership
                     store = builder.store(row, to, align=LINE_BYTES)

@@ -169,7 +169,7 @@ def test_default_rule_keeps_openblas_for_large_gram_steps(monkeypatch):
         assert len(set(codes)) == 1
         return codes[0]
 
-    bound = _blas.MKL_MAX_GRAM_FLOAT64
+    bound = _blas.MKL_MAX_GRAM_M
     for m in (bound + 8, 3 * bound - 8):  # off the aliased row lengths
         assert library(m, "float64", gram_step=True) == _blas.DEFAULT_LIBRARY["float64"]
         assert library(m, "float32", gram_step=True) == _blas.DEFAULT_LIBRARY["float32"]

@@ -16,7 +16,7 @@ start_step=0, copy_threads=None)``
     ``copy_threads``: mini-batch steps read their examples from a copy of ``X`` with the
     examples contiguous, made with that many threads in the first epoch's shuffle (see
     :meth:`Stepper.epoch_source`); None: straight from ``X``. A stepper may ignore it (the
-    Python backends' take their batches along the rows of a C-ordered ``X``).
+    Python backends take their batches along the rows of a C-ordered ``X``).
 ``full_batch(n_steps, learning_rate, want_cost) -> cost``
     ``n_steps`` gradient steps on the whole set; the cost of the first one when asked.
 ``minibatch(order, first_batch, n_steps, learning_rate, want_cost) -> cost``

@@ -464,23 +464,21 @@ def gather_batch(data, order, start, b, work, by_rows=False):
             src, dst = X[idx[j]], xb[j]
             for i in range(n_x):
                 dst[i] = src[i]
-    elif by_rows:  # X stored as (n_x, m), read along its rows
+    else:  # X stored as (n_x, m)
         n_x, m = X.shape
         xb = work.Xb[: b * n_x].reshape((b, n_x))
         flat = X.reshape(n_x * m)  # plain offsets, no per-index wraparound checks
-        for i in range(n_x):
-            start_i = i * m
-            for j in range(b):
-                xb[j, i] = flat[start_i + idx[j]]
-    else:  # X stored as (n_x, m), read one example at a time
-        n_x, m = X.shape
-        xb = work.Xb[: b * n_x].reshape((b, n_x))
-        flat = X.reshape(n_x * m)
-        for j in range(b):
-            c = idx[j]
-            row = xb[j]
+        if by_rows:  # along X's rows
             for i in range(n_x):
-                row[i] = flat[i * m + c]
+                start_i = i * m
+                for j in range(b):
+                    xb[j, i] = flat[start_i + idx[j]]
+        else:  # one example at a time
+            for j in range(b):
+                c = idx[j]
+                row = xb[j]
+                for i in range(n_x):
+                    row[i] = flat[i * m + c]
     yb = work.Yb[: n_y * b].reshape((n_y, b))
     for i in range(n_y):
         for j in range(b):
