@@ -376,9 +376,12 @@ def check_finite(arr: np.ndarray, name: str, source: np.ndarray | None = None) -
     Sums first: any NaN or inf makes the sum non-finite, and a sum allocates nothing (an
     ``isfinite`` mask of a 60000 x 784 input would be 47 MB). Only a non-finite sum pays for
     the mask, to say where; so does a sum that overflows, since finite values near 1e308 are
-    valid input and say nothing. Large arrays sum under ``errstate(over="ignore")``; small
-    ones (whose sum overflows only for values above 1e304) skip that context manager, which
-    would double their cost, and only catch the overflow warning turned into an error.
+    valid input and say nothing. Large arrays sum under ``errstate(over="ignore")``, in their
+    own dtype: summed in float64, a float32 array converts every value and takes as long as
+    a float64 one (W4's 784 x 60000: 20 ms against 10 ms, Sapphire Rapids class Xeon); a
+    float32 sum that overflows only sends it to the mask. Small ones sum in float64
+    (overflowing only for values above 1e304) and skip that context manager, which would
+    double their cost, and only catch the overflow warning turned into an error.
     """
     if arr.dtype.kind != "f":
         return
@@ -392,7 +395,7 @@ def check_finite(arr: np.ndarray, name: str, source: np.ndarray | None = None) -
             pass
     else:
         with np.errstate(over="ignore"):
-            if math.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
+            if math.isfinite(np.add.reduce(arr, axis=None)):
                 return
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:

@@ -298,26 +298,27 @@ def test_large_finite_values_pass_the_finite_check_even_when_warnings_are_errors
     # Summing finite values near 1e308 overflows: under -W error that warning became an
     # exception out of validation. It must neither raise nor be mistaken for NaN; large arrays
     # (summed under np.errstate) do not even warn.
+    # Large float32 arrays sum in float32: values near its 3.4e38 overflow that sum.
     from fastdnn import _validation as v
 
-    for shape in ((3, 2), (3, 5000)):
-        X = np.full(shape, 1e308)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            assert v.check_X(X, 3, np.dtype(np.float64)) is X
-        X[2, -1] = np.nan
-        with (
-            warnings.catch_warnings(),
-            pytest.raises(
-                ValueError, match=rf"X must be finite; found nan at index \(2, {shape[1] - 1}\)"
-            ),
-        ):
-            warnings.simplefilter("error")  # the overflow, not the NaN, is what warns
-            v.check_X(X, 3, np.dtype(np.float64))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        v.check_X(np.full((3, 5000), 1e308), 3, np.dtype(np.float64))
-    assert not caught
+    for dtype, big in ((np.float64, 1e308), (np.float32, 3e38)):
+        for shape in ((3, 2), (3, 5000)):
+            X = np.full(shape, big, dtype=dtype)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert v.check_X(X, 3, np.dtype(dtype)) is X
+            X[2, -1] = np.nan
+            where = rf"\(2, {shape[1] - 1}\)"
+            with (
+                warnings.catch_warnings(),
+                pytest.raises(ValueError, match=rf"X must be finite; found nan at index {where}"),
+            ):
+                warnings.simplefilter("error")  # the overflow, not the NaN, is what warns
+                v.check_X(X, 3, np.dtype(dtype))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            v.check_X(np.full((3, 5000), big, dtype=dtype), 3, np.dtype(dtype))
+        assert not caught
 
 
 _MEMORY_CAP = """
