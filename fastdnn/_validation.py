@@ -394,7 +394,7 @@ def check_finite(arr: np.ndarray, name: str, source: np.ndarray | None = None) -
         except (RuntimeWarning, FloatingPointError):  # -W error, or np.seterr(over="raise")
             pass
     else:
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # (inf + -inf: "invalid")
             if math.isfinite(np.add.reduce(arr, axis=None)):
                 return
     bad = np.argwhere(~np.isfinite(arr))

@@ -298,11 +298,7 @@ class _Loop:
                     self.before_order = self.rng.bit_generator.state
                     if self.rng_at_backup is None:
                         self.rng_at_backup = self.before_order
-                self.order = (
-                    np.arange(sched.m, dtype=np.int64)
-                    if self.rng is None
-                    else self.rng.permutation(sched.m).astype(np.int64)
-                )
+                self.order = epoch_order(self.rng, sched.m)
             k = min(k, nb - batch)
             cost = self.stepper.minibatch(self.order, batch, k, self.learning_rate, want_cost)
         # Every chunk re-measures: a first chunk that compiled would otherwise size the next
@@ -394,6 +390,24 @@ class _Loop:
         # stopped halfway: go back to the last whole, finite state.
         if not self.stepper.atomic or not self.stepper.is_finite():
             self._go_back()
+
+
+def epoch_order(rng: np.random.Generator | None, m: int) -> np.ndarray:
+    """The order of an epoch's ``m`` examples (int64): ``rng``'s next permutation of
+    ``range(m)``, or ``range(m)`` itself without ``rng`` (no shuffling)."""
+    return np.arange(m, dtype=np.int64) if rng is None else rng.permutation(m).astype(np.int64)
+
+
+def next_epoch_order(rng: np.random.Generator | None, m: int) -> np.ndarray:
+    """What :func:`epoch_order` will draw next, ``rng`` left as it was: the order of a fit's
+    first epoch, for what must be ready before :func:`run` draws it."""
+    if rng is None:
+        return epoch_order(None, m)
+    state = rng.bit_generator.state
+    try:
+        return epoch_order(rng, m)
+    finally:
+        rng.bit_generator.state = state
 
 
 def can_judge(history: History) -> bool:

@@ -163,3 +163,45 @@ def test_copy_streams_whole_lines_and_equals_x(dtype, threads, shuffled, shape, 
         copy = _transpose.examples_contiguous(other, threads, order)
         assert_array_equal(copy, other if order is None else other[:, order])
         assert not any(seen)
+
+
+# check_finite's sum of a small array warns of the overflow or the inf - inf it meets (it
+# skips np.errstate there, which would double its cost); the ValueError is what counts here
+@pytest.mark.filterwarnings("ignore:(overflow|invalid value) encountered:RuntimeWarning")
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("view", ["C", "strided"])
+@pytest.mark.parametrize("shape", [(16, 37), (13, 37), (64, 1100)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_copy_refuses_every_nan_and_inf_when_it_checks(
+    dtype, shape, view, threads, monkeypatch
+):
+    """check_finite: a NaN or inf anywhere (in a tile, a streamed line, the ragged edges; in
+    any thread's part; the tiled copy or NumPy's) is refused with check_finite's message,
+    naming its index; the largest finite values pass (x - x is 0 where a sum overflows);
+    without check_finite, the copy is made as ever."""
+    monkeypatch.setattr(_transpose, "MIN_EXAMPLES_PER_THREAD", 4)
+    rng = np.random.default_rng(shape[1] + threads)
+    n_x, m = shape
+
+    def viewed(A):
+        return A if view == "C" else np.repeat(A, 2, axis=1)[:, ::2]
+
+    X = viewed(rng.standard_normal(shape).astype(dtype))
+    order = rng.permutation(m)
+    top = viewed(np.full(shape, np.finfo(dtype).max, dtype=dtype))
+    top[::2] *= -1
+    assert_array_equal(
+        _transpose.examples_contiguous(top, threads, order, check_finite="X"), top[:, order]
+    )
+    places = {(0, 0), (n_x - 1, m - 1), (n_x // 2, m // 3), (n_x - 1, 0), (0, m - 1)}
+    places.add((int(rng.integers(n_x)), int(rng.integers(m))))
+    for i, j in sorted(places):
+        for value in (np.nan, np.inf, -np.inf):
+            bad = X.copy() if view == "C" else viewed(X.copy())
+            bad[i, j] = value
+            with pytest.raises(
+                ValueError, match=rf"^X must be finite; found {value} at index \({i}, {j}\)$"
+            ):
+                _transpose.examples_contiguous(bad, threads, order, check_finite="X")
+            out = _transpose.examples_contiguous(bad, threads, order)  # not checked: copied
+            assert_array_equal(out, bad[:, order])

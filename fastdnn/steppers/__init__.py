@@ -17,6 +17,9 @@ start_step=0, copy_threads=None)``
     examples contiguous, made with that many threads in the first epoch's shuffle (see
     :meth:`Stepper.epoch_source`); None: straight from ``X``. A stepper may ignore it (the
     Python backends take their batches along the rows of a C-ordered ``X``).
+``copy_x(order, check_finite=None) -> bool``
+    Make that copy now, for the epoch shuffled as ``order`` (checking ``X`` for NaN and inf
+    as it is read, when ``check_finite`` names it); False if this stepper does not copy.
 ``full_batch(n_steps, learning_rate, want_cost) -> cost``
     ``n_steps`` gradient steps on the whole set; the cost of the first one when asked.
 ``minibatch(order, first_batch, n_steps, learning_rate, want_cost) -> cost``
@@ -263,15 +266,28 @@ class Stepper:
             self._epoch = (order, self._new_epoch_source(order))
         return self._epoch[1]
 
-    def _new_epoch_source(self, order):
+    def copy_x(self, order, check_finite: str | None = None) -> bool:
+        """Make the copy of ``X`` that :meth:`epoch_source` reads (examples contiguous, in the
+        epoch shuffle ``order``) now, not at the first batch; returns False, doing nothing, if
+        this stepper reads ``X`` as given (no ``copy_threads``). ``check_finite``: ``X``'s
+        name, to check its values for NaN and inf as the copy reads them (a fit's check,
+        which then costs no read of its own; ``ValueError`` naming the first one, before any
+        step). Once made, the copy stays: a second call does nothing."""
         if self.copy_threads is None:
-            return self.X, self.Y, order, False
-        m = order.shape[0]
+            return False
         if self._copied_order is None:
-            self.X = examples_contiguous(self.X, self.copy_threads, order)
+            self.X = examples_contiguous(
+                self.X, self.copy_threads, order, check_finite=check_finite
+            )
             self.Y = np.take(self.Y, order, axis=1)
             self._copied_order = order.copy()
-            self._position = inverse_permutation(order, m)
+            self._position = inverse_permutation(order, order.shape[0])
+        return True
+
+    def _new_epoch_source(self, order):
+        if not self.copy_x(order):
+            return self.X, self.Y, order, False
+        m = order.shape[0]
         if np.array_equal(order, self._copied_order):
             return self.X, self.Y, np.arange(m, dtype=np.int64), True
         return self.X, self.Y, self._position[order], False
