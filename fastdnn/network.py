@@ -915,9 +915,14 @@ class DNN:
             # The copy now, in the order the first epoch will draw: X's check rides along
             # (W4: 20 ms saved in float64), and a NaN is refused before any step.
             first = next_epoch_order(self._rng if plan.shuffle else None, m)
-            if stepper.copy_x(first, check_finite="X" if plan.finite_pending else None):
-                plan.finite_pending = False
-            _check_finite_now(plan)  # a stepper that does not copy
+            try:
+                if stepper.copy_x(first, check_finite="X" if plan.finite_pending else None):
+                    plan.finite_pending = False
+                _check_finite_now(plan)  # a stepper that does not copy
+            except BaseException:
+                if bar is not None:
+                    bar.close()
+                raise
         history = History()
         stopping = plan.stopping
 
