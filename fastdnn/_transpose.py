@@ -203,9 +203,13 @@ else:
         if every one is finite, NaN if not (no fast-math flags: LLVM keeps ``x - x``)."""
         itemsize = dtype.bitwidth // 8
         stack = LINE_BYTES // (itemsize * TILE) if streaming else 1
-        mask_type = ir.VectorType(ir.IntType(32), TILE)
+
+        def lanes_type(width):  # a shuffle's mask of `width` lanes
+            return ir.VectorType(ir.IntType(32), width)
+
+        mask_type = lanes_type(TILE)
         # the two tiles' k-th rows, one after the other: a line (stack 2)
-        joined = ir.Constant(ir.VectorType(ir.IntType(32), 2 * TILE), list(range(2 * TILE)))
+        joined = ir.Constant(lanes_type(2 * TILE), list(range(2 * TILE)))
 
         def codegen(context, builder, signature, args):
             src_arr, s_at, s_row, dst_arr, d_at = args
@@ -258,14 +262,11 @@ else:
             while width > 1:
                 width //= 2
                 halves = [
-                    builder.shuffle_vector(zeros, zeros, ir.Constant(half_type(width), lanes))
+                    builder.shuffle_vector(zeros, zeros, ir.Constant(lanes_type(width), lanes))
                     for lanes in (list(range(width)), list(range(width, 2 * width)))
                 ]
                 zeros = builder.fadd(*halves)
             return builder.extract_element(zeros, ir.Constant(ir.IntType(32), 0))
-
-        def half_type(width):
-            return ir.VectorType(ir.IntType(32), width)
 
         return codegen
 
