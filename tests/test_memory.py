@@ -51,10 +51,12 @@ def test_allocation_does_not_grow_with_iterations(backend, batch_size, monkeypat
     # not growing with them). A leak of one small array a step (>= 100 bytes) keeps 200 KB.
     net.fit(X, Y, num_iterations=3000 if backend == "jit" else steps[0], **kw)
     assert retained_after(lambda: net.fit(X, Y, num_iterations=steps[1], **kw)) < 96 * 1024
-    # and the transient peak does not grow with the steps either
+    # and the transient peak does not grow with the steps either: the dispatcher's few KB
+    # (above) show here too (38 KB once, in a full `pytest -n 2` run: a worker that had
+    # compiled other tests' signatures first); a leak of 100 bytes a step would add 180 KB
     short = peak_during(lambda: net.fit(X, Y, num_iterations=steps[0], **kw))
     long = peak_during(lambda: net.fit(X, Y, num_iterations=steps[1], **kw))
-    assert long - short < 32 * 1024, (short, long)
+    assert long - short < 64 * 1024, (short, long)
 
 
 def test_peak_memory_of_fit_is_within_budget():
