@@ -28,7 +28,15 @@ import numpy as np
 
 from fastdnn import DNN, _blas, set_num_threads
 from fastdnn._numba import njit
-from fastdnn.bench import IDLE_GAP, WORKLOADS, workload_data, workload_keys, workload_params
+from fastdnn.bench import (
+    IDLE_GAP,
+    WORKLOADS,
+    warm_bytes,
+    warm_memory,
+    workload_data,
+    workload_keys,
+    workload_params,
+)
 from fastdnn.cli._flags import _non_negative_int, _positive_int
 
 NAMES = {
@@ -61,7 +69,10 @@ def product_times(products, dtype, rounds, gap=0.0):
         B = rng.random((N, K) if tb else (K, N)).astype(dtype)
         C = np.empty((M, N), dtype=dtype)
         big = M * N * K > _blas.SMALL_PRODUCT * 64
-        reps = 1 if big else max(1, int(2e6 / (M * N * K)))
+        # Several calls a timing, about 8 ms of work at 50 GFLOP/s, except the huge: a single
+        # call after the idle gap timed the pool's waking with it (MKL at 2 threads: W4's
+        # products 803, 182, 73 us against 95, 78, 10 in a loop, as a fit calls them).
+        reps = max(1, round(2e8 / (M * N * K)))
         samples = {c: [] for c in codes}
         for c in codes:
             if c == _blas.USE_LOOPS and big:
@@ -128,6 +139,9 @@ def main(argv=None) -> int:
             for _ in range(args.rounds):
                 net.set_params(params)
                 time.sleep(gap)
+                # The product timings above idle for seconds: the VM's guest gives the copy's
+                # freed pages back to its host, and the fit's copy of X would wait on them.
+                warm_memory(warm_bytes(X))
                 t0 = time.perf_counter()
                 net.fit(X, Y, w.learning_rate, num_iterations=steps, **fit)
                 jit_times.append((time.perf_counter() - t0) / steps)

@@ -188,11 +188,47 @@ def _skip_reason(contender: str, w: Workload) -> str | None:
 
 #: Seconds of idle time before each timed run (see :func:`_time_contenders`).
 IDLE_GAP = 0.2
+#: A page the VM's guest gets back from its host on first touch costs this much more than a
+#: page it holds (see :func:`warm_memory`); 4 KiB: one write per page faults it in.
+PAGE_BYTES = 4096
 
 
-def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list[float]]:
+def warm_memory(nbytes: int) -> None:
+    """Write ``nbytes`` of fresh memory and free it: call right before a timed run.
+
+    A VM whose guest reports its free memory to the host (virtio-balloon free page reporting:
+    Firecracker and many cloud VMs, this project's CI machines among them) gives back memory
+    that stayed free for about 2 s, and the next touch of it waits for the host to fault in
+    every page. On such a VM (Sapphire Rapids class Xeon), touching 376 MB of fresh memory
+    took 42-69 ms up to 1 s after the same amount was freed, 0.49-0.82 s after 2-5 s of idle.
+    A timed run that allocates a large buffer (a fit's copy of ``X`` past 0.3 of an epoch,
+    PyTorch's shuffled copy each epoch) would time the host by an amount that depends on how
+    long the other contenders ran: W5 in float32 read 1.0 or 3.2-4.3 ms a step. Memory
+    written and freed just before is what the guest hands out next, held and in use.
+    """
+    if nbytes >= PAGE_BYTES:
+        block = np.empty(nbytes, dtype=np.uint8)
+        block[::PAGE_BYTES] = 1
+        del block
+
+
+def warm_bytes(X) -> int:
+    """Bytes for :func:`warm_memory` before a run on ``X``: room for a copy of it and as much
+    again for the contender's other buffers, within a quarter of the memory this process may
+    use."""
+    from ._validation import memory_limit
+
+    limit = memory_limit()
+    return min(2 * X.nbytes, limit[0] // 4 if limit else 2**30)
+
+
+def _time_contenders(
+    runners: dict, steps: dict, repeats: int, warm: int = 0
+) -> dict[str, list[float]]:
     """Seconds per step of each runner (``steps[name]`` steps per run): ``repeats`` rounds,
-    round-robin within each round, so load from elsewhere hits every contender alike."""
+    round-robin within each round, so load from elsewhere hits every contender alike.
+    ``warm``: bytes of fresh memory written and freed before each timed run
+    (:func:`warm_memory`)."""
     for name, run in runners.items():
         # Compile, choose BLAS, allocate, outside the timing: a run of the timed length, since
         # the step count picks jit's path (W2's 50 steps take the Gram path, 1 step does not).
@@ -204,7 +240,10 @@ def _time_contenders(runners: dict, steps: dict, repeats: int) -> dict[str, list
             # contender that ran just after another library would share the cores with those
             # spinning threads. An idle gap lets them sleep, and a one-step call warms this
             # contender's own pool and caches, before its timed run.
+            # Fresh memory written and freed just before, so that the run's large buffers
+            # do not wait on the VM's host (warm_memory).
             time.sleep(IDLE_GAP)
+            warm_memory(warm)
             run(1)
             t0 = time.perf_counter()
             run(steps[name])
@@ -424,7 +463,7 @@ def run(args, out=None) -> int:
                     names.append(c)
             runners = {c: _runner(c, w, X, Y, params, threads) for c in names}
             n = {c: min(steps, NAIVE_STEPS) if c == "naive" else steps for c in names}
-            per_step = _time_contenders(runners, n, args.repeats)
+            per_step = _time_contenders(runners, n, args.repeats, warm_bytes(X))
             results.append(
                 {
                     "workload": w.id,
