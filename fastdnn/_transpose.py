@@ -35,6 +35,7 @@ import threading
 import numpy as np
 
 from . import _validation as v
+from ._layout import LINE_BYTES, aligned_empty
 from ._numba import JIT_DISABLED, njit
 
 #: Examples per thread at least: below this, starting a thread costs more than it saves.
@@ -47,14 +48,15 @@ BLOCK_ROWS, BLOCK_EXAMPLES = 64, 512
 #: The tile's side: 8 values in a vector (AVX-512 float64, AVX float32; narrower vector units
 #: take them in two or four registers, which LLVM arranges).
 TILE = 8
-#: A cache line. Where every row of the copy starts on one and holds whole lines, each line of
-#: a tile's rows (float64: one tile row; float32: the rows of two tiles stacked, 16 values) is
-#: written by a non-temporal store: the line is not read into the cache first only to be
-#: overwritten (x86-64; elsewhere plain stores). Measured on W4 (1 thread, medians of 7-9):
-#: Zen 4, into a fresh buffer, float64 89-91 -> 69-73 ms in X's order, 97-99 -> 60-65 ms
-#: shuffled, float32 stacked 39-41 -> 38-39 ms (half-line stores: 46 -> 87 ms); Sapphire
-#: Rapids class, shuffled, into a reused buffer, float64 103 -> 40 ms, float32 78 -> 18-20 ms.
-LINE_BYTES = 64
+# A cache line (LINE_BYTES, from _layout). Where every row of the copy starts on one and
+# holds whole lines, each line of a tile's rows (float64: one tile row; float32: the rows of
+# two tiles stacked, 16 values) is written by a non-temporal store: the line is not read into
+# the cache first only to be overwritten (x86-64; elsewhere plain stores). Measured on W4
+# (1 thread, medians of 7-9): Zen 4, into a fresh buffer, float64 89-91 -> 69-73 ms in X's
+# order, 97-99 -> 60-65 ms shuffled, float32 stacked 39-41 -> 38-39 ms (half-line stores:
+# 46 -> 87 ms); Sapphire Rapids class, shuffled, into a reused buffer, float64 103 -> 40 ms,
+# float32 78 -> 18-20 ms.
+
 #: Whether this machine has the non-temporal stores and the fence the streaming copy uses.
 STREAMING = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -158,12 +160,8 @@ def inverse_permutation(order, m: int) -> np.ndarray:
 
 
 def _line_aligned_empty(m: int, n_x: int, dtype) -> np.ndarray:
-    """``np.empty((m, n_x), dtype)`` whose first value starts a cache line (NumPy aligns its
-    buffers to 16 bytes): a view into a buffer ``LINE_BYTES`` longer."""
-    dtype = np.dtype(dtype)
-    buffer = np.empty(m * n_x + LINE_BYTES // dtype.itemsize, dtype=dtype)
-    skip = (-buffer.ctypes.data % LINE_BYTES) // dtype.itemsize
-    return buffer[skip : skip + m * n_x].reshape(m, n_x)
+    """``np.empty((m, n_x), dtype)`` whose first value starts a cache line."""
+    return aligned_empty(m * n_x, dtype).reshape(m, n_x)
 
 
 def _streams(out: np.ndarray) -> bool:

@@ -115,7 +115,7 @@ import numpy as np
 from . import _validation as v
 from ._archive import READ_ERRORS, Archive, ArchiveError, Header, clip, clip_name
 from ._atomic import atomic_write, file_path
-from ._layout import n_parameters, param_views
+from ._layout import aligned_empty, n_parameters, param_views
 from ._metadata import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -575,7 +575,7 @@ def _read_params(archive: Archive, headers: dict[str, Header], meta: ModelMeta) 
     dtype = np.dtype(meta.dtype)
     size = n_parameters(meta.layer_dims)
     try:
-        theta = np.empty(size, dtype=dtype)
+        theta = aligned_empty(size, dtype)  # as a new model's (fastdnn._layout.LINE_BYTES)
     except (MemoryError, ValueError):
         raise ArchiveError(
             f"its {size} parameters need {size * dtype.itemsize} bytes, which cannot be "

@@ -18,7 +18,7 @@ from . import blocks as _blocks  # issue 13: out-of-core data
 from ._atomic import file_path
 from ._course2_options import Course2Options
 from ._epochs import MAX_STEP, EpochSchedule, schedule_for_fit
-from ._layout import n_parameters, param_views
+from ._layout import aligned_empty, aligned_zeros, n_parameters, param_views
 from ._metadata import check_label_names
 from ._stacklevel import user_stacklevel
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
@@ -219,11 +219,11 @@ class DNN:
         # The initial draw, the parameters and their gradients: refused before allocating.
         v.check_network_memory(self._layer_dims, self._dtype, copies=3, what="DNN")
         if theta is None:
-            theta = np.empty(size, dtype=self._dtype)
+            theta = aligned_empty(size, self._dtype)
         elif theta.dtype != self._dtype or theta.shape != (size,) or not theta.flags.writeable:
             raise ValueError(f"theta must be a writeable {self._dtype.name} array of ({size},)")
         self._theta = theta
-        self._grad = np.zeros_like(self._theta)
+        self._grad = aligned_zeros(size, self._dtype)
         # Shuffling draws from its own stream, so it never shifts the initialization's draws.
         streams = np.random.SeedSequence(self._seed).spawn(2)
         self._rng = np.random.default_rng(streams[0])

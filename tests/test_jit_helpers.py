@@ -190,3 +190,45 @@ def test_forward_is_the_predict_route():
     JitStepper.forward(net._spec(), net._theta, np.asfortranarray(X), AL)
     expected, _ = fastdnn.model_forward(X, net.params, backend="naive")
     assert_allclose(AL, expected, rtol=1e-12)
+
+
+@given(size=st.integers(0, 5000), dtype=st.sampled_from([np.float32, np.float64]))
+def test_aligned_buffers_start_on_a_cache_line(size, dtype):
+    from fastdnn._layout import LINE_BYTES, aligned_empty, aligned_zeros
+
+    for out in (aligned_empty(size, dtype), aligned_zeros(size, dtype)):
+        assert out.shape == (size,) and out.dtype == dtype and out.flags.c_contiguous
+        assert size == 0 or out.ctypes.data % LINE_BYTES == 0
+        out[:] = 1  # writable, all of it
+    assert not aligned_zeros(size, dtype).any()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+def test_a_fits_buffers_start_on_cache_lines(dtype, optimizer):
+    """MKL's small GEMM kernels ran W4's first-layer descend 11% slower on operands 16 bytes
+    past a line, where NumPy's large buffers start: the parameters, their gradients, the
+    optimizer's state and the work buffers start on one."""
+    from fastdnn._layout import LINE_BYTES
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 200)).astype(dtype)
+    Y = (X[:1] > 0.5).astype(dtype)
+    net = DNN([30, 16, 8, 1], dtype=dtype, seed=0)
+    net.fit(X, Y, 0.01, num_iterations=4, batch_size=32, optimizer=optimizer)
+    buffers = {"theta": net._theta, "grad": net._grad, **net._optimizer.arrays()}
+    buffers.update({k: getattr(net._workspace, k) for k in ("acts", "ZL", "D", "E", "Xb", "Yb")})
+    assert len(buffers) == 8 + (optimizer == "adam") * 2
+    for name, a in buffers.items():
+        assert a.size == 0 or a.ctypes.data % LINE_BYTES == 0, name
+    assert net.params["W1"].ctypes.data % LINE_BYTES == 0
+
+
+def test_a_loaded_model_has_its_parameters_on_a_cache_line(tmp_path):
+    from fastdnn._layout import LINE_BYTES
+
+    for n_x in (5, 6, 7, 9, 300):  # buffers of several sizes: NumPy's land anywhere
+        DNN([n_x, 3, 1], seed=0).save(tmp_path / f"m{n_x}.npz")
+        loaded = DNN.load(tmp_path / f"m{n_x}.npz")
+        assert loaded._theta.ctypes.data % LINE_BYTES == 0
+        assert loaded._grad.ctypes.data % LINE_BYTES == 0

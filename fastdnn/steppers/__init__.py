@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._layout import aligned_empty, aligned_zeros
 from .._transpose import examples_contiguous, inverse_permutation
 from .._types import ACTIVATIONS, OPTIMIZERS, OUTPUTS, Opt
 
@@ -150,7 +151,7 @@ class OptimizerState:
 
 def _state_buffer(given, size: int, dtype) -> np.ndarray:
     if given is None:
-        return np.zeros(size, dtype=dtype)
+        return aligned_zeros(size, dtype)
     if given.shape != (size,) or given.dtype != np.dtype(dtype):
         raise ValueError(f"optimizer state must have shape ({size},) and dtype {dtype}")
     return given
@@ -171,13 +172,14 @@ class Workspace:
         widest_hidden = max(dims[1:-1], default=1)
         self.key = (tuple(dims), m, np.dtype(dtype), minibatch)
         self.m = m
-        self.acts = np.empty(sum(dims[1:]) * m, dtype=dtype)  # A of every layer, flat
-        self.ZL = np.empty(dims[-1] * m, dtype=dtype)  # output logits, for the cost
-        self.D = np.empty(max(widest_hidden, dims[-1]) * m, dtype=dtype)  # deltas, ping
-        self.E = np.empty(widest_hidden * m, dtype=dtype)  # deltas, pong
+        # Each on a cache line, as the parameters (fastdnn._layout.LINE_BYTES: BLAS kernels).
+        self.acts = aligned_empty(sum(dims[1:]) * m, dtype)  # A of every layer, flat
+        self.ZL = aligned_empty(dims[-1] * m, dtype)  # output logits, for the cost
+        self.D = aligned_empty(max(widest_hidden, dims[-1]) * m, dtype)  # deltas, ping
+        self.E = aligned_empty(widest_hidden * m, dtype)  # deltas, pong
         examples = m if minibatch else 0
-        self.Xb = np.empty(dims[0] * examples, dtype=dtype)
-        self.Yb = np.empty(dims[-1] * examples, dtype=dtype)
+        self.Xb = aligned_empty(dims[0] * examples, dtype)
+        self.Yb = aligned_empty(dims[-1] * examples, dtype)
 
     @classmethod
     def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool):
