@@ -188,8 +188,7 @@ def _skip_reason(contender: str, w: Workload) -> str | None:
 
 #: Seconds of idle time before each timed run (see :func:`_time_contenders`).
 IDLE_GAP = 0.2
-#: A page the VM's guest gets back from its host on first touch costs this much more than a
-#: page it holds (see :func:`warm_memory`); 4 KiB: one write per page faults it in.
+#: A page of memory: :func:`warm_memory` writes one byte a page, which faults the page in.
 PAGE_BYTES = 4096
 
 
@@ -239,9 +238,8 @@ def _time_contenders(
             # OpenBLAS's and PyTorch's thread pools spin for a while after a call: the
             # contender that ran just after another library would share the cores with those
             # spinning threads. An idle gap lets them sleep, and a one-step call warms this
-            # contender's own pool and caches, before its timed run.
-            # Fresh memory written and freed just before, so that the run's large buffers
-            # do not wait on the VM's host (warm_memory).
+            # contender's own pool and caches, before its timed run; fresh memory written and
+            # freed just before keeps the run's large buffers off the VM's host (warm_memory).
             time.sleep(IDLE_GAP)
             warm_memory(warm)
             run(1)
