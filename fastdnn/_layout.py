@@ -39,6 +39,15 @@ def aligned_zeros(size: int, dtype) -> np.ndarray:
     return out
 
 
+def line_aligned(a: np.ndarray) -> np.ndarray:
+    """``a`` itself if it starts on a cache line (or is empty), else a copy that does."""
+    if a.size == 0 or a.ctypes.data % LINE_BYTES == 0:
+        return a
+    out = aligned_empty(a.size, a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 def layer_table(layer_dims: Sequence[int]) -> np.ndarray:
     """Rows ``(n[l], n[l-1], offset of W[l], offset of b[l])`` in the flat buffer, int64.
 

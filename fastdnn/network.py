@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import numbers
 import threading
 import warnings
@@ -18,7 +19,7 @@ from . import blocks as _blocks  # issue 13: out-of-core data
 from ._atomic import file_path
 from ._course2_options import Course2Options
 from ._epochs import MAX_STEP, EpochSchedule, schedule_for_fit
-from ._layout import aligned_empty, aligned_zeros, n_parameters, param_views
+from ._layout import aligned_empty, aligned_zeros, line_aligned, n_parameters, param_views
 from ._metadata import check_label_names
 from ._stacklevel import user_stacklevel
 from ._types import LEAKY_SLOPE, OUTPUT_LOSS, Array, Backend, OptimizerName, Params
@@ -1181,6 +1182,20 @@ class DNN:
         self.__dict__.update(state)
         self._fitting = threading.Lock()
         self._fit_thread = None
+        # Unpickled or deep-copied buffers start where NumPy puts them: back on cache lines,
+        # as a new model's (fastdnn._layout.LINE_BYTES).
+        self._theta, self._grad = line_aligned(self._theta), line_aligned(self._grad)
+        if self._optimizer is not None:
+            self._optimizer.v = line_aligned(self._optimizer.v)
+            self._optimizer.s = line_aligned(self._optimizer.s)
+
+    def __copy__(self) -> DNN:
+        # Its parameters, gradients, optimizer state and shuffle generator are what a model
+        # is: a shallow copy sharing them was trained by the copy's fits (the original's
+        # parameters changed, and each had its own lock, so two threads could train one
+        # buffer at once). copy.copy copies them, as copy.deepcopy does (and as copy.copy of
+        # an ndarray copies its data).
+        return copy.deepcopy(self)
 
     def __repr__(self) -> str:
         # The scaling shows: without it, params alone give other predictions (folded_params).

@@ -468,6 +468,49 @@ def test_a_model_pickles_and_copies_after_fit():
     assert net.n_steps_ == 3
 
 
+def test_a_shallow_copy_is_a_model_of_its_own():
+    """copy.copy shared the parameter buffer: fitting the copy changed the original's
+    parameters (and each had its own lock, so two threads could train one buffer)."""
+    import copy
+
+    X, Y = data()
+    net = DNN([5, 4, 1], seed=0)
+    net.fit(X, Y, num_iterations=3, batch_size=4, optimizer="adam")
+    before = {k: v.copy() for k, v in net.params.items()}
+    state = {k: a.copy() for k, a in net._optimizer.arrays().items()}
+    other = copy.copy(net)
+    np.testing.assert_array_equal(other.predict_proba(X), net.predict_proba(X))
+    other.fit(X, Y, num_iterations=5, batch_size=4, optimizer="adam")
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+    for k, a in net._optimizer.arrays().items():
+        np.testing.assert_array_equal(a, state[k])
+    assert net.n_steps_ == 3 and other.n_steps_ == 8
+    # Its shuffle stream continues from the same state, but on its own: the original's next
+    # fit draws what the copy's first fit drew.
+    twin = copy.copy(net)
+    net.fit(X, Y, num_iterations=2, batch_size=4, optimizer="adam")
+    twin.fit(X, Y, num_iterations=2, batch_size=4, optimizer="adam")
+    np.testing.assert_array_equal(twin._theta, net._theta)
+
+
+def test_unpickled_and_copied_models_keep_their_buffers_on_cache_lines():
+    import copy
+    import pickle
+
+    from fastdnn._layout import LINE_BYTES
+
+    for n_x in (5, 6, 7):  # NumPy's buffers of several sizes start anywhere
+        X, Y = data(n_x)
+        net = DNN([n_x, 4, 1], seed=0)
+        net.fit(X, Y, num_iterations=2, optimizer="adam")
+        for other in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net), copy.copy(net)):
+            buffers = [other._theta, other._grad, *other._optimizer.arrays().values()]
+            assert len(buffers) == 4
+            assert all(b.ctypes.data % LINE_BYTES == 0 for b in buffers)
+            np.testing.assert_array_equal(other._theta, net._theta)
+
+
 def test_examples_contiguous_copy_and_per_batch_gather_train_alike(tmp_path):
     """A C-ordered X trains from one examples-contiguous copy made for the fit, exactly as the
     same X given Fortran-ordered (the copy's layout): the same bits. A memory-mapped X gathers
