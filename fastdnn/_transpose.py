@@ -101,7 +101,8 @@ def examples_contiguous(
     n_x, m = X.shape
     rows = np.arange(m, dtype=np.int64) if order is None else inverse_permutation(order, m)
     threads = max(1, min(int(threads), m // MIN_EXAMPLES_PER_THREAD))
-    out = _line_aligned_empty(m, n_x, X.dtype)  # pages first touched by the copying threads
+    # on a cache line (the streaming stores); pages first touched by the copying threads
+    out = aligned_empty(m * n_x, X.dtype).reshape(m, n_x)
     finite: list[bool] = []  # each part's answer: were all its values finite?
     if threads == 1:
         finite.append(_copy_examples(X, out, rows, 0, m))
@@ -157,11 +158,6 @@ def inverse_permutation(order, m: int) -> np.ndarray:
     rows = np.empty(m, dtype=np.int64)
     rows[order] = np.arange(m, dtype=np.int64)
     return rows
-
-
-def _line_aligned_empty(m: int, n_x: int, dtype) -> np.ndarray:
-    """``np.empty((m, n_x), dtype)`` whose first value starts a cache line."""
-    return aligned_empty(m * n_x, dtype).reshape(m, n_x)
 
 
 def _streams(out: np.ndarray) -> bool:

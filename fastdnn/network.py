@@ -821,11 +821,10 @@ class DNN:
             validation_data = v.check_validation_data(validation_data)
             val = self._check_data(*validation_data, "validation_data[0]", "validation_data[1]")
         callbacks = v.check_callbacks(callbacks)
-        plan = _FitPlan(
-            X, Y, lr, n_steps, epochs, batch_size, cost_every, callbacks, val, on_divergence
-        )
-        plan.finite_pending = finite_pending
-        return plan
+        return _FitPlan(
+            X, Y, lr, n_steps, epochs, batch_size, cost_every, callbacks, val, on_divergence,
+            finite_pending=finite_pending,
+        )  # fmt: skip
 
     def _course2(
         self, plan: _FitPlan, course2: Course2Options
