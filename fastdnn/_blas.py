@@ -327,21 +327,34 @@ def route(dtype) -> tuple[Blas, int]:
 
 @njit
 def _gemv(blas, choice, trans, rows, cols, A, x, C, alpha, beta):
-    """``C = alpha op(A) @ x + beta C`` for a row-major ``A`` of shape (rows, cols), ``x``
-    and ``C`` contiguous."""
+    """``C = alpha op(A) @ x + beta C`` for a row-major ``A`` of shape (rows, cols) (its rows
+    contiguous, see :func:`leading_dimension`), ``x`` and ``C`` contiguous."""
     # cblas_?gemv(order, trans, M, N, alpha, A, lda, x, incx, beta, y, incy): enums are C
     # ints; the sizes are 64-bit in NumPy's build (ILP64), 32-bit in SciPy's and MKL's.
     head = (np.int32(_ROW_MAJOR), np.int32(trans))
     a, xp, c = data_pointer(A), data_pointer(x), data_pointer(C)
+    lda = leading_dimension(A)
     if choice == USE_NUMPY_BLAS:
         i = np.int64
-        rest = (i(rows), i(cols), alpha, a, i(cols), xp, i(1), beta, c, i(1))
+        rest = (i(rows), i(cols), alpha, a, i(lda), xp, i(1), beta, c, i(1))
         ccall(blas[NUMPY_SLOT + GEMV], head + rest)
     else:
         slot = MKL_SLOT if choice == USE_MKL else SCIPY_SLOT
         i = np.int32
-        rest = (i(rows), i(cols), alpha, a, i(cols), xp, i(1), beta, c, i(1))
+        rest = (i(rows), i(cols), alpha, a, i(lda), xp, i(1), beta, c, i(1))
         ccall(blas[slot + GEMV], head + rest)
+
+
+@njit(inline="always")
+def leading_dimension(A):
+    """Elements from the start of one row of the row-major matrix ``A`` to the next: its row
+    length when ``A`` is C-contiguous, the whole matrix's for a block of columns of a wider
+    one (a split step's examples, :mod:`fastdnn.steppers.split`), which BLAS reads in place.
+    The elements of a row must be contiguous. A matrix of one row has its row length (NumPy
+    may give a dimension of length 1 any stride)."""
+    if A.shape[0] <= 1:
+        return max(A.shape[1], 1)
+    return max(A.strides[0] // A.itemsize, A.shape[1], 1)
 
 
 #: The ``trans_a``/``trans_b`` flags of :func:`gemm` as NumPy booleans: compiled callers
@@ -352,7 +365,8 @@ PLAIN, TRANSPOSED = np.bool_(False), np.bool_(True)
 
 @njit
 def gemm(blas, choice, A, trans_a, B, trans_b, C):
-    """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; all three C-contiguous.
+    """``C = op(A) @ op(B)``, with ``op(X) = X.T`` when ``trans_X``; ``C`` C-contiguous, ``A``
+    and ``B`` too, or (a library's ``choice``) blocks of columns of C-contiguous matrices.
 
     ``choice`` is one of the ``USE_*`` codes; ``blas`` the address array of
     :func:`gemm_functions`. A product with one row or one column of output is a matrix-vector
@@ -411,7 +425,7 @@ def _library_gemm(blas, choice, A, trans_a, B, trans_b, C, alpha, beta):
         np.int32(_TRANS if trans_b else _NO_TRANS),
     )
     a, b, c = data_pointer(A), data_pointer(B), data_pointer(C)
-    lda, ldb = A.shape[1], B.shape[1]
+    lda, ldb = leading_dimension(A), leading_dimension(B)
     if choice == USE_NUMPY_BLAS:
         i = np.int64
         sizes = (i(M), i(N), i(K), alpha, a, i(lda), b, i(ldb), beta, c, i(N))

@@ -4,9 +4,11 @@ import ctypes
 import dataclasses
 import os
 import threading
+import warnings
 
 import numpy as np
 import pytest
+from numba.core.errors import NumbaPerformanceWarning
 from numpy.testing import assert_allclose
 
 from fastdnn import DNN, _blas, _env
@@ -66,6 +68,46 @@ def test_gemm_add_adds_the_scaled_product(provider, trans, dtype, shape, monkeyp
     C = C0.copy()
     _blas.gemm_add(blas, code, A, ta, B, tb, C, -0.3)
     expected = C0.astype(np.float64) - 0.3 * ((A.T if ta else A) @ (B.T if tb else B))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert_allclose(C, expected, rtol=rtol, atol=rtol * 10)
+
+
+def block_of_columns(X: np.ndarray) -> np.ndarray:
+    """``X``'s values as a block of columns of a wider C-ordered matrix, NaN around it: a
+    product that read past a row of the block would give NaN."""
+    wide = np.full((X.shape[0], X.shape[1] + 5), np.nan, dtype=X.dtype)
+    wide[:, 2 : 2 + X.shape[1]] = X
+    return wide[:, 2 : 2 + X.shape[1]]
+
+
+@pytest.mark.parametrize("shape, blocks", [((7, 5, 33), "AB"), ((1, 5, 33), "B"),
+                                           ((7, 1, 33), "A")],
+                         ids=["matrix", "row: gemv", "column: gemv"])  # fmt: skip
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("trans", [(False, False), (False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("provider", ["numpy", "scipy", "mkl"])
+def test_library_products_read_blocks_of_columns_in_place(provider, trans, dtype, shape, blocks,
+                                                          monkeypatch):  # fmt: skip
+    """A split step (fastdnn.steppers.split) hands BLAS a block of the columns of a C-ordered
+    X, its leading dimension X's row length: the matrix operands of gemm and gemv."""
+    use_rule(monkeypatch, "auto")
+    blas, available = _blas.gemm_functions(dtype)
+    code = CODES[provider]
+    if code not in available:
+        pytest.skip(f"{provider} BLAS not found in this environment")
+    rng = np.random.default_rng(2)
+    M, N, K = shape
+    ta, tb = trans
+    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+    Ab = block_of_columns(A) if "A" in blocks else A
+    Bb = block_of_columns(B) if "B" in blocks else B
+    assert not (Ab.flags.c_contiguous and Bb.flags.c_contiguous)
+    C = np.full((M, N), np.nan, dtype=dtype)
+    with warnings.catch_warnings():  # compiling gemm for such arrays, Numba says its np.dot
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)  # (not taken) would copy
+        _blas.gemm(blas, code, Ab, ta, Bb, tb, C)
+    expected = (A.T if ta else A) @ (B.T if tb else B)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     assert_allclose(C, expected, rtol=rtol, atol=rtol * 10)
 
