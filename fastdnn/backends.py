@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ._types import BACKEND_NAMES
 from .kernels import jit, naive, vectorized
-from .steppers import NetSpec, Stepper, Train, gram
+from .steppers import NetSpec, Stepper, Train, gram, split
 from .steppers.jit import JitStepper
 from .steppers.python import PythonStepper
 
@@ -24,13 +24,15 @@ class Backend(NamedTuple):
     stepper: type[Stepper]
     #: The wide-input (Gram) path for full-batch training when m << n_x, if the backend has one.
     wide_stepper: type[Stepper] | None = None
+    #: Full-batch steps with the examples split between threads, if the backend has them.
+    split_stepper: type[Stepper] | None = None
 
 
 #: ``naive``: explicit loops (the oracle); ``numpy``: vectorized; ``jit``: Numba (the product).
 BACKENDS: dict[str, Backend] = {
     "naive": Backend("naive", naive, PythonStepper.for_kernels(naive)),
     "numpy": Backend("numpy", vectorized, PythonStepper.for_kernels(vectorized)),
-    "jit": Backend("jit", jit, JitStepper, gram.GramStepper),
+    "jit": Backend("jit", jit, JitStepper, gram.GramStepper, split.SplitStepper),
 }
 assert tuple(BACKENDS) == BACKEND_NAMES
 
@@ -90,11 +92,14 @@ def select_stepper(
     wide_input="auto",
     train: Train | None = None,
 ) -> type[Stepper]:
-    """The stepper class that trains one ``fit``: the backend's, or its wide-input one.
+    """The stepper class that trains one ``fit``: the backend's, its wide-input one, or its
+    split one.
 
     ``wide_input`` is :class:`fastdnn.DNN`'s setting and ``train`` the fit's Course-2
     settings; see :func:`fastdnn.steppers.gram.choose` for the rule ``"auto"`` follows and
-    for when ``True`` is refused.
+    for when ``True`` is refused. A full-batch fit that does not take the wide-input path
+    splits its examples between fastdnn's threads where :func:`fastdnn.steppers.split.choose`
+    says it pays.
 
     Raises
     ------
@@ -119,4 +124,8 @@ def select_stepper(
         cost_every=cost_every,
         train=train,
     )
-    return b.wide_stepper if wide else b.stepper
+    if wide:
+        return b.wide_stepper
+    if b.split_stepper is not None and split.choose(spec, m, batch_size=batch_size, train=train):
+        return b.split_stepper
+    return b.stepper

@@ -98,6 +98,10 @@ def test_info(tmp_path):
 
     cpu = next(line for line in result.stdout.splitlines() if line.startswith("cpu "))
     assert cpu_name() in cpu and f"compiled code for {compile_target()}" in cpu
+    # and when full batches split their examples between the threads (fastdnn.steppers.split)
+    from fastdnn.steppers.split import rule_summary
+
+    assert f"split   {rule_summary()}\n" in result.stdout
 
 
 def test_info_says_what_training_threads_will_be(monkeypatch):

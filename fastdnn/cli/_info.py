@@ -20,6 +20,7 @@ def cmd_info(args) -> int:
         cpu_name,
         cpu_vendor,
     )
+    from ..steppers.split import rule_summary as split_rule_summary
 
     print(f"fastdnn {__version__}")
     print(f"python  {platform.python_version()} ({sys.executable})")
@@ -45,6 +46,7 @@ def cmd_info(args) -> int:
         print("blas    (install threadpoolctl to list BLAS libraries)")
     print(f"rule    {blas_rule_summary()}")
     print(f"threads {_threads_line()}")
+    print(f"split   {split_rule_summary()}")
     cache_dir = numba.config.CACHE_DIR or "(next to each module, in __pycache__)"
     print(f"cache   numba cache {'on' if _numba.CACHE else 'off'}; directory: {cache_dir}")
     print(

@@ -542,6 +542,28 @@ def block_gradient(data, net, work, train, st, scale):
 
 
 @njit
+def add_into(total, part):
+    """``total += part`` (a split step's gradients, :mod:`fastdnn.steppers.split`): compiled,
+    so a diverging step's inf - inf gives NaN without a NumPy warning, as the step does."""
+    for i in range(total.size):
+        total[i] += part[i]
+
+
+@njit
+def reduced_update(net, train, st, m):
+    """The end of a full-batch step whose gradient (times ``1/m``) was summed into ``st.grad``
+    from parts of the examples: L2 and the optimizer's update at the step's learning rate, as
+    :func:`_full_learn` (a plain run's step too: nothing descends inside a product, whose
+    ``W`` the parts read). Returns the cost's L2 term; ``st.clock`` counts the step."""
+    step = st.clock[STEP]
+    cost = _l2_term(st.theta, st.grad, net.table, train, m)
+    _update(train, st, st.hyper[LEARNING_RATE], step)
+    st.clock[STEP] += 1
+    st.clock[DONE] += 1
+    return cost
+
+
+@njit
 def regularise(net, train, st, m):
     """The training step's L2 on the gradient in ``st.grad`` (``dW += lambd/m W``), alone:
     for :func:`fastdnn.gradient_check`. Returns ``lambd/2m sum ||W||^2``."""
