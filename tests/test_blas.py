@@ -23,6 +23,16 @@ def use_rule(monkeypatch, rule: str) -> None:
     monkeypatch.setattr(_env, "SETTINGS", dataclasses.replace(_env.SETTINGS, blas=rule))
 
 
+def operands(shape, trans, dtype, seed):
+    """Random ``A`` and ``B`` for a product of ``shape`` (M, N, K), stored as ``trans`` says."""
+    rng = np.random.default_rng(seed)
+    M, N, K = shape
+    ta, tb = trans
+    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+    return A, B
+
+
 @pytest.mark.parametrize("shape", [(7, 5, 33), (1, 5, 33), (7, 1, 33), (1, 1, 33), (1, 9, 1)],
                          ids=["matrix", "row: gemv", "column: gemv", "dot", "outer"])  # fmt: skip
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -34,11 +44,9 @@ def test_gemm_matches_numpy(provider, trans, dtype, shape, monkeypatch):
     code = CODES[provider]
     if code not in available | {_blas.USE_LOOPS}:
         pytest.skip(f"{provider} BLAS not found in this environment")
-    rng = np.random.default_rng(0)
     M, N, K = shape
     ta, tb = trans
-    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+    A, B = operands(shape, trans, dtype, seed=0)
     C = np.full((M, N), np.nan, dtype=dtype)
     _blas.gemm(blas, code, A, ta, B, tb, C)
     expected = (A.T if ta else A) @ (B.T if tb else B)
@@ -59,12 +67,10 @@ def test_gemm_add_adds_the_scaled_product(provider, trans, dtype, shape, monkeyp
     if code not in available:
         pytest.skip(f"{provider} BLAS not found in this environment")
     assert _blas.is_library(code)
-    rng = np.random.default_rng(1)
     M, N, K = shape
     ta, tb = trans
-    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-    C0 = rng.standard_normal((M, N)).astype(dtype)
+    A, B = operands(shape, trans, dtype, seed=1)
+    C0 = np.random.default_rng(11).standard_normal((M, N)).astype(dtype)
     C = C0.copy()
     _blas.gemm_add(blas, code, A, ta, B, tb, C, -0.3)
     expected = C0.astype(np.float64) - 0.3 * ((A.T if ta else A) @ (B.T if tb else B))
@@ -95,11 +101,9 @@ def test_library_products_read_blocks_of_columns_in_place(provider, trans, dtype
     code = CODES[provider]
     if code not in available:
         pytest.skip(f"{provider} BLAS not found in this environment")
-    rng = np.random.default_rng(2)
     M, N, K = shape
     ta, tb = trans
-    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+    A, B = operands(shape, trans, dtype, seed=2)
     Ab = block_of_columns(A) if "A" in blocks else A
     Bb = block_of_columns(B) if "B" in blocks else B
     assert not (Ab.flags.c_contiguous and Bb.flags.c_contiguous)
