@@ -247,6 +247,23 @@ def test_workers_are_kept_between_fits_and_a_forked_child_starts_its_own(split_i
     assert child.exitcode == 0
 
 
+def test_fits_in_several_threads_at_once_share_the_workers_and_train_as_alone(split_into):
+    X, Y = data(6, 203)
+    split_into(2)
+    nets = [DNN([6, 5, 1], seed=i) for i in range(4)]
+    fits = [
+        threading.Thread(target=n.fit, args=(X, Y), kwargs=dict(num_iterations=60)) for n in nets
+    ]
+    for t in fits:
+        t.start()
+    for t in fits:
+        t.join()
+    for i, net in enumerate(nets):
+        alone = DNN([6, 5, 1], seed=i)
+        alone.fit(X, Y, num_iterations=60)
+        assert net.n_steps_ == 60 and net._theta.tobytes() == alone._theta.tobytes()
+
+
 # ---------------------------------------------------------------- the ranges
 @pytest.mark.parametrize("parts", [2, 3, 4, 7])
 def test_cuts_are_aligned_increasing_ranges_covering_the_examples(parts):
