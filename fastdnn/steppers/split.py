@@ -118,9 +118,9 @@ def workers(threads: int) -> ThreadPoolExecutor:
     """The process's pool of ``threads`` split-step workers, started at its first use and
     kept: new threads would allocate MKL's buffers again in every fit (W3 float64, 5-step
     fits, 7 alternations with the direct step: split/direct 0.915 with a pool per fit, 0.891
-    with this one). Idle workers wait on a queue,
-    using no CPU. Fits in several Python threads at once share it. A child process made by
-    ``fork`` (whose copy of the pool has no threads) starts its own."""
+    with this one). Idle workers wait on a queue, using no CPU. Fits in several Python threads
+    at once share it. A child process made by ``fork`` (whose copy of the pool has no
+    threads) starts its own."""
     with _pools_lock:
         pid, pool = _pools.get(threads, (None, None))
         if pool is None or pid != os.getpid():
@@ -217,8 +217,10 @@ class SplitStepper(JitStepper):
     def _gradient(self) -> float:
         """Every part's gradient, summed into ``grad``; returns the cost without L2."""
         pool = workers(self.threads)
-        futures = [pool.submit(self._part, t) for t in range(len(self._parts))]
+        futures = []
         try:
+            for t in range(len(self._parts)):
+                futures.append(pool.submit(self._part, t))
             costs = [f.result() for f in futures]
         except BaseException:  # Ctrl-C, or a part's error: the others finish first (they
             _wait_for(futures)  # write the model's buffers, which the next fit may reuse)
