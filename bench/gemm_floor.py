@@ -110,6 +110,12 @@ def main(argv=None) -> int:
         "the first epoch's shuffle, its batches sliced, as a real fit does; later epochs "
         "gather from the copy) instead of the shortened step count (gathered from X)",
     )
+    parser.add_argument(
+        "--show-rounds",
+        action="store_true",
+        help="also print each round's jit time per step (the spread between rounds, which the "
+        "medians hide: at 2 threads on a shared VM it moved 10-15%% between runs)",
+    )
     args = parser.parse_args(argv)
     if args.threads > 0:
         set_num_threads(args.threads)
@@ -155,6 +161,9 @@ def main(argv=None) -> int:
             times = f"{floor * 1e6:8.1f}us {rule_time * 1e6:8.1f}us {jit * 1e6:8.1f}us"
             ratios = f"{jit / floor:8.2f}x {jit / rule_time:7.2f}x"
             print(f"{w.id:38s} {dtype:8s} {times} {ratios}  {libs}")
+            if args.show_rounds:
+                rounds = ", ".join(f"{t * 1e6:.1f}" for t in jit_times)
+                print(f"{'':38s} {dtype:8s} jit rounds (us a step): {rounds}")
     return 0
 
 

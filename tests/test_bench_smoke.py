@@ -299,6 +299,22 @@ def test_fastdnn_bench_reports_the_threads_that_ran(tmp_path):
         assert proc.returncode == 2 and f"argument {flag}: must be" in proc.stderr, proc.stderr
 
 
+def test_gemm_floor_prints_each_workload_with_its_floors_and_rounds(tmp_path):
+    # a process of its own: the script sets the process's BLAS threads
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gemm_floor.py"), "--workloads", "W1",
+         "--dtype", "float64", "--rounds", "2", "--show-rounds"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("W1_"))
+    floor, rule, jit = (float(x.rstrip("us")) for x in row.split()[2:5])
+    assert 0 < floor <= rule and jit > 0  # the floor takes the best library per product
+    rounds = next(line for line in lines if "jit rounds" in line).split(":")[1].split(",")
+    assert len(rounds) == 2 and all(float(r) > 0 for r in rounds)
+
+
 def test_softmax_workload_data(common):
     """W5's recipe (X uniform, Y random one-hot), the same in common.py and its mirror; built
     for 300 examples (the recipe depends on m only through the draws' length)."""
