@@ -169,17 +169,35 @@ class Workspace:
 
     def __init__(self, layer_dims: Sequence[int], m: int, dtype, minibatch: bool):
         dims = list(layer_dims)
-        widest_hidden = max(dims[1:-1], default=1)
         self.key = (tuple(dims), m, np.dtype(dtype), minibatch)
         self.m = m
+        self._per_example = per_example = self.per_example(dims)
         # Each on a cache line, as the parameters (fastdnn._layout.LINE_BYTES: BLAS kernels).
-        self.acts = aligned_empty(sum(dims[1:]) * m, dtype)  # A of every layer, flat
-        self.ZL = aligned_empty(dims[-1] * m, dtype)  # output logits, for the cost
-        self.D = aligned_empty(max(widest_hidden, dims[-1]) * m, dtype)  # deltas, ping
-        self.E = aligned_empty(widest_hidden * m, dtype)  # deltas, pong
+        self.acts = aligned_empty(per_example["acts"] * m, dtype)  # A of every layer, flat
+        self.ZL = aligned_empty(per_example["ZL"] * m, dtype)  # output logits, for the cost
+        self.D = aligned_empty(per_example["D"] * m, dtype)  # deltas, ping
+        self.E = aligned_empty(per_example["E"] * m, dtype)  # deltas, pong
         examples = m if minibatch else 0
         self.Xb = aligned_empty(dims[0] * examples, dtype)
         self.Yb = aligned_empty(dims[-1] * examples, dtype)
+
+    @staticmethod
+    def per_example(layer_dims) -> dict[str, int]:
+        """Values per example of the buffers sized by the batch width: ``acts`` (every layer's
+        A), ``ZL`` (the output logits), ``D`` and ``E`` (the deltas, ping and pong)."""
+        dims = list(layer_dims)
+        widest_hidden = max(dims[1:-1], default=1)
+        return {
+            "acts": sum(dims[1:]),
+            "ZL": dims[-1],
+            "D": max(widest_hidden, dims[-1]),
+            "E": widest_hidden,
+        }
+
+    def examples(self, a: int, b: int) -> tuple[np.ndarray, ...]:
+        """``acts``, ``ZL``, ``D``, ``E`` for the examples ``a:b`` alone: each buffer's share,
+        as a workspace of ``b - a`` examples would lay it out (a split step's range)."""
+        return tuple(getattr(self, name)[k * a : k * b] for name, k in self._per_example.items())
 
     @classmethod
     def reuse(cls, old: Workspace | None, layer_dims, m: int, dtype, minibatch: bool):

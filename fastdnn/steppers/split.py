@@ -166,13 +166,6 @@ class SplitStepper(JitStepper):
             )
         self.m = m
         bounds = cuts(m, threads)
-        dims = spec.layer_dims
-        per_example = {  # each work buffer's elements per example (a range's share)
-            "acts": sum(dims[1:]),
-            "ZL": dims[-1],
-            "D": max(max(dims[1:-1], default=1), dims[-1]),
-            "E": max(dims[1:-1], default=1),
-        }
         self._parts = []
         for t, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             Yp = np.ascontiguousarray(Y[:, a:b])
@@ -180,11 +173,7 @@ class SplitStepper(JitStepper):
                 data = loop.Data(X[:, a:b], False, Yp)  # dimension is m)
             else:  # examples contiguous: rows of X.T
                 data = loop.Data(X[:, a:b].T, True, Yp)
-            work = loop.Work(
-                *(getattr(workspace, name)[k * a : k * b] for name, k in per_example.items()),
-                workspace.Xb,
-                workspace.Yb,
-            )
+            work = loop.Work(*workspace.examples(a, b), workspace.Xb, workspace.Yb)
             part_grad = grad if t == 0 else aligned_zeros(grad.size, grad.dtype)
             st = self.state._replace(grad=part_grad)
             self._parts.append((data, work, st))
