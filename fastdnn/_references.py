@@ -8,7 +8,9 @@ Used by the benchmarks only (``fastdnn bench``, ``bench/``); nothing in the libr
   from ``Z``, the cost every iteration. It is the baseline a student starts from, so it is kept
   as written, slow parts included (see the comments marked "course:").
 * :func:`train_torch` is the same network in PyTorch eager mode with autograd (plain tensors,
-  no ``nn.Linear``), for readers who ask "why not just use torch?". PyTorch is optional.
+  no ``nn.Linear``), for readers who ask "why not just use torch?". PyTorch is optional. On a
+  GPU (``X`` a CUDA tensor) :func:`train_torch_graph` replays its step from a CUDA graph, the
+  GPU's best on networks this small (``bench/torch_gpu.py``).
 * For the softmax + Adam workload (W5): :func:`train_torch_adam` (``torch.optim.Adam``) and
   :func:`train_mlp` (scikit-learn's ``MLPClassifier``, optional too).
 
@@ -222,6 +224,68 @@ def blas_threads() -> int:
     return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
 
 
+def _torch_tensors(X, Y, params, threads):
+    """PyTorch's copies of ``X``, ``Y`` and the parameters (leaf tensors with gradients).
+
+    ``X`` and ``Y`` may be NumPy arrays (shared, on the CPU) or tensors already on a device:
+    the parameters go to ``X``'s device, so a GPU run keeps its data there between runs.
+    """
+    import torch
+
+    torch.set_num_threads(threads or blas_threads())
+    Xt = X if torch.is_tensor(X) else torch.from_numpy(np.ascontiguousarray(X))
+    Yt = Y if torch.is_tensor(Y) else torch.from_numpy(np.ascontiguousarray(Y))
+    device = Xt.device
+    L = len(params) // 2
+    Ws = [
+        torch.tensor(np.asarray(params[f"W{l}"]), device=device, requires_grad=True)
+        for l in range(1, L + 1)
+    ]
+    bs = [
+        torch.tensor(np.asarray(params[f"b{l}"]), device=device, requires_grad=True)
+        for l in range(1, L + 1)
+    ]
+    return Xt, Yt.to(device), Ws, bs
+
+
+def _torch_batches(m, batch_size, steps, seed, device):
+    """Each step's batch indices as tensors on ``device`` (None for full batch)."""
+    import torch
+
+    if not batch_size:
+        return None
+    batches = (torch.from_numpy(idx) for idx in _batches(m, batch_size, steps, seed))
+    if device.type != "cpu":
+        # Copied before the loop: a copy from host memory waits for the device's queue to
+        # drain, which would make every step wait for the one before it.
+        return iter([idx.to(device) for idx in batches])
+    return batches
+
+
+def _torch_forward(Ws, bs, A, act):
+    """``[LINEAR -> act] x (L-1) -> LINEAR``: the output layer's logits."""
+    L = len(Ws)
+    for l in range(L):
+        Z = Ws[l] @ A + bs[l]
+        A = act(Z) if l < L - 1 else Z
+    return A
+
+
+def _torch_activation(hidden):
+    import torch
+
+    return {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[hidden]
+
+
+def _numpy_params(Ws, bs):
+    """The trained tensors as a course dict of NumPy arrays (copied to the host)."""
+    trained = {}
+    for l, (W, b) in enumerate(zip(Ws, bs, strict=True), start=1):
+        trained[f"W{l}"] = W.detach().cpu().numpy()
+        trained[f"b{l}"] = b.detach().cpu().numpy()
+    return trained
+
+
 def train_torch(
     X,
     Y,
@@ -242,7 +306,10 @@ def train_torch(
 
     Parameters
     ----------
-    X, Y, params, learning_rate, steps, hidden, batch_size, seed, cost_every
+    X, Y : ndarray or torch.Tensor
+        As in :func:`train`; tensors on a device (a GPU) train there, with the parameters
+        copied to that device.
+    params, learning_rate, steps, hidden, batch_size, seed, cost_every
         As in :func:`train`. Mini-batches use the same permutations as :func:`train`.
     threads : int, optional
         ``torch.set_num_threads``; default: as many as the BLAS has now, so both sides use the
@@ -256,24 +323,17 @@ def train_torch(
     import torch
     import torch.nn.functional as functional
 
-    torch.set_num_threads(threads or blas_threads())
-    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[hidden]
-    L = len(params) // 2
-    Ws = [torch.tensor(np.asarray(params[f"W{l}"]), requires_grad=True) for l in range(1, L + 1)]
-    bs = [torch.tensor(np.asarray(params[f"b{l}"]), requires_grad=True) for l in range(1, L + 1)]
-    Xt, Yt = torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(Y))
-    batches = _batches(X.shape[1], batch_size, steps, seed) if batch_size else None
+    Xt, Yt, Ws, bs = _torch_tensors(X, Y, params, threads)
+    act = _torch_activation(hidden)
+    batches = _torch_batches(Xt.shape[1], batch_size, steps, seed, Xt.device)
     costs = []
     for i in range(steps):
         if batches is None:
             Xb, Yb = Xt, Yt
         else:
-            idx = torch.from_numpy(next(batches))
+            idx = next(batches)
             Xb, Yb = Xt[:, idx], Yt[:, idx]
-        A = Xb
-        for l in range(L):
-            Z = Ws[l] @ A + bs[l]
-            A = act(Z) if l < L - 1 else Z
+        A = _torch_forward(Ws, bs, Xb, act)
         # Mean over the n_y * m entries: with n_y = 1 that is fastdnn's (1/m) sum.
         loss = functional.binary_cross_entropy_with_logits(A, Yb)
         loss.backward()
@@ -283,11 +343,90 @@ def train_torch(
                 p.grad = None
         if i % cost_every == 0:
             costs.append(float(loss.detach()))
-    trained = {}
-    for l in range(L):
-        trained[f"W{l + 1}"] = Ws[l].detach().numpy()
-        trained[f"b{l + 1}"] = bs[l].detach().numpy()
-    return trained, costs
+    return _numpy_params(Ws, bs), costs
+
+
+def train_torch_graph(
+    X,
+    Y,
+    params,
+    learning_rate,
+    steps,
+    hidden="relu",
+    batch_size=None,
+    seed=0,
+    cost_every=100,
+    threads=None,
+):
+    """:func:`train_torch` on a CUDA device, every step replayed from a CUDA graph.
+
+    The step (forward, loss, ``torch.autograd.grad``, the update) is captured once for each
+    batch length (two at most: an epoch's last batch may be shorter), after three warm-up
+    steps on a side stream whose changes to the parameters are undone, and replayed ``steps``
+    times: no kernel launch from Python in the loop, which is what a GPU user does when, as on
+    these small networks, launching the kernels costs more than their work. Mini-batches are
+    gathered inside the graph through an index buffer that each step refills on the device.
+
+    Parameters and returns as :func:`train_torch`; ``X`` and ``Y`` must be CUDA tensors.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not on a CUDA device (checked before any work).
+    """
+    import torch
+    import torch.nn.functional as functional
+
+    if not (torch.is_tensor(X) and X.device.type == "cuda"):
+        where = f"a tensor on {X.device}" if torch.is_tensor(X) else type(X).__name__
+        raise ValueError(f"train_torch_graph: X must be a CUDA tensor; got {where}")
+    Xt, Yt, Ws, bs = _torch_tensors(X, Y, params, threads)
+    act = _torch_activation(hidden)
+    leaves = [*Ws, *bs]
+    batches = _torch_batches(Xt.shape[1], batch_size, steps, seed, Xt.device)
+    batches = None if batches is None else list(batches)
+
+    def step(index):
+        Xb, Yb = (Xt, Yt) if index is None else (Xt[:, index], Yt[:, index])
+        loss = functional.binary_cross_entropy_with_logits(_torch_forward(Ws, bs, Xb, act), Yb)
+        grads = torch.autograd.grad(loss, leaves)
+        with torch.no_grad():
+            for p, g in zip(leaves, grads, strict=True):
+                p -= learning_rate * g
+        return loss
+
+    # One index buffer per batch length, refilled before each replay (None: full batch).
+    indexes = {None: None} if batches is None else {}
+    for idx in batches or ():
+        indexes.setdefault(len(idx), torch.zeros_like(idx))
+    start = [p.detach().clone() for p in leaves]
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # capture needs its kernels warmed up off the main stream
+        for index in indexes.values():
+            for _ in range(3):
+                step(index)
+    torch.cuda.current_stream().wait_stream(side)
+    with torch.no_grad():
+        for p, p0 in zip(leaves, start, strict=True):
+            p.copy_(p0)
+    graphs = {}
+    for n, index in indexes.items():
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            loss = step(index)
+        graphs[n] = (graph, index, loss)
+    costs = []
+    for i in range(steps):
+        if batches is None:
+            graph, _, loss = graphs[None]
+        else:
+            graph, index, loss = graphs[len(batches[i])]
+            index.copy_(batches[i])
+        graph.replay()
+        if i % cost_every == 0:
+            costs.append(float(loss.detach()))
+    return _numpy_params(Ws, bs), costs
 
 
 # ---------------------------------------------------------------- W5: softmax + Adam
@@ -305,45 +444,35 @@ def train_torch_adam(
 ):
     """A softmax network in PyTorch eager mode trained with ``torch.optim.Adam``.
 
-    As :func:`train_torch`, but the output is a softmax over the rows of the one-hot ``Y``
-    (``(n_y, m)``), the loss ``cross_entropy`` on the logits (the mean over the batch: the
-    cost fastdnn minimises) and the optimizer ``torch.optim.Adam`` with its defaults (betas
-    0.9 and 0.999, eps 1e-8, added after the bias correction as fastdnn does).
+    As :func:`train_torch` (``X`` and ``Y`` may be tensors on a device), but the output is a
+    softmax over the rows of the one-hot ``Y`` (``(n_y, m)``), the loss ``cross_entropy`` on
+    the logits (the mean over the batch: the cost fastdnn minimises) and the optimizer
+    ``torch.optim.Adam`` with its defaults (betas 0.9 and 0.999, eps 1e-8, added after the bias
+    correction as fastdnn does).
     """
     import torch
     import torch.nn.functional as functional
 
-    torch.set_num_threads(threads or blas_threads())
-    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[hidden]
-    L = len(params) // 2
-    Ws = [torch.tensor(np.asarray(params[f"W{l}"]), requires_grad=True) for l in range(1, L + 1)]
-    bs = [torch.tensor(np.asarray(params[f"b{l}"]), requires_grad=True) for l in range(1, L + 1)]
+    Xt, Yt, Ws, bs = _torch_tensors(X, Y, params, threads)
+    act = _torch_activation(hidden)
     optimizer = torch.optim.Adam([*Ws, *bs], lr=learning_rate)
-    Xt = torch.from_numpy(np.ascontiguousarray(X))
-    labels = torch.from_numpy(np.asarray(Y).argmax(axis=0))
-    batches = _batches(X.shape[1], batch_size, steps, seed) if batch_size else None
+    labels = Yt.argmax(dim=0)
+    batches = _torch_batches(Xt.shape[1], batch_size, steps, seed, Xt.device)
     costs = []
     for i in range(steps):
         if batches is None:
             Xb, yb = Xt, labels
         else:
-            idx = torch.from_numpy(next(batches))
+            idx = next(batches)
             Xb, yb = Xt[:, idx], labels[idx]
-        A = Xb
-        for l in range(L):
-            Z = Ws[l] @ A + bs[l]
-            A = act(Z) if l < L - 1 else Z
+        A = _torch_forward(Ws, bs, Xb, act)
         loss = functional.cross_entropy(A.T, yb)  # examples as rows for torch
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if i % cost_every == 0:
             costs.append(float(loss.detach()))
-    trained = {}
-    for l in range(L):
-        trained[f"W{l + 1}"] = Ws[l].detach().numpy()
-        trained[f"b{l + 1}"] = bs[l].detach().numpy()
-    return trained, costs
+    return _numpy_params(Ws, bs), costs
 
 
 def sklearn_available() -> bool:

@@ -109,6 +109,54 @@ def test_torch_reference_matches_and_trains():
     assert long_costs[-1] < long_costs[0]
 
 
+def test_torch_reference_takes_tensors_on_a_device():
+    """Tensors train where they are (a GPU run keeps its data there): same steps as arrays."""
+    torch = pytest.importorskip("torch", reason="PyTorch is optional")
+    X, Y, params = _small()
+    arrays, costs = _references.train_torch(X, Y, params, 0.5, 7, batch_size=4, cost_every=1,
+                                            threads=1)  # fmt: skip
+    tensors, tensor_costs = _references.train_torch(
+        torch.from_numpy(X), torch.from_numpy(Y), params, 0.5, 7, batch_size=4, cost_every=1,
+        threads=1,
+    )  # fmt: skip
+    for key in params:
+        np.testing.assert_array_equal(tensors[key], arrays[key], err_msg=key)
+    assert tensor_costs == costs
+
+
+def test_torch_graph_refuses_host_data():
+    pytest.importorskip("torch", reason="PyTorch is optional")
+    X, Y, params = _small()
+    with pytest.raises(ValueError, match="X must be a CUDA tensor; got ndarray"):
+        _references.train_torch_graph(X, Y, params, 0.5, 3)
+
+
+def _cuda():
+    torch = pytest.importorskip("torch", reason="PyTorch is optional")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device (bench/torch_gpu.py's graph runner)")
+    return torch
+
+
+@pytest.mark.parametrize("batch_size", [None, 4, 5])
+def test_torch_graph_replays_the_eager_steps(batch_size):
+    """The graph's steps are eager's; batch_size 5 of m=12 ends each epoch on a batch of 2,
+    a second graph."""
+    torch = _cuda()
+    X, Y, params = _small()
+    Xd, Yd = torch.from_numpy(X).cuda(), torch.from_numpy(Y).cuda()
+    steps = 9 if batch_size else 30  # mini-batches: over three epochs, new orders
+    options = dict(batch_size=batch_size, cost_every=1)
+    eager, costs = _references.train_torch(Xd, Yd, params, 0.5, steps, **options)
+    graph, graph_costs = _references.train_torch_graph(Xd, Yd, params, 0.5, steps, **options)
+    for key in params:
+        # The same kernels in the same order: equal up to the reductions' order (none here).
+        assert_allclose(graph[key], eager[key], rtol=1e-12, atol=1e-14, err_msg=key)
+    assert_allclose(graph_costs, costs, rtol=1e-12)
+    if batch_size is None:  # (mini-batch costs are of different batches)
+        assert graph_costs[-1] < graph_costs[0]
+
+
 # ---------------------------------------------------------------- workloads
 def test_package_mirror_matches_common(common):
     """``fastdnn/bench.py`` keeps a copy of the workload table: it must not drift."""
@@ -313,6 +361,27 @@ def test_gemm_floor_prints_each_workload_with_its_floors_and_rounds(tmp_path):
     assert 0 < floor <= rule and jit > 0  # the floor takes the best library per product
     rounds = next(line for line in lines if "jit rounds" in line).split(":")[1].split(",")
     assert len(rounds) == 2 and all(float(r) > 0 for r in rounds)
+
+
+def test_torch_gpu_script_runs_or_says_what_it_needs(tmp_path):
+    """bench/torch_gpu.py: a table on a CUDA machine, else a one-line error before any work."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "torch_gpu.py"), "--workloads", "W1",
+         "--dtype", "float32", "--repeats", "1"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        import torch
+    except ImportError:
+        assert proc.returncode == 2 and "PyTorch is not installed" in proc.stderr, proc.stderr
+        return
+    if not torch.cuda.is_available():
+        assert proc.returncode == 2, proc.stderr
+        assert "--device must be a CUDA device PyTorch can use; got 'cuda'" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("W1_"))
+    assert row.split()[1] == "float32" and row.split()[-2].endswith("x")
 
 
 def test_softmax_workload_data(common):
