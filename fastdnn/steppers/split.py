@@ -17,6 +17,9 @@ at their examples: no more memory than the direct step, plus one gradient per ex
 run on one thread of their own: MKL keeps its thread count per calling thread, OpenBLAS one
 count for the process (two threads calling it at once would each ask for all its threads), so
 the rule takes steps whose products are all MKL's (an Intel CPU with the ``mkl`` extra).
+Setting OpenBLAS's count to one for a split fit would pay too, but its results depend on that
+count (W3's large products differ at 1 and 2 threads), so other threads' products meanwhile
+would lose their bits: not done.
 """
 
 from __future__ import annotations
