@@ -29,6 +29,7 @@ import sys
 
 from fastdnn import _references as ref
 from fastdnn import set_num_threads
+from fastdnn._atomic import atomic_write
 from fastdnn.bench import (
     WORKLOADS,
     _format_time,
@@ -125,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, reason in r["skipped"].items():
             print(f"{r['workload']} {r['dtype']}: {name} skipped: {reason}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "repeats": args.repeats, "results": results}, f, indent=1)
+        document = {"machine": info, "repeats": args.repeats, "results": results}
+        atomic_write(args.json, lambda f: f.write(json.dumps(document, indent=1).encode()))
     return 0
 
 
