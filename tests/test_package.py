@@ -50,7 +50,11 @@ def test_submodules_are_attributes_loaded_on_first_use():
 def test_version_is_written_once():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "version" not in project and "version" in project["dynamic"]
-    assert importlib.metadata.version("fastdnn") == fastdnn.__version__
+    try:
+        installed = importlib.metadata.version("fastdnn")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("fastdnn is imported from a source tree, not installed: no metadata")
+    assert installed == fastdnn.__version__
 
 
 def test_course_application_initializer_is_public_and_starts_a_dnn():

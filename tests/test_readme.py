@@ -8,6 +8,8 @@ machine does not have, such as a cluster's address); the reason is reported.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
 import re
 import subprocess
@@ -20,6 +22,23 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BLOCK = re.compile(r"(<!-- readme-test: skip (?P<reason>[^>]*)-->\s*)?```python\n(?P<code>.*?)```",
                    re.S)  # fmt: skip
+
+
+#: Packages of fastdnn's optional extras (pyproject.toml): a block importing one that is not
+#: installed is skipped, with its name. Any other import must work (a typo fails the block).
+OPTIONAL = {"h5py", "matplotlib", "tqdm", "sklearn", "dask", "distributed", "dask_ml", "zarr",
+            "torch", "mkl"}  # fmt: skip
+
+
+def missing_extras(code: str) -> list[str]:
+    """The optional packages ``code`` imports that are not installed here."""
+    roots = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            roots.add(node.module.split(".")[0])
+    return sorted(r for r in roots & OPTIONAL if importlib.util.find_spec(r) is None)
 
 
 def blocks() -> list:
@@ -38,6 +57,8 @@ def test_the_readme_has_python_examples():
 def test_readme_block_runs(code, skip_reason, tmp_path):
     if skip_reason:
         pytest.skip(skip_reason.strip())
+    if missing := missing_extras(code):
+        pytest.skip(f"needs {', '.join(missing)}, not installed here (the dev extra has them)")
     data = os.environ.get("FASTDNN_DATA", str(ROOT.parent / "shared" / "data"))
     if "load_cat" in code and not (Path(data) / "train_catvnoncat.h5").exists():
         pytest.skip(f"the course's cat data is not in {data}")
@@ -47,6 +68,13 @@ def test_readme_block_runs(code, skip_reason, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, f"README block failed:\n{code}\n---\n{result.stderr[-3000:]}"
+
+
+def test_missing_extras_names_only_optional_packages_not_installed(monkeypatch):
+    code = "import numpy as np\nimport zzz_absent.sub\nfrom os import path\n"
+    assert missing_extras(code) == []  # not an extra: the block runs, and fails loudly
+    monkeypatch.setitem(globals(), "OPTIONAL", OPTIONAL | {"zzz_absent", "numpy"})
+    assert missing_extras(code) == ["zzz_absent"]  # numpy is installed
 
 
 def test_ci_runs_the_readme_test_command():
