@@ -88,6 +88,28 @@ def test_demo_with_one_blas_thread(tmp_path):
     assert "(1 BLAS thread)" in result.stdout  # the timing says what it depends on
 
 
+def test_demo_compiles_only_its_own_path_and_stops_on_ctrl_c_while_compiling(monkeypatch, capsys):
+    """The demo's first fit is one step of a spare net (compiling what the demo runs, not
+    every path as fastdnn.warmup does); Ctrl-C there stops the demo, not the spare fit alone."""
+    from fastdnn.cli import main
+
+    calls = []
+    real_fit = DNN.fit
+
+    def fit(self, *args, **kwargs):
+        calls.append(kwargs["num_iterations"])
+        history = real_fit(self, *args, **kwargs)
+        if len(calls) == 1:
+            history.stop_reason = "interrupted"  # as a Ctrl-C during compilation leaves it
+        return history
+
+    monkeypatch.setattr(DNN, "fit", fit)
+    monkeypatch.setattr("fastdnn.warmup", lambda *a, **k: pytest.fail("warmup compiles it all"))
+    assert main(["demo", "--iterations", "50"]) == 130
+    assert calls == [1]  # the spare net's step, and no training after the interrupt
+    assert "fastdnn demo: interrupted" in capsys.readouterr().err
+
+
 def test_info(tmp_path):
     result = fastdnn("info", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
