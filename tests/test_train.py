@@ -88,6 +88,10 @@ def test_large_layers_step_inside_their_products_and_train_alike(dtype, batch_si
     dims = [100, 64, 72, 1]  # 6400 and 4608 weights descend; the output layer's 72 do not
     table = jit_table(dims, batch_size or 96, np.dtype(dtype), full_batch=batch_size is None)
     assert [bool(_jit_loop._descends(table, l)) for l in range(3)] == [True, True, False]
+    # The settings' type picks the backward pass at compile time: only that one compiles.
+    assert type(_jit_loop.plain_settings(table)) is _jit_loop.Descending
+    small = jit_table([2, 4, 1], 96, np.dtype(dtype), full_batch=batch_size is None)
+    assert type(_jit_loop.plain_settings(small)) is _jit_loop.Plain
     X, Y = data(100, 96, seed=2, dtype=np.dtype(dtype))
     results = {}
     for backend in ("numpy", "jit"):

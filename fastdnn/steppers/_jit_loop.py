@@ -126,8 +126,25 @@ class Plain(NamedTuple):
     optimizer: int = int(Opt.GD)
 
 
+class Descending(Plain):
+    """A :class:`Plain` run whose large layers take their step inside their ``dW`` product
+    (see :data:`DESCEND_MIN_WEIGHTS`). A type of its own, so that a run compiles only the
+    backward pass it takes: a network with no such layer (the planar net) the whole gradient
+    and one update pass, a larger one the descending pass (each about 2.5 s of compiling)."""
+
+
+def plain_settings(table) -> Plain:
+    """The settings of a plain run on a network of this ``table``."""
+    return Descending() if _any_descends(table) else Plain()
+
+
 def _is_plain(train_type) -> bool:
-    return getattr(train_type, "instance_class", None) is Plain
+    cls = getattr(train_type, "instance_class", None)
+    return isinstance(cls, type) and issubclass(cls, Plain)
+
+
+def _is_descending(train_type) -> bool:
+    return getattr(train_type, "instance_class", None) is Descending
 
 
 # Each helper below is plain Python (what runs under NUMBA_DISABLE_JIT) and, compiled, an
@@ -160,10 +177,14 @@ def _update(train, st, lr0, step):
 def _learn(data, net, work, train, st, m, step):
     """The backward pass and update of one training step; returns the cost's L2 term.
 
-    A plain run (:class:`Plain`: gradient descent alone) descends during the backward pass
-    (:func:`_plain_learn`); the others compute the whole gradient, add L2, then run their
-    optimizer's update (:func:`_full_learn`).
+    A plain run (:class:`Plain`: gradient descent alone) on a network with large layers
+    (:class:`Descending`) descends during the backward pass (:func:`_descending_learn`), on
+    one without them computes the gradient, then updates (:func:`_plain_learn`); the others
+    compute the whole gradient, add L2, then run their optimizer's update
+    (:func:`_full_learn`).
     """
+    if isinstance(train, Descending):
+        return _descending_learn(data, net, work, train, st, m, step)
     if isinstance(train, Plain):
         return _plain_learn(data, net, work, train, st, m, step)
     return _full_learn(data, net, work, train, st, m, step)
@@ -171,12 +192,16 @@ def _learn(data, net, work, train, st, m, step):
 
 @njit(inline="always")  # a call level here cost the planar net's step 6-9%
 def _plain_learn(data, net, work, train, st, m, step):
+    # small layers only (the planar net): the gradient, then one update pass
+    _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, False, 0.0)
+    update(st.theta, st.grad, st.hyper[LEARNING_RATE])
+    return 0.0
+
+
+@njit(inline="always")
+def _descending_learn(data, net, work, train, st, m, step):
     lr0 = st.hyper[LEARNING_RATE]
-    if _any_descends(net.table):
-        _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, True, lr0)
-    else:  # small layers only (the planar net): the gradient, then one update pass
-        _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, False, 0.0)
-        update(st.theta, st.grad, lr0)
+    _backward(data, st.theta, st.grad, net, work, 1.0 / m, train, step, True, lr0)
     return 0.0
 
 
@@ -228,6 +253,10 @@ def _ol_l2_term(theta, grad, table, train, m):
 
 @overload(_learn, inline="always")
 def _ol_learn(data, net, work, train, st, m, step):
+    if _is_descending(train):
+        return lambda data, net, work, train, st, m, step: _descending_learn(
+            data, net, work, train, st, m, step
+        )
     if _is_plain(train):
         return lambda data, net, work, train, st, m, step: _plain_learn(
             data, net, work, train, st, m, step

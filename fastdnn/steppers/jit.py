@@ -93,7 +93,8 @@ class JitStepper(Stepper):
         opt = self.optimizer
         self.state = loop.State(theta, grad, opt.v, opt.s, self.clock, np.zeros(1))
         # A Course-1 run compiles (and runs) without the Course-2 machinery: see loop.Plain.
-        self.settings = loop.Plain() if self.train.is_plain else self.train
+        # loop.Descending where the large layers step inside their dW product.
+        self.settings = loop.plain_settings(self.net.table) if self.train.is_plain else self.train
         m = X.shape[1] if batch_size is not None else 0
         self.batches = loop.Batches(
             np.zeros(m, np.int64),
