@@ -121,7 +121,8 @@ class Plain(NamedTuple):
     """The settings of a Course-1 run: gradient descent and nothing else. A type of its own,
     so that compiling a plain run leaves out the optimizers, dropout, L2 and decay (the
     overloads below choose their no-op implementations for it); a :class:`Train` compiles
-    them all."""
+    them all. On a network with large layers the settings are a :class:`Descending`
+    (:func:`plain_settings` chooses)."""
 
     optimizer: int = int(Opt.GD)
 
