@@ -312,7 +312,10 @@ def test_warm_memory_writes_every_page_and_keeps_nothing():
     import resource
     import tracemalloc
 
-    n = 16 << 20
+    # Above glibc's largest mmap threshold (32 MiB on 64-bit): a smaller block can come from
+    # the heap, already faulted in, once an earlier large free raised the threshold (16 MiB
+    # gave 0 faults after the same worker had freed 30 MB).
+    n = 64 << 20
     tracemalloc.start()
     try:
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
