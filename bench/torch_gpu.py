@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("PyTorch is not installed")
     import torch
 
-    if not torch.device(args.device).type == "cuda" or not torch.cuda.is_available():
+    try:
+        cuda = torch.device(args.device).type == "cuda"
+    except (RuntimeError, ValueError):  # not a device name at all
+        cuda = False
+    if not cuda or not torch.cuda.is_available():
         parser.error(f"--device must be a CUDA device PyTorch can use; got {args.device!r}")
     set_num_threads(args.threads)
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]

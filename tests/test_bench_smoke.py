@@ -378,6 +378,12 @@ def test_torch_gpu_script_runs_or_says_what_it_needs(tmp_path):
     except ImportError:
         assert proc.returncode == 2 and "PyTorch is not installed" in proc.stderr, proc.stderr
         return
+    not_a_device = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "torch_gpu.py"), "--device", "foo"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert not_a_device.returncode == 2, not_a_device.stderr
+    assert "--device must be a CUDA device PyTorch can use; got 'foo'" in not_a_device.stderr
     if not torch.cuda.is_available():
         assert proc.returncode == 2, proc.stderr
         assert "--device must be a CUDA device PyTorch can use; got 'cuda'" in proc.stderr
